@@ -1,0 +1,80 @@
+"""Indicator registry and the indicator values shipped with the package.
+
+Indicator values are kept in **long (tidy) form**: one row per ``adcode``, ``year``,
+``indicator``, with ``value``, ``unit`` and ``source``. Layers want **wide form**, one
+column per indicator and year (``income_ratio_2020``); :func:`to_wide` makes it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+LONG_COLUMNS = ["adcode", "name", "year", "indicator", "value", "unit", "source"]
+
+
+def _data_file(*parts: str):
+    return resources.files("gis").joinpath("data", *parts)
+
+
+@lru_cache(maxsize=1)
+def registry() -> pd.DataFrame:
+    """The indicator registry (``gis/data/indicators.csv``), indexed by indicator name.
+
+    Columns: ``label_zh``, ``label_en``, ``unit``, ``direction`` (``higher_better`` /
+    ``higher_worse`` / ``neutral``), ``group``, ``min_value``, ``max_value`` (valid range,
+    NaN where open), ``note``.
+    """
+    with _data_file("indicators.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f, dtype={"note": "string"}).set_index("indicator")
+
+
+@lru_cache(maxsize=1)
+def units() -> pd.DataFrame:
+    """Units of measure (``gis/data/units.csv``), indexed by unit name."""
+    with _data_file("units.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f).set_index("unit")
+
+
+def seed_indicators(province: str) -> pd.DataFrame:
+    """Indicator values shipped for ``province`` (long form), empty if there are none.
+
+    ``adcode`` is a 6-digit string, ``year`` an int, ``value`` a float; every row names its
+    source.
+    """
+    path = _data_file(str(province), "indicators_seed.csv")
+    if not path.is_file():
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in LONG_COLUMNS})
+    with path.open(encoding="utf-8") as f:
+        table = pd.read_csv(f, dtype={"adcode": str, "name": str, "indicator": str})
+    table["value"] = table["value"].astype("float64")
+    table["year"] = table["year"].astype("int64")
+    return table[LONG_COLUMNS]
+
+
+def to_wide(long: pd.DataFrame, adcodes: pd.Series | None = None) -> pd.DataFrame:
+    """Pivot long indicator rows to one row per adcode and one column per indicator-year.
+
+    Columns are named ``<indicator>_<year>`` and sorted; ``adcodes`` restricts the rows to
+    those units (units without values are absent, not zero). Raises if a unit has two
+    values for the same indicator and year.
+    """
+    rows = long if adcodes is None else long[long["adcode"].isin(set(adcodes))]
+    if rows.empty:
+        return pd.DataFrame({"adcode": pd.Series(dtype=str)})
+    duplicated = rows.duplicated(["adcode", "year", "indicator"], keep=False)
+    if duplicated.any():
+        first = rows[duplicated].iloc[0]
+        raise ValueError(
+            f"two values for {first['indicator']} {first['year']} of {first['adcode']}"
+        )
+    column = rows["indicator"] + "_" + rows["year"].astype(str)
+    wide = (
+        rows.assign(column=column)
+        .pivot(index="adcode", columns="column", values="value")
+        .sort_index(axis=1)
+    )
+    wide.columns.name = None
+    return wide.reset_index()
