@@ -92,6 +92,24 @@ def province_codes() -> dict[str, str]:
     return dict(zip(provinces["adcode"], provinces["province"]))
 
 
+@lru_cache(maxsize=1)
+def _province_names() -> pd.DataFrame:
+    from importlib import resources
+
+    with resources.files("gis").joinpath("data", "provinces.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f, dtype=str).set_index("adcode")
+
+
+def province_slug(code: str) -> str:
+    """ASCII file-name stem for a province (``330000`` -> ``zhejiang``)."""
+    return str(_province_names().loc[check_province(code), "slug"])
+
+
+def province_name_en(code: str) -> str:
+    """English name of a province (``330000`` -> ``Zhejiang``)."""
+    return str(_province_names().loc[check_province(code), "name_en"])
+
+
 def check_province(code: str) -> str:
     """Return ``code`` as a 6-digit string if the data has that province, else raise.
 

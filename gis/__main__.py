@@ -1,0 +1,5 @@
+"""``python -m gis`` runs the command line."""
+
+from gis.cli import main
+
+main()
