@@ -57,6 +57,10 @@ class OutputLayer:
 def _write_layer(path: Path, layer: OutputLayer, crs) -> None:
     frame = layer.frame
     kwargs = dict(layer=layer.name, driver="GPKG", append=path.exists())
+    if not path.exists():
+        # GeoPackage 1.3, not GDAL's newest 1.4: older QGIS/GDAL (e.g. QGIS 3.22 LTR, common
+        # on government desktops) warn that 1.4 "may only be partially supported".
+        kwargs["dataset_options"] = {"VERSION": "1.3"}
     if isinstance(frame, gpd.GeoDataFrame):
         frame = frame.to_crs(crs) if crs is not None else frame
         pyogrio.write_dataframe(

@@ -203,7 +203,7 @@ def _labeling_element(label_field: str) -> ET.Element:
         "placement",
         {"placement": "1", "centroidInside": "1", "centroidWhole": "0", "fitInPolygonOnly": "0"},
     )
-    ET.SubElement(settings, "rendering", {"obstacle": "1", "drawLabels": "1", "displayAll": "0"})
+    ET.SubElement(settings, "rendering", {"obstacle": "0", "drawLabels": "1", "displayAll": "0"})
     return labeling
 
 
