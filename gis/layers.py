@@ -89,7 +89,8 @@ def build_layers(
     for layer in LEVEL_FRAMES:
         sources.append({"layer": layer, "column": "geometry, area_km2", "source": boundaries.source})
         sources += _source_rows(layer, indicators, tables[layer]["adcode"])
-    for group, rows in planning_groups(boundaries.code).groupby("group"):
+    groups = pd.concat([planning_groups(code) for code in boundaries.province["adcode"]])
+    for group, rows in groups.groupby("group"):
         for layer in ("prefectures", "counties"):
             if group in tables[layer].columns:
                 sources.append(

@@ -29,32 +29,33 @@ def planning_groups(province: str) -> pd.DataFrame:
         return pd.read_csv(f, dtype=str)[columns]
 
 
+def _membership(frame: pd.DataFrame, key: str, members: set[str], known: pd.Series) -> pd.Series:
+    """True/False where the unit's province has planning data, null where it has none."""
+    flags = frame[key].isin(members).astype("boolean")
+    return flags.where(known, pd.NA)
+
+
 def add_planning_attributes(boundaries: Boundaries) -> Boundaries:
     """Return ``boundaries`` with planning columns on prefectures and counties.
 
     Prefectures get ``pilot_zone`` (bool) and ``region`` (str). Counties get ``mountain26``
     (bool), ``pilot_zone`` (bool, from their prefecture) and ``region`` (from their
-    prefecture). All are null for a province with no planning data.
+    prefecture). Each province's own data file is used, so a national set works too; units
+    of a province with no planning data get nulls.
     """
-    groups = planning_groups(boundaries.code)
+    per_province = {code: planning_groups(code) for code in boundaries.province["adcode"]}
+    groups = pd.concat(per_province.values(), ignore_index=True)
+    with_data = {code for code, rows in per_province.items() if not rows.empty}
+    members = {g: set(rows["adcode"]) for g, rows in groups.groupby("group")}
+    region_by_prefecture = groups[groups["group"] == "region"].set_index("adcode")["value"]
+
     prefectures = boundaries.prefectures.copy()
     counties = boundaries.counties.copy()
-    if groups.empty:
-        for frame in (prefectures, counties):
-            frame["pilot_zone"] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
-            frame["region"] = pd.Series(pd.NA, index=frame.index, dtype="string")
-        counties["mountain26"] = pd.Series(pd.NA, index=counties.index, dtype="boolean")
-    else:
-        members = {g: set(rows["adcode"]) for g, rows in groups.groupby("group")}
-        region_by_prefecture = groups[groups["group"] == "region"].set_index("adcode")["value"]
-        prefectures["pilot_zone"] = prefectures["adcode"].isin(members.get("pilot_zone", set()))
-        prefectures["region"] = prefectures["adcode"].map(region_by_prefecture).astype("string")
-        counties["mountain26"] = counties["adcode"].isin(members.get("mountain26", set()))
-        counties["pilot_zone"] = counties["prefecture_adcode"].isin(members.get("pilot_zone", set()))
-        counties["region"] = counties["prefecture_adcode"].map(region_by_prefecture).astype("string")
-    return Boundaries(
-        province=boundaries.province,
-        prefectures=prefectures,
-        counties=counties,
-        source=boundaries.source,
-    )
+    prefecture_known = prefectures["province_adcode"].isin(with_data)
+    county_known = counties["province_adcode"].isin(with_data)
+    prefectures["pilot_zone"] = _membership(prefectures, "adcode", members.get("pilot_zone", set()), prefecture_known)
+    prefectures["region"] = prefectures["adcode"].map(region_by_prefecture).astype("string")
+    counties["mountain26"] = _membership(counties, "adcode", members.get("mountain26", set()), county_known)
+    counties["pilot_zone"] = _membership(counties, "prefecture_adcode", members.get("pilot_zone", set()), county_known)
+    counties["region"] = counties["prefecture_adcode"].map(region_by_prefecture).astype("string")
+    return boundaries.replace(prefectures=prefectures, counties=counties)

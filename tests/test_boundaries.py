@@ -81,3 +81,11 @@ def test_unknown_province_names_valid_codes():
     assert len(province_codes()) == 34
     with pytest.raises(UnknownProvinceError):
         load_boundaries("abc")
+
+
+def test_all_selects_the_whole_country():
+    from gis.boundaries import NATIONAL, province_name_en, province_slug
+
+    assert check_province("all") == check_province("ALL") == NATIONAL
+    assert province_slug("all") == "china" and province_name_en("all") == "China"
+    assert province_slug("330000") == "zhejiang" and province_name_en("320000") == "Jiangsu"
