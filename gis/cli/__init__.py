@@ -15,6 +15,7 @@ from gis.errors import GisError
 # Modules of this package that each define one click command or group named in the tuple.
 _COMMANDS = (
     ("gis.cli.build", "build"),
+    ("gis.cli.maps", "map"),
 )
 
 

@@ -1,0 +1,272 @@
+/* Behaviour of the planner maps (gis/maps/render.py): theme and year switching, hover
+ * tooltips, click popups, no-data hatching, overlays and legend placement.
+ *
+ * Every piece of text that comes from data (unit names, labels, values) is written with
+ * textContent, never innerHTML, so a name that contains markup (an img tag with onerror) is shown as
+ * text. The only HTML this script inserts is what render.py escaped in Python (legend,
+ * title, layer-control labels).
+ */
+(function () {
+  "use strict";
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var NO_DATA_FILL = "url(#gis-nodata)";
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  /* Show a block that render.py put (hidden) in the page as a Leaflet control. */
+  function placeBlock(map, id, position) {
+    var node = document.getElementById(id);
+    if (!node) { return null; }
+    var Block = L.Control.extend({
+      onAdd: function () {
+        L.DomEvent.disableClickPropagation(node);
+        L.DomEvent.disableScrollPropagation(node);
+        node.hidden = false;
+        return node;
+      }
+    });
+    return new Block({ position: position }).addTo(map);
+  }
+
+  /* Diagonal hatching for units without a value, defined once in the SVG of the units. */
+  function addNoDataPattern(svg, colours) {
+    if (!svg || svg.querySelector("#gis-nodata")) { return; }
+    var defs = document.createElementNS(SVG_NS, "defs");
+    var pattern = document.createElementNS(SVG_NS, "pattern");
+    pattern.setAttribute("id", "gis-nodata");
+    pattern.setAttribute("patternUnits", "userSpaceOnUse");
+    pattern.setAttribute("width", "6");
+    pattern.setAttribute("height", "6");
+    pattern.setAttribute("patternTransform", "rotate(45)");
+    var back = document.createElementNS(SVG_NS, "rect");
+    back.setAttribute("width", "6");
+    back.setAttribute("height", "6");
+    back.setAttribute("fill", colours.fill);
+    var line = document.createElementNS(SVG_NS, "line");
+    line.setAttribute("x1", "0");
+    line.setAttribute("y1", "0");
+    line.setAttribute("x2", "0");
+    line.setAttribute("y2", "6");
+    line.setAttribute("stroke", colours.hatch);
+    line.setAttribute("stroke-width", "2");
+    pattern.appendChild(back);
+    pattern.appendChild(line);
+    defs.appendChild(pattern);
+    svg.insertBefore(defs, svg.firstChild);
+  }
+
+  function makePane(map, name, zIndex) {
+    var pane = map.createPane(name);
+    pane.style.zIndex = String(zIndex);
+    pane.style.pointerEvents = "none";
+    return name;
+  }
+
+  function init(map, cfg, units, overlays) {
+    var state = { view: cfg.initialView, year: cfg.views.map(function (v) { return v.initialYear; }) };
+
+    placeBlock(map, "gis-title", "topleft");
+    L.control.zoom({ position: "topleft", zoomInTitle: "放大 Zoom in", zoomOutTitle: "缩小 Zoom out" }).addTo(map);
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    map.attributionControl.setPrefix(cfg.attributionPrefix);
+    cfg.attributions.forEach(function (html) { map.attributionControl.addAttribution(html); });
+
+    (cfg.basemaps || []).forEach(function (tiles) {
+      L.tileLayer(tiles.url, tiles.options).addTo(map);
+    });
+
+    function currentClass(feature) {
+      return feature.properties.k[state.view][state.year[state.view]];
+    }
+
+    function unitStyle(feature) {
+      var k = currentClass(feature);
+      return {
+        className: "gis-unit",
+        color: cfg.style.edge,
+        weight: cfg.style.edgeWeight,
+        opacity: 1,
+        fillOpacity: cfg.style.fillOpacity,
+        fillColor: k < 0 ? NO_DATA_FILL : cfg.views[state.view].colors[k]
+      };
+    }
+
+    function tooltipContent(layer) {
+      var p = layer.feature.properties;
+      var view = cfg.views[state.view];
+      var box = el("div", "gis-tip");
+      box.appendChild(el("div", "gis-tip-name", p.n));
+      var line = el("div", "gis-tip-value");
+      var label = view.label + (view.years.length > 1 ? "（" + view.years[state.year[state.view]] + "）" : "");
+      line.appendChild(el("span", "gis-tip-label", label + "："));
+      line.appendChild(el("b", null, p.t[state.view][state.year[state.view]]));
+      box.appendChild(line);
+      (p.tip || []).forEach(function (row) {
+        var extra = el("div", "gis-tip-extra");
+        extra.appendChild(el("span", "gis-tip-label", row[0] + "："));
+        extra.appendChild(el("span", null, row[1]));
+        box.appendChild(extra);
+      });
+      return box;
+    }
+
+    function popupContent(layer) {
+      var p = layer.feature.properties;
+      var box = el("div", "gis-popup");
+      box.appendChild(el("h3", null, p.n));
+      var table = el("table");
+      var previous = null;
+      (p.pop || []).forEach(function (row) {
+        var tr = el("tr");
+        tr.appendChild(el("th", null, row[0] === previous ? "" : row[0]));
+        tr.appendChild(el("td", "gis-popup-year", row[1] === null ? "" : row[1]));
+        tr.appendChild(el("td", row[3] ? "gis-popup-value gis-missing" : "gis-popup-value", row[2]));
+        if (row[0] !== previous) { tr.className = "gis-popup-first"; }
+        previous = row[0];
+        table.appendChild(tr);
+      });
+      box.appendChild(table);
+      return box;
+    }
+
+    var unitLayer = L.geoJSON(units, {
+      style: unitStyle,
+      onEachFeature: function (feature, layer) {
+        layer.bindTooltip(tooltipContent, { sticky: true, direction: "top", offset: [0, -8], className: "gis-tooltip" });
+        layer.bindPopup(popupContent, { maxWidth: 420, maxHeight: 360, autoPanPadding: [40, 40] });
+        layer.on("mouseover", function () {
+          layer.setStyle({ weight: cfg.style.edgeWeight * 3, color: cfg.style.hover });
+          layer.bringToFront();
+        });
+        layer.on("mouseout", function () { unitLayer.resetStyle(layer); });
+      }
+    }).addTo(map);
+    addNoDataPattern(map.getRenderer(unitLayer.getLayers()[0] || unitLayer)._container, cfg.noData);
+
+    var overlayLayers = {};
+    overlays.forEach(function (overlay, i) {
+      var pane = makePane(map, "gis-overlay-" + i, overlay.kind === "outline" ? 450 : 420);
+      var layer = L.geoJSON(overlay.data, {
+        pane: pane,
+        interactive: false,
+        style: function (feature) {
+          if (overlay.kind === "outline") {
+            return { className: "gis-outline", color: overlay.color, weight: overlay.weight,
+                     dashArray: overlay.dash, fill: false, opacity: 1 };
+          }
+          return { className: "gis-cell", stroke: false, fillOpacity: overlay.fillOpacity,
+                   fillColor: overlay.colors[feature.properties.k] || cfg.noData.fill };
+        }
+      });
+      if (overlay.show) { layer.addTo(map); }
+      overlayLayers[overlay.label] = layer;
+    });
+
+    var legend = placeBlock(map, "gis-legend", "bottomright");
+    var yearBox = null;
+
+    function refresh() {
+      unitLayer.eachLayer(function (layer) { unitLayer.resetStyle(layer); });
+      var view = cfg.views[state.view];
+      var year = view.years[state.year[state.view]];
+      document.querySelectorAll(".gis-legend-view").forEach(function (section) {
+        section.hidden = Number(section.getAttribute("data-view")) !== state.view;
+      });
+      document.querySelectorAll(".gis-legend-year").forEach(function (span) {
+        span.textContent = year === null ? "" : String(year);
+      });
+      if (yearBox) { yearBox.update(); }
+      unitLayer.eachLayer(function (layer) {
+        // An open tooltip keeps its old text unless it is refilled for the new year.
+        if (layer.getTooltip() && layer.isTooltipOpen()) { layer.setTooltipContent(tooltipContent); }
+      });
+    }
+
+    /* Year slider: one range input over the view's years, with the year written beside it. */
+    var YearControl = L.Control.extend({
+      onAdd: function () {
+        var box = el("div", "gis-years leaflet-bar");
+        L.DomEvent.disableClickPropagation(box);
+        box.appendChild(el("div", "gis-years-caption", "年份 Year"));
+        var row = el("div", "gis-years-row");
+        var back = el("button", "gis-years-step", "◀");
+        back.type = "button";
+        back.title = "上一年份 Previous year";
+        var input = el("input", "gis-years-input");
+        input.type = "range";
+        input.step = "1";
+        input.min = "0";
+        var forward = el("button", "gis-years-step", "▶");
+        forward.type = "button";
+        forward.title = "下一年份 Next year";
+        var label = el("output", "gis-years-label");
+        row.appendChild(back);
+        row.appendChild(input);
+        row.appendChild(forward);
+        row.appendChild(label);
+        box.appendChild(row);
+        var ticks = el("div", "gis-years-ticks");
+        box.appendChild(ticks);
+        function set(index) {
+          var years = cfg.views[state.view].years;
+          state.year[state.view] = Math.max(0, Math.min(years.length - 1, index));
+          refresh();
+        }
+        input.addEventListener("input", function () { set(Number(input.value)); });
+        back.addEventListener("click", function () { set(state.year[state.view] - 1); });
+        forward.addEventListener("click", function () { set(state.year[state.view] + 1); });
+        this.update = function () {
+          var years = cfg.views[state.view].years;
+          box.hidden = years.length < 2;
+          input.max = String(years.length - 1);
+          input.value = String(state.year[state.view]);
+          label.textContent = String(years[state.year[state.view]]);
+          ticks.textContent = "";
+          years.forEach(function (y) { ticks.appendChild(el("span", null, y)); });
+        };
+        this.update();
+        return box;
+      }
+    });
+    if (cfg.views.some(function (v) { return v.years.length > 1; })) {
+      yearBox = new YearControl({ position: "bottomleft" }).addTo(map);
+    }
+
+    var bases = {};
+    if (cfg.views.length > 1) {
+      cfg.views.forEach(function (view, i) {
+        var marker = L.layerGroup();
+        marker.gisView = i;
+        bases[view.controlLabel] = marker;
+        if (i === state.view) { marker.addTo(map); }
+      });
+      map.on("baselayerchange", function (e) {
+        if (e.layer.gisView !== undefined) { state.view = e.layer.gisView; refresh(); }
+      });
+    }
+    if (cfg.views.length > 1 || overlays.length) {
+      L.control.layers(bases, overlayLayers, { collapsed: false, position: "topright" }).addTo(map);
+    }
+
+    // Keep the units clear of the title (top left) and the year control (bottom left).
+    map.fitBounds(cfg.bounds, { paddingTopLeft: [20, 150], paddingBottomRight: [20, 30] });
+    refresh();
+
+    window.GisMap.instance = {
+      map: map,
+      units: unitLayer,
+      overlays: overlayLayers,
+      setView: function (i) { state.view = i; refresh(); },
+      setYear: function (i) { state.year[state.view] = i; refresh(); },
+      legend: legend
+    };
+  }
+
+  window.GisMap = { init: init, instance: null };
+})();

@@ -1,0 +1,106 @@
+"""Offline, bilingual choropleth maps defined by TOML specs in ``maps/``.
+
+:func:`render_maps` is the entry point used by ``gis build`` and ``gis map``. Modules, one
+per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.schemes`
+(classification), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
+by unit), :mod:`~gis.maps.geometry` (coverage simplification), :mod:`~gis.maps.assets`
+(vendored Leaflet), :mod:`~gis.maps.render` (the page) and :mod:`~gis.maps.index`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from gis.errors import GisError
+from gis.maps.index import index_html
+from gis.maps.render import MapSkipped, build_page
+from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
+
+__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths"]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file in the same folder and os.replace,
+    so a reader never sees half a map."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _print_note(spec_path: Path, message: str) -> None:
+    print(f"gis map: {spec_path}: {message}", file=sys.stderr)
+
+
+def default_spec_paths(root: str | Path = ".") -> list[Path]:
+    """The map specs ``maps/*.toml`` under ``root`` (the project checkout), sorted."""
+    return sorted(Path(root, "maps").glob("*.toml"))
+
+
+def render_maps(
+    spec_paths: Iterable[str | Path],
+    layers: Mapping[str, object],
+    out_dir: str | Path,
+    basemap: str | None = None,
+    on_note: Callable[[Path, str], None] | None = None,
+) -> list[Path]:
+    """Write one offline HTML map per spec, and ``index.html``, into ``out_dir``.
+
+    Parameters
+    ----------
+    spec_paths
+        Map spec files (TOML). All are validated before anything is written; a bad spec
+        raises :class:`gis.errors.GisError` naming the file and key.
+    layers
+        ``{"prefectures": GeoDataFrame, "counties": …, "degurba_grid": …}`` in EPSG:4326.
+        A map whose layer or column is missing is skipped (not an error).
+    out_dir
+        Output folder, created if needed; maps are ``<spec stem>.html``.
+    basemap
+        ``none`` / ``osm`` / ``amap`` / ``tianditu``; overrides each spec's ``basemap``.
+    on_note
+        Called with (spec path, message) for each skipped map or left-out part; by default
+        the message is printed to stderr.
+
+    Returns
+    -------
+    list of Path
+        The files written: the maps drawn, then ``index.html``.
+    """
+    if basemap is not None and basemap not in BASEMAPS:
+        raise GisError(f"basemap {basemap!r} is not allowed; allowed: {', '.join(BASEMAPS)}")
+    note = on_note or _print_note
+    specs = [load_spec(p) for p in spec_paths]
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise GisError(f"two map specs would both write {duplicates[0]}.html: rename one")
+    out = Path(out_dir)
+    written: list[Path] = []
+    skipped: dict[str, str] = {}
+    for spec in specs:
+        try:
+            page = build_page(spec, dict(layers), basemap or spec.basemap)
+        except MapSkipped as reason:
+            skipped[spec.name] = str(reason)
+            note(spec.path, f"map skipped: {reason}")
+            continue
+        for message in page.notes:
+            note(spec.path, message)
+        target = out / f"{spec.name}.html"
+        write_atomic(target, page.html)
+        written.append(target)
+    index = out / "index.html"
+    write_atomic(index, index_html(out, skipped))
+    written.append(index)
+    return written

@@ -1,0 +1,67 @@
+"""Numbers as planners read them, formatted by unit (``gis/data/units.csv``).
+
+``decimals`` and ``format`` come from the units table: ``thousands`` groups digits
+(``31,053 元``), ``percent`` appends ``%`` (``8.50%``), ``plain`` prints the decimals
+(``2.15 倍``). Missing values are never turned into numbers: they read "暂无数据 / no data".
+"""
+
+from __future__ import annotations
+
+import math
+
+from gis.indicators import units
+
+NO_DATA_ZH = "暂无数据"
+NO_DATA_EN = "no data"
+NO_DATA = f"{NO_DATA_ZH} / {NO_DATA_EN}"
+
+
+def is_missing(value) -> bool:
+    """True for None, NaN and pandas' NA."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value) or (isinstance(value, float) and math.isnan(value))
+    except TypeError:  # pandas.NA refuses bool()
+        return True
+
+
+def format_number(value: float, unit: str | None) -> str:
+    """``value`` with the decimals and grouping of ``unit``, without the unit label.
+
+    ``+inf`` (the open top of user breaks) is not a number a planner should see; callers
+    label it "> x" instead.
+    """
+    if unit is None:
+        return f"{value:g}"
+    row = units().loc[unit]
+    decimals = int(row["decimals"])
+    if row["format"] == "thousands":
+        return f"{value:,.{decimals}f}"
+    text = f"{value:.{decimals}f}"
+    return f"{text}%" if row["format"] == "percent" else text
+
+
+def unit_suffix(unit: str | None) -> str:
+    """What follows a number of ``unit`` in running text: ``" 元"``, ``""`` for percent."""
+    if unit is None or units().loc[unit, "format"] == "percent":
+        return ""
+    return f" {units().loc[unit, 'label_zh']}"
+
+
+def format_value(value, unit: str | None) -> str:
+    """A value with its unit (``31,053 元``, ``2.15 倍``, ``8.50%``), or "暂无数据 / no data"."""
+    if is_missing(value):
+        return NO_DATA
+    return format_number(float(value), unit) + unit_suffix(unit)
+
+
+def unit_labels(unit: str | None) -> tuple[str, str]:
+    """Chinese and English unit for legend titles: ``("元", "yuan")``.
+
+    A ratio has no English unit (the title already says "ratio"), so its English part is empty.
+    """
+    if unit is None:
+        return "", ""
+    row = units().loc[unit]
+    return str(row["label_zh"]), "" if unit == "ratio" else str(row["label_en"])

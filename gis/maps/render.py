@@ -1,0 +1,558 @@
+"""Turn a validated :class:`~gis.maps.spec.MapSpec` and layer frames into one HTML page.
+
+The page is a folium map whose CDN links are removed: Leaflet and the planner script are
+inlined (:mod:`gis.maps.assets`), so with no basemap the page makes no network request.
+One GeoJSON carries each unit's geometry once, with its class and formatted value for every
+theme and year; the inline script restyles the units when the theme or year changes.
+
+All text from data or specs reaches the page either HTML-escaped here (title, legend,
+layer-control labels, attribution) or as JSON strings that the script writes with
+``textContent`` (names and values in tooltips and popups). JSON inside ``<script>`` has
+``<``, ``>`` and ``&`` escaped so no string can close the script element.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from gis.errors import GisError
+from gis.indicators import registry
+from gis.maps import assets
+from gis.maps.geometry import (
+    COORDINATE_DECIMALS,
+    UNIT_TOLERANCE_DEG,
+    bounds_latlon,
+    dissolve,
+    geojson_geometry,
+    simplify_coverage,
+    to_display_crs,
+)
+from gis.maps.numbers import NO_DATA, format_number, format_value, is_missing, unit_labels
+from gis.maps.palettes import NO_DATA_FILL, load_categories, palette_colours
+from gis.maps.schemes import SCHEMES, class_bounds, class_index
+from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
+
+#: Grid patches are 1 km staircases; 0.0005° (~50 m) removes only vertices on straight edges.
+GRID_TOLERANCE_DEG = 0.0005
+#: 4 decimals (~10 m) is a hundredth of a grid cell.
+GRID_DECIMALS = 4
+
+_YEAR_COLUMN = re.compile(r"^(?P<indicator>.+)_(?P<year>\d{4})$")
+
+_WEIGHTS_TEXT = {
+    "population": ("按人口加权", "population-weighted"),
+    "area": ("按面积加权（无人口数据）", "area-weighted (no population data)"),
+}
+
+#: Category sets used to label DEGURBA columns in tooltips and popups.
+_FIELD_CATEGORIES = {"degurba_l1": "degurba_l1_units", "degurba_l2": "degurba_l2_units"}
+
+BASEMAPS = {
+    "osm": {
+        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "options": {"maxZoom": 19},
+        "attribution": ("OpenStreetMap", "https://www.openstreetmap.org/copyright", "© {link} 贡献者 contributors"),
+    },
+    "amap": {
+        "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+        "options": {"subdomains": "1234", "maxZoom": 18},
+        "attribution": ("高德地图 AutoNavi", "https://www.amap.com/", "© {link}（GCJ-02）"),
+    },
+    "tianditu": {
+        "url": "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+               "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+               "&TILECOL={x}&tk={tk}",
+        "labels": "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                  "&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+                  "&TILECOL={x}&tk={tk}",
+        "options": {"subdomains": "01234567", "maxZoom": 18},
+        "attribution": ("天地图 Tianditu", "https://www.tianditu.gov.cn/", "© {link}"),
+    },
+}
+
+
+class MapSkipped(Exception):
+    """The layers lack what a spec needs (a layer or column): the map is not drawn."""
+
+
+@dataclass
+class RenderedMap:
+    """A page ready to write, plus notes about parts left out (e.g. a missing overlay)."""
+
+    html: str
+    notes: list[str] = field(default_factory=list)
+
+
+def esc(text: object) -> str:
+    """HTML-escape any text (quotes too, so it is safe in attributes)."""
+    return html.escape(str(text), quote=True)
+
+
+def script_json(value) -> str:
+    """JSON for inside a ``<script>`` element: ``<``, ``>``, ``&`` as ``\\u`` escapes."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
+
+
+def bilingual(zh: str, en: str) -> str:
+    """Chinese first, English after a slash (plain text, not escaped)."""
+    return zh if zh == en else f"{zh} / {en}"
+
+
+# --------------------------------------------------------------------------- data checks
+
+
+def resolve_columns(view: View, frame: pd.DataFrame, spec: MapSpec) -> dict[int | None, str]:
+    """Columns of ``frame`` holding the view's values by year; raise MapSkipped if absent."""
+    if view.years_all:
+        found = {}
+        for column in frame.columns:
+            match = _YEAR_COLUMN.match(str(column))
+            if match and match["indicator"] == view.indicator:
+                found[int(match["year"])] = str(column)
+        if not found:
+            raise MapSkipped(f"layer {spec.layer!r} has no column {view.indicator}_<year>")
+        return dict(sorted(found.items()))
+    missing = [c for c in view.columns.values() if c not in frame.columns]
+    if missing:
+        raise MapSkipped(f"layer {spec.layer!r} has no column {', '.join(missing)}")
+    return view.columns
+
+
+# --------------------------------------------------------------------------- classes & legend
+
+
+@dataclass
+class ClassedView:
+    """One view after classification: per-unit class and text for each year, and its legend."""
+
+    view: View
+    years: list[int | None]
+    classes: list[list[int]]  # [unit][year] class index, -1 for no data
+    texts: list[list[str]]  # [unit][year] formatted value
+    colours: list[str]
+    legend_rows: list[tuple[str, str]]  # (colour, label)
+    note: str
+
+
+def _category_index(values: pd.Series, categories: tuple[Category, ...]) -> np.ndarray:
+    lookup = {_category_key(c.value): i for i, c in enumerate(categories)}
+    return np.asarray([lookup.get(_category_key(v), -1) for v in values], dtype=int)
+
+
+def _category_key(value) -> str:
+    """Compare category values by meaning: 30, 30.0 and "30" are one class; NaN matches nothing."""
+    if is_missing(value):
+        return "\0missing"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (int, float, np.integer, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _category_label(category: Category) -> str:
+    code = _category_key(category.value)
+    prefix = f"{code} " if code.lstrip("-").isdigit() else ""
+    return prefix + bilingual(category.label_zh, category.label_en)
+
+
+def _weights_note(view: View, frame: pd.DataFrame) -> str:
+    if view.weights_column is None:
+        return ""
+    if view.weights_column not in frame.columns:
+        return "权重未说明 / weights not stated"
+    kinds = sorted({str(v) for v in frame[view.weights_column] if not is_missing(v)})
+    texts = [bilingual(*_WEIGHTS_TEXT.get(k, (k, k))) for k in kinds]
+    return "分级权重 / weights: " + ("; ".join(texts) if texts else NO_DATA)
+
+
+def classify_view(view: View, columns: dict[int | None, str], frame: pd.DataFrame) -> ClassedView:
+    """Classes, texts and legend of one view; numeric views share bounds across all years."""
+    years = list(columns)
+    if view.scheme == "categories":
+        colours = [c.color.lower() for c in view.categories]
+        per_year = [_category_index(frame[columns[y]], view.categories) for y in years]
+        texts_by_year = [
+            [_category_label(view.categories[k]) if k >= 0 else NO_DATA for k in idx] for idx in per_year
+        ]
+        rows = [(c.color.lower(), _category_label(c)) for c in view.categories]
+        note = _weights_note(view, frame)
+    else:
+        values = [pd.to_numeric(frame[columns[y]], errors="coerce").to_numpy(dtype="float64") for y in years]
+        bounds = class_bounds(view.scheme, np.concatenate(values), view.classes, view.breaks)
+        colours = palette_colours(view.palette, max(len(bounds), 1), view.reverse)[: len(bounds)]
+        per_year = [class_index(v, bounds) for v in values]
+        texts_by_year = [[format_value(x, view.unit) for x in v] for v in values]
+        finite = np.concatenate(values)
+        finite = finite[np.isfinite(finite)]
+        rows = _numeric_legend_rows(bounds, colours, float(finite.min()) if finite.size else None, view.unit)
+        scheme = SCHEMES[view.scheme]
+        shared_zh, shared_en = ("，各年份共用", ", shared by all years") if len(years) > 1 else ("", "")
+        note = (
+            f"分级：{scheme.label_zh}，{len(bounds)} 类{shared_zh}\n"
+            f"Classes: {scheme.label_en}, {len(bounds)} classes{shared_en}"
+        )
+        weights = _weights_note(view, frame)
+        note = f"{note}\n{weights}" if weights else note
+    classes = np.column_stack(per_year).tolist() if len(frame) else []
+    texts = [list(t) for t in zip(*texts_by_year)] if len(frame) else []
+    return ClassedView(view, years, classes, texts, colours, rows, note)
+
+
+def _numeric_legend_rows(bounds: np.ndarray, colours: list[str], low: float | None, unit: str | None):
+    rows = []
+    for i, (upper, colour) in enumerate(zip(bounds, colours)):
+        lower = low if i == 0 else float(bounds[i - 1])
+        if np.isinf(upper):
+            label = f"> {format_number(lower, unit)}"
+        elif lower is None or lower == upper:
+            label = format_number(float(upper), unit)
+        else:
+            label = f"{format_number(lower, unit)} – {format_number(float(upper), unit)}"
+        rows.append((colour, label))
+    return rows
+
+
+def _view_label(view: View) -> str:
+    return bilingual(view.label_zh, view.label_en)
+
+
+def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[tuple[Overlay, list[str]]]) -> str:
+    """The legend block (hidden until the script places it); all text escaped."""
+    parts = ['<div id="gis-legend" class="gis-panel gis-legend" hidden>']
+    for i, cv in enumerate(classed):
+        view = cv.view
+        zh_unit, en_unit = unit_labels(view.unit)
+        zh = f"{view.label_zh}（{zh_unit}）" if zh_unit else view.label_zh
+        en = f"{view.label_en} ({en_unit})" if en_unit else view.label_en
+        parts.append(f'<section class="gis-legend-view" data-view="{i}">')
+        parts.append(f"<h3>{esc(zh)}</h3><h4>{esc(en)}</h4>")
+        if len(cv.years) > 1 or cv.years[0] is not None:
+            parts.append('<div class="gis-legend-yearline">年份 Year <span class="gis-legend-year"></span></div>')
+        parts.append("<ul>")
+        for colour, label in cv.legend_rows:
+            parts.append(f'<li><span class="gis-swatch" style="background:{esc(colour)}"></span>{esc(label)}</li>')
+        parts.append(f'<li><span class="gis-swatch gis-swatch-nodata"></span>{esc(NO_DATA)}</li></ul>')
+        for line in filter(None, cv.note.split("\n")):
+            parts.append(f'<div class="gis-legend-note">{esc(line)}</div>')
+        parts.append("</section>")
+    if overlays:
+        parts.append('<div class="gis-legend-overlays">')
+        for overlay, colours in overlays:
+            label = esc(bilingual(overlay.label_zh, overlay.label_en))
+            if overlay.where is not None:
+                dashed = " gis-dashed" if overlay.dash else ""
+                parts.append(
+                    f'<div class="gis-legend-line"><span class="gis-swatch-line{dashed}" '
+                    f'style="border-top-color:{esc(overlay.color)}"></span>{label}</div>'
+                )
+            else:
+                parts.append(f"<details><summary>{label}</summary><ul>")
+                for category in overlay.categories:
+                    parts.append(
+                        f'<li><span class="gis-swatch" style="background:{esc(category.color)}"></span>'
+                        f"{esc(_category_label(category))}</li>"
+                    )
+                parts.append("</ul></details>")
+        parts.append("</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def title_html(spec: MapSpec) -> str:
+    """Title block: Chinese title, English title under it, then the one-line descriptions."""
+    return (
+        '<div id="gis-title" class="gis-panel gis-title" hidden>'
+        f'<h1 lang="zh-CN">{esc(spec.title_zh)}</h1><h2 lang="en">{esc(spec.title_en)}</h2>'
+        f'<p lang="zh-CN">{esc(spec.description_zh)}</p><p class="gis-en" lang="en">{esc(spec.description_en)}</p>'
+        "</div>"
+    )
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def field_text(column: str, value, fields: dict[str, FieldLabel]) -> str:
+    """A non-indicator attribute as text: yes/no, DEGURBA class names, units, or no data."""
+    if is_missing(value):
+        return NO_DATA
+    if isinstance(value, (bool, np.bool_)):
+        return "是 / yes" if value else "否 / no"
+    if column in _FIELD_CATEGORIES:
+        for row in load_categories(_FIELD_CATEGORIES[column]):
+            if _category_key(row["value"]) == _category_key(value):
+                return _category_label(Category(row["value"], row["color"], row["label_zh"], row["label_en"]))
+    if column == "degurba_weights" and str(value) in _WEIGHTS_TEXT:
+        return bilingual(*_WEIGHTS_TEXT[str(value)])
+    label = fields.get(column)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if label is not None and label.unit is not None:
+            return format_value(value, label.unit)
+        return f"{float(value):,.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def field_label(column: str, fields: dict[str, FieldLabel]) -> str:
+    entry = fields.get(column)
+    return bilingual(entry.label_zh, entry.label_en) if entry else column
+
+
+def indicator_columns(frame: pd.DataFrame) -> list[tuple[str, int, str]]:
+    """``(indicator, year, column)`` of every registry indicator with at least one value."""
+    known = registry()
+    order = {name: i for i, name in enumerate(known.index)}
+    found = []
+    for column in frame.columns:
+        match = _YEAR_COLUMN.match(str(column))
+        if match and match["indicator"] in order and frame[column].notna().any():
+            found.append((match["indicator"], int(match["year"]), str(column)))
+    return sorted(found, key=lambda t: (order[t[0]], t[1]))
+
+
+def popup_rows(row: pd.Series, spec: MapSpec, present: list[str], indicators) -> list[list]:
+    """Popup rows ``[label, year or None, text, is_missing]`` for one unit."""
+    rows = []
+    for column in present:
+        if column == INDICATORS_TOKEN:
+            known = registry()
+            for indicator, year, name in indicators:
+                entry = known.loc[indicator]
+                value = row[name]
+                rows.append([
+                    bilingual(str(entry["label_zh"]), str(entry["label_en"])), year,
+                    format_value(value, str(entry["unit"])), is_missing(value),
+                ])
+        else:
+            value = row[column]
+            rows.append([field_label(column, spec.fields), None, field_text(column, value, spec.fields), is_missing(value)])
+    return rows
+
+
+# --------------------------------------------------------------------------- page
+
+
+class _OfflineMap(folium.Map):
+    """folium Map without CDN links: the page inlines Leaflet itself (see gis.maps.assets)."""
+
+    default_js: list = []
+    default_css: list = []
+
+
+class _PlannerScript(MacroElement):
+    """Calls ``GisMap.init`` after folium has created the Leaflet map (child scripts follow)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "GisMap.init({{ this._parent.get_name() }}, {{ this.payload }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, payload: str):
+        super().__init__()
+        self._name = "PlannerScript"
+        self.payload = payload
+
+
+def basemap_config(basemap: str) -> tuple[list[dict], list[str]]:
+    """Tile layers and their attribution HTML for ``basemap`` (``none`` gives none)."""
+    if basemap == "none":
+        return [], []
+    entry = BASEMAPS[basemap]
+    options = dict(entry["options"])
+    text, url, template = entry["attribution"]
+    attribution = template.format(link=f'<a href="{esc(url)}">{esc(text)}</a>')
+    options["attribution"] = attribution
+    layers = [{"url": entry["url"], "options": options}]
+    if basemap == "tianditu":
+        key = os.environ.get("TIANDITU_KEY", "").strip()
+        if not key:
+            raise GisError(
+                "basemap 'tianditu' needs a Tianditu browser key in environment variable TIANDITU_KEY "
+                "(apply at https://console.tianditu.gov.cn/); or use --basemap osm|amap or none"
+            )
+        if not re.fullmatch(r"[A-Za-z0-9]+", key):
+            raise GisError("environment variable TIANDITU_KEY: a Tianditu key has only letters and digits")
+        options["tk"] = key
+        layers.append({"url": entry["labels"], "options": {**options, "attribution": ""}})
+    return layers, [attribution]
+
+
+def _prepare_units(frame: gpd.GeoDataFrame, basemap: str) -> np.ndarray:
+    geometries = simplify_coverage(frame.geometry.to_numpy(), UNIT_TOLERANCE_DEG)
+    return to_display_crs(geometries, basemap)
+
+
+def _prepare_grid(frame: gpd.GeoDataFrame, basemap: str) -> np.ndarray:
+    try:
+        geometries = simplify_coverage(frame.geometry.to_numpy(), GRID_TOLERANCE_DEG)
+    except Exception:  # an invalid grid coverage is drawn as it is rather than not at all
+        geometries = frame.geometry.to_numpy()
+    return to_display_crs(geometries, basemap)
+
+
+def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str) -> RenderedMap:
+    """Render ``spec`` on ``layers`` (EPSG:4326) into a complete offline HTML page.
+
+    Raises :class:`MapSkipped` when the map's layer or a view's column is absent.
+    """
+    notes: list[str] = []
+    if spec.layer not in layers or layers[spec.layer] is None:
+        raise MapSkipped(f"layer {spec.layer!r} was not built (have: {', '.join(sorted(layers)) or 'none'})")
+    frame = layers[spec.layer]
+    frame = frame[~frame.geometry.isna() & ~frame.geometry.is_empty].reset_index(drop=True)
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    columns = [resolve_columns(view, frame, spec) for view in spec.views]
+    classed = [classify_view(view, cols, frame) for view, cols in zip(spec.views, columns)]
+
+    geometries = _prepare_units(frame, basemap)
+    present = [c for c in spec.popup_fields if c == INDICATORS_TOKEN or c in frame.columns]
+    notes += [f"popup field {c!r} is not in layer {spec.layer!r}" for c in spec.popup_fields
+              if c not in present and c not in _DEFAULT_OPTIONAL]
+    tips = [c for c in spec.tooltip_fields if c in frame.columns]
+    notes += [f"tooltip field {c!r} is not in layer {spec.layer!r}" for c in spec.tooltip_fields if c not in tips]
+    indicators = indicator_columns(frame)
+    names = frame["name"] if "name" in frame.columns else frame.get("adcode", pd.Series(range(len(frame))))
+
+    features = []
+    for i, row in frame.iterrows():
+        geometry = geojson_geometry(geometries[i], COORDINATE_DECIMALS)
+        if geometry is None:
+            continue
+        features.append({
+            "type": "Feature",
+            "geometry": geometry,
+            "properties": {
+                "n": NO_DATA if is_missing(names.iloc[i]) else str(names.iloc[i]),
+                "k": [cv.classes[i] for cv in classed],
+                "t": [cv.texts[i] for cv in classed],
+                "tip": [[field_label(c, spec.fields), field_text(c, row[c], spec.fields)] for c in tips],
+                "pop": popup_rows(row, spec, present, indicators),
+            },
+        })
+    units_json = {"type": "FeatureCollection", "features": features}
+
+    overlay_payload, legend_overlays = [], []
+    for overlay in spec.overlays:
+        try:
+            overlay_payload.append(_overlay_data(overlay, frame, geometries, layers, basemap))
+            legend_overlays.append((overlay, []))
+        except MapSkipped as reason:
+            notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} left out: {reason}")
+
+    tiles, attributions = basemap_config(basemap)
+    source = bilingual(spec.source_zh, spec.source_en) if spec.source_zh or spec.source_en else ""
+    if source:
+        attributions.append(esc(source))
+    config = {
+        "views": [
+            {
+                "label": _view_label(cv.view),
+                "controlLabel": esc(_view_label(cv.view)),
+                "colors": cv.colours,
+                "years": cv.years,
+                "initialYear": cv.years.index(cv.view.initial_year) if cv.view.initial_year in cv.years else len(cv.years) - 1,
+            }
+            for cv in classed
+        ],
+        "initialView": 0,
+        "bounds": bounds_latlon(geometries),
+        "basemaps": tiles,
+        "attributions": attributions,
+        "attributionPrefix": '<a href="https://leafletjs.com" title="Leaflet (BSD-2-Clause)">Leaflet</a>',
+        "noData": {"fill": NO_DATA_FILL, "hatch": "#737373"},
+        "style": {
+            "edge": "#ffffff",
+            "edgeWeight": 1.0 if spec.layer == "prefectures" else 0.5,
+            "hover": "#1a1a1a",
+            "fillOpacity": 0.72 if tiles else 0.88,
+        },
+    }
+    payload = ", ".join(script_json(x) for x in (config, units_json, overlay_payload))
+
+    # zoomSnap 0.25: fitBounds can then fill the window instead of jumping a whole zoom level.
+    page = _OfflineMap(location=[30.0, 120.0], zoom_start=7, tiles=None, zoom_control=False, zoomSnap=0.25)
+    page._id = re.sub(r"[^A-Za-z0-9_]", "_", spec.name)
+    root = page.get_root()
+    root.header.add_child(Element(_head_html(spec)), name="gis_assets")
+    root.html.add_child(Element(title_html(spec) + legend_html(spec, classed, legend_overlays)), name="gis_blocks")
+    page.add_child(_PlannerScript(payload), name="gis_init")
+    text = root.render()
+    return RenderedMap(text.replace("<html>", '<html lang="zh-CN">', 1), notes)
+
+
+#: Default popup fields that many layers lack; their absence is not worth a note.
+_DEFAULT_OPTIONAL = {"prefecture_name", "region", "mountain26", "pilot_zone", "degurba_l1", "degurba_l2", "degurba_weights"}
+
+
+def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndarray, layers, basemap: str) -> dict:
+    """GeoJSON and style of one overlay; MapSkipped when its layer or column is missing."""
+    label = esc(bilingual(overlay.label_zh, overlay.label_en))
+    if overlay.where is not None:
+        if overlay.where not in frame.columns:
+            raise MapSkipped(f"column {overlay.where!r} is not in layer {overlay.layer!r}")
+        members = frame[overlay.where].fillna(False).astype(bool).to_numpy()
+        outline = dissolve(geometries[members])
+        geometry = geojson_geometry(outline) if outline is not None else None
+        features = [{"type": "Feature", "geometry": geometry, "properties": {}}] if geometry else []
+        dashed = " gis-dashed" if overlay.dash else ""
+        return {
+            "kind": "outline",
+            "label": f'<span class="gis-swatch-line{dashed}" style="border-top-color:{esc(overlay.color)}"></span>{label}',
+            "color": overlay.color, "weight": overlay.weight, "dash": overlay.dash, "show": overlay.show,
+            "data": {"type": "FeatureCollection", "features": features},
+        }
+    grid = layers.get(overlay.layer)
+    if grid is None:
+        raise MapSkipped(f"layer {overlay.layer!r} was not built")
+    if overlay.column not in grid.columns:
+        raise MapSkipped(f"column {overlay.column!r} is not in layer {overlay.layer!r}")
+    grid = grid[~grid.geometry.isna() & ~grid.geometry.is_empty].reset_index(drop=True)
+    if grid.crs is not None and not grid.crs.equals("EPSG:4326"):
+        grid = grid.to_crs("EPSG:4326")
+    classes = _category_index(grid[overlay.column], overlay.categories)
+    shapes = _prepare_grid(grid, basemap)
+    features = []
+    for k, shape in zip(classes, shapes):
+        geometry = geojson_geometry(shape, GRID_DECIMALS)
+        if geometry is not None:
+            features.append({"type": "Feature", "geometry": geometry, "properties": {"k": int(k)}})
+    return {
+        "kind": "categories",
+        "label": label,
+        "colors": [c.color.lower() for c in overlay.categories],
+        "fillOpacity": overlay.fill_opacity, "show": overlay.show,
+        "data": {"type": "FeatureCollection", "features": features},
+    }
+
+
+def _head_html(spec: MapSpec) -> str:
+    """Title, metadata read back by index.html, and the inlined Leaflet and planner assets."""
+    licence = assets.leaflet_license().replace("--", "- -")
+    return (
+        f"<title>{esc(spec.title_zh)} | {esc(spec.title_en)}</title>\n"
+        f'<meta name="gis:title_zh" content="{esc(spec.title_zh)}">\n'
+        f'<meta name="gis:title_en" content="{esc(spec.title_en)}">\n'
+        f'<meta name="gis:description_zh" content="{esc(spec.description_zh)}">\n'
+        f'<meta name="gis:description_en" content="{esc(spec.description_en)}">\n'
+        f"<!-- Leaflet {assets.LEAFLET_VERSION} is included below under its licence:\n{licence}\n-->\n"
+        f"<style>{assets.inline_safe(assets.leaflet_css(), 'style')}</style>\n"
+        f"<script>{assets.inline_safe(assets.leaflet_js(), 'script')}</script>\n"
+        f"<style>{assets.inline_safe(assets.planner_css(), 'style')}</style>\n"
+        f"<script>{assets.inline_safe(assets.planner_js(), 'script')}</script>\n"
+    )

@@ -1,0 +1,73 @@
+"""Classification schemes for numeric views, each a small object wrapping mapclassify.
+
+A scheme turns the pooled values of a view (all its years together, so one colour means the
+same value in every year) into upper class bounds. Units are those of the values.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import mapclassify
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A named classification: bilingual legend label and a function values -> upper bounds."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    upper_bounds: Callable[[np.ndarray, int, tuple[float, ...]], np.ndarray]
+
+
+def _mapclassify_bounds(classifier) -> Callable[[np.ndarray, int, tuple[float, ...]], np.ndarray]:
+    def upper_bounds(values: np.ndarray, classes: int, breaks: tuple[float, ...]) -> np.ndarray:
+        distinct = np.unique(values)
+        if len(distinct) == 1:  # one value is one class; mapclassify refuses to split it
+            return distinct
+        # With fewer distinct values than classes mapclassify warns and returns fewer bins;
+        # fewer classes is the honest result, so the warning is not shown to the planner.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bins = classifier(values, k=min(classes, len(distinct))).bins
+        return np.unique(np.asarray(bins, dtype="float64"))
+
+    return upper_bounds
+
+
+def _user_bounds(values: np.ndarray, classes: int, breaks: tuple[float, ...]) -> np.ndarray:
+    # The last class is open above ("> last break") whatever the data, so the legend shows
+    # exactly the classes the spec asked for.
+    return np.asarray([*breaks, np.inf], dtype="float64")
+
+
+SCHEMES: dict[str, Scheme] = {
+    "quantiles": Scheme("quantiles", "分位数", "quantiles", _mapclassify_bounds(mapclassify.Quantiles)),
+    "fisher_jenks": Scheme("fisher_jenks", "自然断点（Fisher-Jenks）", "natural breaks (Fisher-Jenks)",
+                           _mapclassify_bounds(mapclassify.FisherJenks)),
+    "equal_interval": Scheme("equal_interval", "等间距", "equal interval",
+                             _mapclassify_bounds(mapclassify.EqualInterval)),
+    "user_breaks": Scheme("user_breaks", "自定义分级", "user-defined breaks", _user_bounds),
+}
+
+
+def class_bounds(scheme: str, values: np.ndarray, classes: int, breaks: tuple[float, ...] = ()) -> np.ndarray:
+    """Upper bounds of each class for ``values`` (NaN ignored); empty if there is no value."""
+    values = np.asarray(values, dtype="float64")
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.asarray([], dtype="float64")
+    return SCHEMES[scheme].upper_bounds(values, classes, breaks)
+
+
+def class_index(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Class of each value: i where ``bounds[i-1] < v <= bounds[i]``; -1 for missing values.
+
+    """
+    values = np.asarray(values, dtype="float64")
+    index = np.searchsorted(bounds, values, side="left").clip(0, max(len(bounds) - 1, 0))
+    return np.where(np.isfinite(values) & (len(bounds) > 0), index, -1).astype(int)

@@ -1,0 +1,465 @@
+"""Map specifications: TOML files in ``maps/`` read with :mod:`tomllib` and validated.
+
+A spec is data, never code. Every problem is reported as :class:`gis.errors.GisError` naming
+the file, the key (``views[0].scheme``) and what is allowed, so a planner who copied and
+edited a spec can fix it without reading Python.
+
+Spec layout (see ``maps/*.toml`` for complete examples)::
+
+    title_zh = "…"            # required, shown first
+    title_en = "…"            # required, shown under the Chinese title
+    description_zh = "…"      # one line, shown on the map and in index.html
+    description_en = "…"
+    layer = "prefectures"     # prefectures | counties | degurba_grid
+    basemap = "none"          # none | osm | amap | tianditu (CLI --basemap overrides)
+    source_zh / source_en     # optional data attribution shown in the map corner
+
+    [[views]]                 # one or more themes of the layer (switched with radio buttons)
+    indicator = "income_ratio"         # from gis/data/indicators.csv, or column = "…"
+    years = [2000, 2005, 2010, 2015, 2020]   # or "all"; a year control when more than one
+    scheme = "fisher_jenks"   # quantiles | fisher_jenks | equal_interval | user_breaks | categories
+    classes = 5
+    palette = "YlOrRd"        # ColorBrewer; colour-blind-safe unless allow_unsafe_palette = true
+
+    [tooltip]  fields = ["prefecture_name"]      # extra rows under name and value
+    [popup]    fields = ["region", "@indicators"] # "@indicators" = every indicator with data
+
+    [[overlays]]              # outlined groups or a categorised layer, toggleable
+    where = "mountain26"      # bool column of the map's layer: its members, dissolved, outlined
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gis.errors import GisError
+from gis.indicators import registry, units
+from gis.maps.palettes import check_palette, load_categories
+from gis.maps.schemes import SCHEMES
+
+LAYERS = ("prefectures", "counties", "degurba_grid")
+BASEMAPS = ("none", "osm", "amap", "tianditu")
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_DASH = re.compile(r"^[0-9]+( [0-9]+)*$")
+INDICATORS_TOKEN = "@indicators"
+
+
+class SpecError(GisError, ValueError):
+    """A map spec that cannot be used; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Category:
+    """One class of a categorical view: stored ``value``, fill ``color`` and bilingual label."""
+
+    value: Any
+    color: str
+    label_zh: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class View:
+    """One theme of the map's layer: which values, how they are classed and coloured.
+
+    ``columns`` maps each year (``None`` for a column without years) to the layer column
+    holding the values. ``unit`` is a name from ``gis/data/units.csv`` (``None`` for
+    categories).
+    """
+
+    label_zh: str
+    label_en: str
+    indicator: str | None
+    columns: dict[int | None, str]
+    years_all: bool
+    unit: str | None
+    scheme: str
+    classes: int
+    breaks: tuple[float, ...]
+    palette: str
+    reverse: bool
+    categories: tuple[Category, ...]
+    weights_column: str | None
+    initial_year: int | None
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A toggleable overlay: a dissolved outline of the rows where ``where`` is true, or a
+    categorised fill of ``column`` (e.g. the 1 km grid)."""
+
+    label_zh: str
+    label_en: str
+    layer: str
+    where: str | None
+    column: str | None
+    categories: tuple[Category, ...]
+    color: str
+    weight: float
+    dash: str | None
+    fill_opacity: float
+    show: bool
+
+
+@dataclass(frozen=True)
+class FieldLabel:
+    """Label and unit of a non-indicator column shown in tooltips and popups."""
+
+    label_zh: str
+    label_en: str
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """A validated map specification read from ``path``."""
+
+    path: Path
+    name: str
+    title_zh: str
+    title_en: str
+    description_zh: str
+    description_en: str
+    layer: str
+    basemap: str
+    source_zh: str
+    source_en: str
+    views: tuple[View, ...]
+    tooltip_fields: tuple[str, ...]
+    popup_fields: tuple[str, ...]
+    overlays: tuple[Overlay, ...]
+    fields: dict[str, FieldLabel] = field(default_factory=dict)
+
+
+#: Labels of the attribute columns the build puts on layers; a spec's ``[fields.<column>]``
+#: table adds or overrides entries.
+DEFAULT_FIELDS: dict[str, FieldLabel] = {
+    "name": FieldLabel("名称", "Name"),
+    "adcode": FieldLabel("行政区划代码", "Division code"),
+    "prefecture_name": FieldLabel("所属地级市", "Prefecture"),
+    "region": FieldLabel("区域", "Region"),
+    "mountain26": FieldLabel("山区26县", "Mountain-26 county"),
+    "pilot_zone": FieldLabel("嘉湖片区（城乡融合试验区）", "Jiaxing–Huzhou pilot zone"),
+    "area_km2": FieldLabel("面积（km²）", "Area (km²)"),
+    "degurba_l1": FieldLabel("城市化程度 L1", "Degree of Urbanisation L1"),
+    "degurba_l2": FieldLabel("城市化程度 L2", "Degree of Urbanisation L2"),
+    "degurba_weights": FieldLabel("分级权重", "Classification weights"),
+}
+
+DEFAULT_POPUP_FIELDS = (
+    "prefecture_name",
+    "region",
+    "mountain26",
+    "pilot_zone",
+    "degurba_l1",
+    "degurba_l2",
+    "degurba_weights",
+    INDICATORS_TOKEN,
+)
+
+_TOP_KEYS = {
+    "title_zh", "title_en", "description_zh", "description_en", "layer", "basemap",
+    "source_zh", "source_en", "views", "tooltip", "popup", "overlays", "fields",
+}
+_VIEW_KEYS = {
+    "label_zh", "label_en", "indicator", "column", "unit", "years", "scheme", "classes",
+    "breaks", "palette", "reverse", "allow_unsafe_palette", "categories", "weights_column",
+    "initial_year",
+}
+_OVERLAY_KEYS = {
+    "label_zh", "label_en", "layer", "where", "column", "categories", "color", "weight",
+    "dash", "fill_opacity", "show",
+}
+
+
+class _Reader:
+    """Typed access to one TOML table with errors that name the file and the key path."""
+
+    def __init__(self, path: Path, table: dict, prefix: str = ""):
+        self.path = path
+        self.table = table
+        self.prefix = prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def fail(self, name: str, message: str) -> SpecError:
+        return SpecError(f"{self.path}: key '{self.key(name)}': {message}")
+
+    def only(self, allowed: set[str]) -> None:
+        """Reject unknown keys: a typo must not silently fall back to a default."""
+        for name in self.table:
+            if name not in allowed:
+                raise self.fail(name, f"unknown key; allowed keys: {', '.join(sorted(allowed))}")
+
+    def text(self, name: str, default: str | None = None) -> str:
+        value = self.table.get(name, default)
+        if value is None:
+            raise self.fail(name, "missing; a non-empty string is required")
+        if not isinstance(value, str) or (not value.strip() and default is None):
+            raise self.fail(name, f"{value!r} is not allowed; a non-empty string is required")
+        return value.strip()
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+        value = self.table.get(name, default)
+        if value not in allowed:
+            shown = "missing" if value is None else f"{value!r} is not allowed"
+            raise self.fail(name, f"{shown}; allowed: {', '.join(allowed)}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.table.get(name, default)
+        if not isinstance(value, bool):
+            raise self.fail(name, f"{value!r} is not allowed; allowed: true, false")
+        return value
+
+    def integer(self, name: str, default: int | None, low: int, high: int) -> int | None:
+        value = self.table.get(name, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(name, f"{value!r} is not allowed; an integer from {low} to {high}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self.table.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise self.fail(name, f"{value!r} is not allowed; a number from {low:g} to {high:g}")
+        return float(value)
+
+    def colour(self, name: str, default: str) -> str:
+        value = self.table.get(name, default)
+        if not isinstance(value, str) or not _COLOUR.match(value):
+            raise self.fail(name, f"{value!r} is not allowed; a colour like \"#54278f\"")
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.table.get(name, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(name, f"{value!r} is not allowed; a list of column names")
+        return tuple(value)
+
+    def sub(self, name: str, index: int | None = None) -> "_Reader":
+        value = self.table.get(name, {}) if index is None else self.table[name][index]
+        key = name if index is None else f"{name}[{index}]"
+        if not isinstance(value, dict):
+            raise self.fail(name, f"{value!r} is not allowed; a table is required")
+        return _Reader(self.path, value, f"{self.prefix}{key}.")
+
+
+def _read_categories(reader: _Reader, name: str) -> tuple[Category, ...]:
+    """A named category set from package data or an inline list of tables."""
+    value = reader.table.get(name)
+    if isinstance(value, str):
+        try:
+            rows = load_categories(value)
+        except KeyError as error:
+            raise reader.fail(name, str(error.args[0])) from None
+    elif isinstance(value, list) and value:
+        rows = value
+    else:
+        raise reader.fail(
+            name, f"{value!r} is not allowed; a named set (e.g. \"degurba_l2_units\") or a "
+            "list of {value, color, label_zh, label_en} tables"
+        )
+    categories = []
+    for i, row in enumerate(rows):
+        item = _Reader(reader.path, row, f"{reader.key(name)}[{i}].")
+        item.only({"value", "color", "label_zh", "label_en"})
+        if "value" not in row or isinstance(row["value"], (dict, list)):
+            raise item.fail("value", "missing; the stored value (number, string or boolean)")
+        categories.append(
+            Category(row["value"], item.colour("color", ""), item.text("label_zh"), item.text("label_en"))
+        )
+    return tuple(categories)
+
+
+def _read_years(reader: _Reader) -> tuple[list[int] | None, bool]:
+    value = reader.table.get("years")
+    if value is None:
+        raise reader.fail("years", "missing; a list of years like [2000, 2020] or \"all\"")
+    if value == "all":
+        return None, True
+    if (
+        not isinstance(value, list) or not value
+        or not all(isinstance(y, int) and not isinstance(y, bool) and 1900 <= y <= 2100 for y in value)
+        or len(set(value)) != len(value)
+    ):
+        raise reader.fail("years", f"{value!r} is not allowed; distinct years like [2000, 2020] or \"all\"")
+    return sorted(value), False
+
+
+def _read_view(reader: _Reader) -> View:
+    reader.only(_VIEW_KEYS)
+    indicator = reader.table.get("indicator")
+    column = reader.table.get("column")
+    if (indicator is None) == (column is None):
+        raise reader.fail("indicator", "give exactly one of 'indicator' (with 'years') or 'column'")
+    scheme = reader.choice("scheme", tuple(SCHEMES) + ("categories",))
+    unit_names = tuple(units().index)
+    if indicator is not None:
+        known = registry()
+        if indicator not in known.index:
+            raise reader.fail(
+                "indicator", f"{indicator!r} is not in gis/data/indicators.csv; allowed: "
+                + ", ".join(known.index)
+            )
+        entry = known.loc[indicator]
+        years, years_all = _read_years(reader)
+        columns = {} if years_all else {y: f"{indicator}_{y}" for y in years}
+        unit = str(entry["unit"])
+        label_zh = reader.text("label_zh", str(entry["label_zh"]))
+        label_en = reader.text("label_en", str(entry["label_en"]))
+        if "unit" in reader.table:
+            raise reader.fail("unit", "units of indicators come from gis/data/indicators.csv; remove it")
+    else:
+        if not isinstance(column, str) or not column:
+            raise reader.fail("column", f"{column!r} is not allowed; a column name")
+        if "years" in reader.table:
+            raise reader.fail("years", "only with 'indicator'; a column has one value per unit")
+        columns, years_all = {None: column}, False
+        unit = None if scheme == "categories" else reader.choice("unit", unit_names)
+        label_zh = reader.text("label_zh")
+        label_en = reader.text("label_en")
+
+    categories: tuple[Category, ...] = ()
+    classes, breaks, palette, reverse = 0, (), "", False
+    if scheme == "categories":
+        categories = _read_categories(reader, "categories")
+        for name in ("classes", "breaks", "palette", "reverse"):
+            if name in reader.table:
+                raise reader.fail(name, "not used with scheme = \"categories\"; the categories carry colours")
+    else:
+        if "categories" in reader.table:
+            raise reader.fail("categories", "only with scheme = \"categories\"")
+        if scheme == "user_breaks":
+            raw = reader.table.get("breaks")
+            if (
+                not isinstance(raw, list) or not raw
+                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in raw)
+                or sorted(raw) != raw or len(set(raw)) != len(raw)
+            ):
+                raise reader.fail("breaks", f"{raw!r} is not allowed; increasing upper class bounds like [1.8, 2.0, 2.2]")
+            breaks = tuple(float(b) for b in raw)
+            classes = len(breaks) + 1
+            if "classes" in reader.table and reader.table["classes"] != classes:
+                raise reader.fail("classes", f"must equal len(breaks) + 1 = {classes} (or be left out)")
+        else:
+            if "breaks" in reader.table:
+                raise reader.fail("breaks", "only with scheme = \"user_breaks\"")
+            classes = reader.integer("classes", 5, 2, 9)
+        reverse = reader.boolean("reverse", False)
+        try:
+            palette = check_palette(
+                reader.table.get("palette", "YlOrRd"), classes,
+                reader.boolean("allow_unsafe_palette", False),
+            )
+        except ValueError as error:
+            raise reader.fail("palette", str(error)) from None
+    weights = reader.table.get("weights_column")
+    if weights is not None and not isinstance(weights, str):
+        raise reader.fail("weights_column", f"{weights!r} is not allowed; a column name")
+    initial = reader.integer("initial_year", None, 1900, 2100)
+    return View(
+        label_zh=label_zh, label_en=label_en, indicator=indicator, columns=columns,
+        years_all=years_all, unit=unit, scheme=scheme, classes=classes, breaks=breaks,
+        palette=palette, reverse=reverse, categories=categories, weights_column=weights,
+        initial_year=initial,
+    )
+
+
+def _read_overlay(reader: _Reader, layer: str) -> Overlay:
+    reader.only(_OVERLAY_KEYS)
+    where = reader.table.get("where")
+    column = reader.table.get("column")
+    if (where is None) == (column is None):
+        raise reader.fail("where", "give exactly one of 'where' (bool column to outline) or 'column' (with 'categories')")
+    for name, value in (("where", where), ("column", column)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise reader.fail(name, f"{value!r} is not allowed; a column name")
+    overlay_layer = reader.choice("layer", LAYERS, layer)
+    if where is not None and overlay_layer != layer:
+        # Outlines are dissolved from the map's own simplified coverage so they meet its borders.
+        raise reader.fail("layer", f"an outline overlay uses the map's layer {layer!r}; leave 'layer' out")
+    categories = _read_categories(reader, "categories") if column is not None else ()
+    return Overlay(
+        label_zh=reader.text("label_zh"),
+        label_en=reader.text("label_en"),
+        layer=overlay_layer,
+        where=where,
+        column=column,
+        categories=categories,
+        color=reader.colour("color", "#333333"),
+        weight=reader.number("weight", 2.5, 0.0, 10.0),
+        dash=_dash(reader),
+        fill_opacity=reader.number("fill_opacity", 0.75, 0.0, 1.0),
+        show=reader.boolean("show", True),
+    )
+
+
+def _dash(reader: _Reader) -> str | None:
+    value = reader.table.get("dash")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DASH.match(value):
+        raise reader.fail("dash", f"{value!r} is not allowed; SVG dash lengths like \"6 4\"")
+    return value
+
+
+def _read_fields(reader: _Reader) -> dict[str, FieldLabel]:
+    fields = dict(DEFAULT_FIELDS)
+    for name, value in reader.table.items():
+        item = reader.sub(name)
+        item.only({"label_zh", "label_en", "unit"})
+        unit = item.choice("unit", tuple(units().index)) if "unit" in value else None
+        fields[name] = FieldLabel(item.text("label_zh"), item.text("label_en"), unit)
+    return fields
+
+
+def load_spec(path: str | Path) -> MapSpec:
+    """Read and validate one map spec; the map's name is the file stem (``<name>.html``).
+
+    Raises :class:`SpecError` (a :class:`GisError`) naming the file and key at fault.
+    """
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such map spec") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: not valid TOML: {error}") from None
+    if not re.match(r"^[A-Za-z0-9_-]+$", path.stem):
+        raise SpecError(f"{path}: file name must use letters, digits, '_' or '-' (it names {path.stem}.html)")
+    top = _Reader(path, table)
+    top.only(_TOP_KEYS)
+    layer = top.choice("layer", LAYERS)
+    raw_views = table.get("views")
+    if not isinstance(raw_views, list) or not raw_views:
+        raise top.fail("views", "missing; at least one [[views]] table is required")
+    raw_overlays = table.get("overlays", [])
+    if not isinstance(raw_overlays, list):
+        raise top.fail("overlays", "must be [[overlays]] tables")
+    tooltip, popup = top.sub("tooltip"), top.sub("popup")
+    tooltip.only({"fields"})
+    popup.only({"fields"})
+    return MapSpec(
+        path=path,
+        name=path.stem,
+        title_zh=top.text("title_zh"),
+        title_en=top.text("title_en"),
+        description_zh=top.text("description_zh"),
+        description_en=top.text("description_en"),
+        layer=layer,
+        basemap=top.choice("basemap", BASEMAPS, "none"),
+        source_zh=top.text("source_zh", ""),
+        source_en=top.text("source_en", ""),
+        views=tuple(_read_view(top.sub("views", i)) for i in range(len(raw_views))),
+        tooltip_fields=tooltip.strings("fields", ()),
+        popup_fields=popup.strings("fields", DEFAULT_POPUP_FIELDS),
+        overlays=tuple(_read_overlay(top.sub("overlays", i), layer) for i in range(len(raw_overlays))),
+        fields=_read_fields(top.sub("fields")),
+    )
