@@ -139,7 +139,7 @@
       style: unitStyle,
       onEachFeature: function (feature, layer) {
         layer.bindTooltip(tooltipContent, { sticky: true, direction: "top", offset: [0, -8], className: "gis-tooltip" });
-        layer.bindPopup(popupContent, { maxWidth: 420, maxHeight: 360, autoPanPadding: [40, 40] });
+        layer.bindPopup(popupContent, { maxWidth: 480, maxHeight: 380, autoPanPadding: [40, 40] });
         layer.on("mouseover", function () {
           layer.setStyle({ weight: cfg.style.edgeWeight * 3, color: cfg.style.hover });
           layer.bringToFront();
@@ -255,7 +255,7 @@
     }
 
     // Keep the units clear of the title (top left) and the year control (bottom left).
-    map.fitBounds(cfg.bounds, { paddingTopLeft: [20, 150], paddingBottomRight: [20, 30] });
+    map.fitBounds(cfg.bounds, { paddingTopLeft: [20, 150], paddingBottomRight: [20, 30], animate: false });
     refresh();
 
     window.GisMap.instance = {
