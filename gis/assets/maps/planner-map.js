@@ -139,7 +139,8 @@
       style: unitStyle,
       onEachFeature: function (feature, layer) {
         layer.bindTooltip(tooltipContent, { sticky: true, direction: "top", offset: [0, -8], className: "gis-tooltip" });
-        layer.bindPopup(popupContent, { maxWidth: 480, maxHeight: 380, autoPanPadding: [40, 40] });
+        // Pan popups clear of the title panel (top left), which sits above the popup pane.
+        layer.bindPopup(popupContent, { maxWidth: 480, maxHeight: 380, autoPanPaddingTopLeft: [40, 190], autoPanPaddingBottomRight: [40, 40] });
         layer.on("mouseover", function () {
           layer.setStyle({ weight: cfg.style.edgeWeight * 3, color: cfg.style.hover });
           layer.bringToFront();
