@@ -16,6 +16,10 @@ from gis.errors import GisError
 _COMMANDS = (
     ("gis.cli.build", "build"),
     ("gis.cli.maps", "map"),
+    ("gis.cli.data", "template"),
+    ("gis.cli.data", "check"),
+    ("gis.cli.data", "index_command"),
+    ("gis.cli.data", "lisa"),
 )
 
 
