@@ -221,7 +221,10 @@ class JoinReport:
         if self.errors:
             lines.append(f"Errors ({len(self.errors)}):")
             lines += ["  " + e for e in self.errors]
-        years = f", years {self.years_out[0]}–{self.years_out[1]}" if self.years_out else ""
+        years = ""
+        if self.years_out:
+            first, last = self.years_out
+            years = f", year {first}" if first == last else f", years {first}–{last}"
         lines.append(f"Result: {self.values_out} values for {self.units_out} units{years}")
         return "\n".join(lines)
 
@@ -477,7 +480,7 @@ class UnitMatcher:
             unit = self.units.get(new_codes[0])
             if unit is None:
                 return Resolution(None, reason=f"former unit {change.old_name} ({change.old_adcode}) maps to {change.new_adcode}, which the boundaries lack")
-            return Resolution(unit, how="old name or code", renamed_from=f"{old_label}: {change.old_name} ({change.old_adcode}) → {unit.label()}, renamed {change.effective_year}")
+            return Resolution(unit, how="old name or code", renamed_from=f"{old_label}: {unit.label()}, was {change.old_name} ({change.old_adcode}) until {change.effective_year}")
         if change.kind == "merged":
             return Resolution(
                 None,
