@@ -723,10 +723,13 @@ def _row_values(table: RawTable, layout: Layout, row: int, cells: list[object], 
     return out
 
 
-def _row_year(table: RawTable, layout: Layout, row: int, cells: list[object], default_year: int | None) -> int:
+def _row_year(table: RawTable, layout: Layout, row: int, cells: list[object], default_year: int | None) -> int | None:
     where = f"{table.file_name}, row {row}"
     if "year" in layout.id_columns:
-        return parse_year(cells[layout.id_columns["year"]], where)
+        cell = cells[layout.id_columns["year"]]
+        if normalise_name(cell) == "" and default_year is None:
+            return None  # an error only if the row has values (a blank template row is fine)
+        return parse_year(cell, where) if normalise_name(cell) else int(default_year)
     if default_year is not None:
         return int(default_year)
     raise GisError(f"{where}: no year for this row")
@@ -759,6 +762,9 @@ def _read_rows(table, layout, matcher, file_report, report, default_year) -> lis
             value = _parse_value(table.file_name, row, header, raw, indicator, written_unit, report)
             if value is None:
                 file_report.values_missing += 1
+                continue
+            if year is None:
+                report.errors.append(f"{table.file_name}, row {row}, column {header!r}: a value but no year (the year cell is blank)")
                 continue
             parsed.append((indicator, year, header, value))
         years = sorted({year for _, year, _, _ in parsed})
@@ -860,7 +866,7 @@ def _derive(long: pd.DataFrame, report: JoinReport) -> pd.DataFrame:
     for target, (operation, first, second) in DERIVATIONS.items():
         a = long[long["indicator"] == first].set_index(["adcode", "year"])
         b = long[long["indicator"] == second].set_index(["adcode", "year"])
-        both = a.join(b, lsuffix="_a", rsuffix="_b", how="inner")
+        both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"), how="inner")
         for (adcode, year), pair in both.iterrows():
             if operation == "ratio":
                 if pair["value_b"] == 0:

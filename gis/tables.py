@@ -189,7 +189,7 @@ def _split_header(path: Path, encoding: str, sheet: str | None, records: list[tu
     """
     skipped: list[tuple[int, str]] = []
     header_index = None
-    for index, (row_number, cells) in enumerate(records[:40]):
+    for index, (row_number, cells) in enumerate(records[:200]):
         roles = {classify_id_column(_cell_text(c)) for c in cells}
         if roles & {"adcode", "name", "prefecture"}:
             header_index = index
@@ -197,7 +197,7 @@ def _split_header(path: Path, encoding: str, sheet: str | None, records: list[tu
     if header_index is None:
         raise GisError(
             f"{path.name}: no header row naming the units; expected a column headed adcode (区划代码) "
-            f"or name (地区) in the first 40 rows"
+            f"or name (地区) in the first 200 rows"
         )
     for row_number, cells in records[:header_index]:
         if not _is_blank(cells):

@@ -1,0 +1,78 @@
+"""The commands end to end: gis template, check, index and lisa (on the SYNTHETIC yearbook table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pyogrio
+from click.testing import CliRunner
+
+from gis.cli import main
+
+SYNTHETIC = Path(__file__).parent / "data" / "SYNTHETIC_counties_90_2020_gbk.csv"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_template_xlsx_and_csv_round_trip_through_check(tmp_path):
+    xlsx = tmp_path / "counties.xlsx"
+    result = run("template", "counties", "--province", "330000", "-o", xlsx)
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(xlsx, read_only=True)
+    assert book.sheetnames == ["data", "indicators 指标说明"]
+    header = next(book["data"].iter_rows(values_only=True))
+    assert header[:4] == ("adcode", "name", "prefecture", "year") and "rural_income" in header
+    csv_path = tmp_path / "prefectures.csv"
+    assert run("template", "prefectures", "--year", "2020", "-o", csv_path).exit_code == 0
+    text = csv_path.read_text(encoding="utf-8-sig")
+    assert "# rural_income | 农村常住居民人均可支配收入 | yuan (元)" in text
+    assert "adcode,name,resident_income_2020," in text
+    result = run("check", "--data", csv_path)
+    assert result.exit_code == 0, result.output
+    assert "rows: 11 in = 11 matched + 0 reported" in result.output
+    assert run("template", "counties", "-o", xlsx).exit_code == 2  # refuses to overwrite
+
+
+def test_check_prints_the_report_and_fails_on_unmatched_rows():
+    result = run("check", "--data", SYNTHETIC)
+    assert result.exit_code == 2
+    assert "encoding GBK" in result.output
+    assert "rows: 91 in = 88 matched + 3 reported" in result.output
+    assert "Error: 3 row(s)/value(s) could not be joined" in result.output
+    assert run("check", "--data", SYNTHETIC, "--allow-unmatched").exit_code == 0
+
+
+def test_index_writes_scores_and_weights(tmp_path):
+    out = tmp_path / "index.csv"
+    result = run(
+        "index", "--data", SYNTHETIC, "--allow-unmatched",
+        "--indicators", "rural_income,income_ratio,hospital_beds_per_1000,elderly_care_beds_per_1000_elderly",
+        "--groups", "income=rural_income,income_ratio;services=hospital_beds_per_1000,elderly_care_beds_per_1000_elderly",
+        "-o", out,
+    )
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out, dtype={"adcode": str}, encoding="utf-8-sig")
+    weights = pd.read_csv(tmp_path / "index.weights.csv", encoding="utf-8-sig")
+    assert len(scores) == 90  # every county, with or without an index
+    assert weights["weight"].sum() == 1.0 or abs(weights["weight"].sum() - 1) < 1e-9
+    no_index = scores[scores["integration_index"].isna()]
+    assert set(no_index["name"]) >= {"临平区", "钱塘区", "余杭区"}
+    assert (no_index["missing_inputs"] != "").all()
+    assert scores["coordination_d"].dropna().between(0, 1).all()
+    assert "Units without an index — missing inputs" in result.output
+
+
+def test_lisa_writes_a_geopackage_layer(tmp_path):
+    out = tmp_path / "lisa.gpkg"
+    result = run("lisa", "--data", SYNTHETIC, "--allow-unmatched", "--indicator", "urban_income", "--permutations", "199", "-o", out)
+    assert result.exit_code == 0, result.output
+    layers = [name for name, _ in pyogrio.list_layers(out)]
+    assert layers == ["lisa_urban_income_2020"]
+    frame = gpd.read_file(out, layer="lisa_urban_income_2020")
+    assert {"lisa_i", "lisa_p", "lisa_cluster"} <= set(frame.columns)
+    assert "Left out" in result.output and "no value for urban_income_2020" in result.output
