@@ -20,6 +20,7 @@ _COMMANDS = (
     ("gis.cli.data", "check"),
     ("gis.cli.data", "index_command"),
     ("gis.cli.data", "lisa"),
+    ("gis.cli.degurba", "degurba"),
 )
 
 

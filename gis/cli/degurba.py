@@ -1,0 +1,135 @@
+"""``gis degurba``: Degree of Urbanisation of a population grid (``grid``) and of units (``units``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import numpy as np
+
+from gis.errors import GisError
+
+
+def _stage(message: str) -> None:
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+def _wrote(path: Path) -> None:
+    click.echo(f"wrote {path} ({Path(path).stat().st_size / 1e6:.2f} MB)")
+
+
+@click.group()
+def degurba() -> None:
+    """Degree of Urbanisation (DEGURBA): classify a 1 km grid and spatial units."""
+
+
+@degurba.command()
+@click.option("--population", "population_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Population raster (any CRS and resolution).")
+@click.option("--land", "land_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Permanent-land share raster (0..1); enables water (10).")
+@click.option("--built", "built_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Built-up share raster (0..1); >= 0.5 makes a cell dense.")
+@click.option("--values", "values_kind", type=click.Choice(["counts", "density"]), default="counts", show_default=True, help="Population raster holds persons per cell or persons per km².")
+@click.option("--sduc-distance-km", type=float, default=2.0, show_default=True, help="D of the semi-dense urban cluster rule, km edge to edge (GHSL grids use 3).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Level 2 GeoTIFF to write; Level 1 goes to <stem>_l1.tif beside it.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, overwrite) -> None:
+    """Classify a population grid on the GHSL 1 km grid (Stage I, Levels 1 and 2)."""
+    from gis.degurba import classify_grid
+    from gis.grid import read_population, read_share
+    from gis.raster_io import refuse_overwrite, write_class_geotiff
+
+    if sduc_distance_km < 0:
+        raise GisError(f"--sduc-distance-km {sduc_distance_km}: expected a distance >= 0 km")
+    l1_path = out_path.with_name(f"{out_path.stem}_l1{out_path.suffix or '.tif'}")
+    refuse_overwrite([out_path, l1_path], overwrite)
+    _stage(f"reading {population_path} onto the GHSL 1 km grid")
+    population = read_population(population_path, values=values_kind)
+    window = population.window
+    _stage(
+        f"{window.height} x {window.width} cells, {population.total:,.0f} persons"
+        + (" (resampled)" if population.resampled else " (already on the grid, used cell for cell)")
+    )
+    land = read_share(land_path, window).values if land_path else None
+    built = read_share(built_path, window).values if built_path else None
+    _stage(f"classifying (D = {sduc_distance_km:g} km)")
+    classes = classify_grid(population.values, land_share=land, built_share=built, sduc_distance_km=sduc_distance_km)
+    for code, count in sorted(classes.counts().items(), reverse=True):
+        _stage(f"  class {code}: {count} cells")
+    _wrote(write_class_geotiff(out_path, classes.level2, window.transform, level=2))
+    _wrote(write_class_geotiff(l1_path, classes.level1, window.transform, level=1))
+
+
+def _read_units(units: str, province: str) -> gpd.GeoDataFrame:
+    if units in ("counties", "prefectures"):
+        from gis.boundaries import load_boundaries
+
+        return getattr(load_boundaries(province), units)
+    path = Path(units)
+    if not path.exists():
+        raise GisError(f"--units {units}: expected 'counties', 'prefectures' or an existing polygon file")
+    try:
+        frame = gpd.read_file(path)
+    except Exception as error:  # pyogrio raises several types for unreadable files
+        raise GisError(f"{path}: cannot read as a vector file ({error}); expected GeoPackage, GeoJSON or Shapefile polygons") from None
+    if frame.crs is None:
+        raise GisError(f"{path}: the layer has no CRS; expected polygons with a declared CRS (e.g. EPSG:4326)")
+    if not frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise GisError(f"{path}: expected polygons, found {sorted(set(frame.geom_type.dropna()))}")
+    return frame
+
+
+@degurba.command()
+@click.option("--grid", "grid_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Level 2 class GeoTIFF on the GHSL grid (e.g. from 'gis degurba grid'). Default: the official GHS-WUP-DEGURBA 2025 grid, or one classified from --population.")
+@click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Population raster: weights Stage II by population (and is classified when --grid is not given).")
+@click.option("--units", default="counties", show_default=True, help="counties, prefectures, or a polygon file (GeoPackage, GeoJSON, Shapefile).")
+@click.option("--province", default="330000", show_default=True, help="Province adcode for --units counties/prefectures.")
+@click.option("--sduc-distance-km", type=float, default=2.0, show_default=True, help="D of the semi-dense rule when classifying --population.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry) or .csv.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+def units(grid_path, population_path, units, province, sduc_distance_km, out_path, overwrite) -> None:
+    """Classify spatial units (Stage II) with exact coverage fractions."""
+    from gis.degurba import classify_grid
+    from gis.grid import GHSL_CRS, read_population, snap_bounds
+    from gis.raster_io import ClassGrid, atomic_path, read_class_geotiff, refuse_overwrite
+    from gis.zonal import degurba_units
+
+    if out_path.suffix.lower() not in (".gpkg", ".csv"):
+        raise GisError(f"--out {out_path}: expected a .gpkg or .csv file name")
+    refuse_overwrite([out_path], overwrite)
+    frame = _read_units(units, province)
+    _stage(f"{len(frame)} units")
+    unit_window = snap_bounds(tuple(frame.to_crs(GHSL_CRS).total_bounds))
+    population = None
+    if grid_path is not None:
+        class_grid = read_class_geotiff(grid_path)
+        if population_path is not None:
+            _stage(f"reading {population_path} onto the class grid")
+            population = read_population(population_path, class_grid.window).values
+    elif population_path is not None:
+        _stage(f"reading {population_path} and classifying (D = {sduc_distance_km:g} km)")
+        layer = read_population(population_path)
+        class_grid = ClassGrid(classify_grid(layer.values, sduc_distance_km=sduc_distance_km).level2, layer.window)
+        population = layer.values
+    else:
+        from gis.official import ATTRIBUTION, cells_touching, official_grid
+
+        _stage("sampling the official GHS-WUP-DEGURBA 2025 grid (area weights)")
+        cells = cells_touching(frame.to_crs(GHSL_CRS).geometry.values, unit_window)
+        class_grid = official_grid(unit_window, cells, progress=_stage)
+        _stage(f"source: {ATTRIBUTION}")
+    _stage("Stage II (exact coverage fractions)")
+    result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"))
+    outside = result["nodata_km2"].to_numpy() > 0
+    if outside.any():
+        _stage(f"note: {int(outside.sum())} unit(s) partly on cells without data (see nodata_km2)")
+    with atomic_path(out_path) as temporary:
+        if out_path.suffix.lower() == ".csv":
+            result.to_csv(temporary, index=False, encoding="utf-8")
+        else:
+            gpd.GeoDataFrame(result, geometry=frame.geometry.to_numpy(), crs=frame.crs).to_file(
+                temporary, driver="GPKG", layer="degurba_units"
+            )
+    _wrote(out_path)
+    counts = np.unique(result["degurba_l2"], return_counts=True)
+    _stage("units per class: " + ", ".join(f"{c}: {n}" for c, n in zip(*counts)))
