@@ -6,14 +6,15 @@ x = -18 041 000 m, y = 9 000 000 m (the upper-left corner of the global GHS-POP 
 rasters). A window of that grid is described by a :class:`GhslWindow`; every array in this
 module is row-major with row 0 at the top (north), as rasterio reads it.
 
-Rasters in another CRS or resolution are brought onto the grid by **sub-cell binning**:
-each source cell is split into ``k × k`` equal sub-cells (``k`` chosen so that a sub-cell is
-at most ``subcell_m`` metres across, 250 m by default), every sub-cell centre is projected to
-Mollweide and the sub-cell's share (1/k² of the cell's count) is added to the 1 km cell that
-contains it (``np.bincount``). Population totals are preserved exactly (every sub-cell lands in
-one target cell); only the split of a source cell between the target cells it straddles is
-approximated, to within one sub-cell strip. Shares (land, built-up) are averaged the same way.
-A target cell that receives no valid sub-cell is nodata (NaN).
+Rasters in another CRS or resolution are brought onto the grid by **exact area overlap**:
+every source cell's four corners are projected to Mollweide, giving a quadrilateral (straight
+edges between the projected corners — adjacent cells share edges, so they tile without gaps);
+its intersection area with each 1 km cell it touches is computed in closed form
+(:func:`quad_box_overlap`), all cells at once with NumPy. Counts are split in proportion to
+those areas (totals preserved exactly, up to rounding, for the part of the source inside the
+window), shares are averaged weighted by them. A target cell that no valid source cell
+overlaps is nodata (NaN); source nodata cells contribute nothing (a coastal 1 km cell half
+over sea that WorldPop leaves as nodata keeps the population of its land half).
 
 A raster that already lies on the GHSL grid (ESRI:54009, 1000 m cells aligned with the
 origin) is used cell for cell: no resampling at all.
@@ -43,11 +44,9 @@ GHSL_CELL_M = 1000.0
 GHSL_ORIGIN_X = -18_041_000.0
 GHSL_ORIGIN_Y = 9_000_000.0
 
-#: Largest sub-cell edge (metres) used when binning a foreign raster onto the grid.
-DEFAULT_SUBCELL_M = 250.0
-
-# Points projected per chunk while binning: bounds memory to ~100 MB whatever the input size.
-_POINTS_PER_CHUNK = 2_000_000
+# Cell corners projected per chunk while resampling: bounds memory to a few hundred MB
+# whatever the input size.
+_POINTS_PER_CHUNK = 1_000_000
 # Misalignment tolerated (as a fraction of a cell) when deciding a raster is on the grid.
 _ALIGN_TOLERANCE = 1e-6
 
@@ -134,15 +133,15 @@ def is_ghsl_crs(crs) -> bool:
     crs = CRS.from_user_input(crs)
     if crs.equals(GHSL_CRS, ignore_axis_order=True):
         return True
-    params = crs.to_dict()
-    return (
-        params.get("proj") == "moll"
-        and float(params.get("lon_0", 0)) == 0
-        and float(params.get("x_0", 0)) == 0
-        and float(params.get("y_0", 0)) == 0
-        and (params.get("datum") == "WGS84" or params.get("ellps") == "WGS84")
-        and params.get("units", "m") == "m"
-    )
+    operation = crs.coordinate_operation
+    if not crs.is_projected or operation is None or "mollweide" not in operation.method_name.lower():
+        return False
+    params = {p.name.lower(): p.value for p in operation.params}
+    offsets_zero = all(abs(params.get(name, 0.0)) < 1e-9 for name in ("false easting", "false northing", "longitude of natural origin"))
+    ellipsoid = crs.ellipsoid
+    wgs84 = ellipsoid is not None and abs(ellipsoid.semi_major_metre - 6378137.0) < 1e-3 and abs(ellipsoid.inverse_flattening - 298.257223563) < 1e-6
+    metres = crs.axis_info[0].unit_name in ("metre", "meter")
+    return offsets_zero and wgs84 and metres
 
 
 def is_ghsl_transform(transform: Affine) -> bool:
@@ -165,7 +164,7 @@ def cell_areas_km2(transform: Affine, shape: tuple[int, int], crs) -> np.ndarray
     height, width = shape
     crs = CRS.from_user_input(crs)
     cols, rows = np.meshgrid(np.arange(width + 1, dtype="float64"), np.arange(height + 1, dtype="float64"))
-    xs, ys = transform * (cols, rows)
+    xs, ys = _apply(transform, cols, rows)
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xs, ys)
     laea = CRS.from_proj4(
         f"+proj=laea +lat_0={float(np.nanmean(lat))} +lon_0={float(np.nanmean(lon))} +ellps=WGS84 +units=m"
@@ -187,7 +186,7 @@ class GridLayer:
 
     ``values`` is float64 of shape ``window.shape`` with NaN as nodata. For population it holds
     counts (persons per cell); for shares, fractions 0..1. ``source`` names the input file and
-    ``resampled`` says whether sub-cell binning was needed (False: used cell for cell).
+    ``resampled`` says whether resampling was needed (False: used cell for cell).
     """
 
     values: np.ndarray
@@ -230,23 +229,101 @@ def _source_window(dataset, target: GhslWindow) -> Window:
     return Window(col0, row0, max(col1 - col0, 0), max(row1 - row0, 0))
 
 
-def _subcells_per_side(transform: Affine, crs: CRS, subcell_m: float) -> int:
-    """How many sub-cells per source cell edge keep sub-cells under ``subcell_m`` metres."""
-    size = max(abs(transform.a), abs(transform.e), abs(transform.b), abs(transform.d))
-    if crs.is_geographic:
-        size *= 111_320.0  # metres per degree of latitude (and at most per degree of longitude)
-    return max(1, math.ceil(size / subcell_m - 1e-9))
+def _apply(transform: Affine, cols, rows) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of pixel coordinates (cols, rows) under an affine transform (arrays)."""
+    a, b, c, d, e, f = tuple(transform)[:6]
+    return c + a * cols + b * rows, f + d * cols + e * rows
 
 
-def bin_to_grid(
+def _ramp_integral(z_start: np.ndarray, z_end: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Integral of max(z, 0) over an interval of ``length`` along which z varies linearly from
+    ``z_start`` to ``z_end`` (numerically stable for nearly constant z)."""
+    both_positive = (z_start >= 0) & (z_end >= 0)
+    straddle = (z_start > 0) != (z_end > 0)
+    positive = np.maximum(z_start, 0) + np.maximum(z_end, 0)  # the one positive end when straddling
+    spread = np.abs(z_start) + np.abs(z_end)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        triangle = np.where(spread > 0, length * positive * positive / (2 * spread), 0.0)
+    return np.where(both_positive, length * (z_start + z_end) / 2, np.where(straddle & ~both_positive, triangle, 0.0))
+
+
+def _cross_sections(quad_x: np.ndarray, quad_y: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right x of convex quadrilaterals at given heights.
+
+    ``quad_x``/``quad_y``: (n, 4) vertices in ring order; ``levels``: (n, m) heights within
+    each quad's y-range. Returns two (n, m) arrays: min and max x where the horizontal line at
+    that height meets the quad's edges (vertices included).
+    """
+    left = np.full(levels.shape, np.inf)
+    right = np.full(levels.shape, -np.inf)
+    for i in range(4):
+        j = (i + 1) % 4
+        x0, y0, x1, y1 = (v[:, None] for v in (quad_x[:, i], quad_y[:, i], quad_x[:, j], quad_y[:, j]))
+        low, high = np.minimum(y0, y1), np.maximum(y0, y1)
+        meets = (levels >= low) & (levels <= high)
+        flat = y1 == y0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(flat, 0.0, (levels - y0) / (y1 - y0))
+        x_at = x0 + t * (x1 - x0)
+        left = np.where(meets, np.minimum(left, np.where(flat, np.minimum(x0, x1), x_at)), left)
+        right = np.where(meets, np.maximum(right, np.where(flat, np.maximum(x0, x1), x_at)), right)
+    return left, right
+
+
+def quad_box_overlap(quad_x, quad_y, box_x0, box_y0, box_x1, box_y1) -> np.ndarray:
+    """Exact area of the intersection of convex quadrilaterals with axis-aligned boxes.
+
+    Each quad (row of the (n, 4) vertex arrays) is cut into the horizontal slabs between its
+    sorted vertex heights; in a slab its cross-section [p(y), q(y)] is linear in y, and the
+    length of [p, q] ∩ [X0, X1] is R(q-X0) - R(p-X0) - R(q-X1) + R(p-X1) with R(z) = max(z, 0),
+    whose integral over the slab has a closed form. Fully vectorised; arrays of length n.
+    """
+    return slabs_box_overlap(*quad_slabs(quad_x, quad_y), box_x0, box_y0, box_x1, box_y1)
+
+
+def quad_slabs(quad_x: np.ndarray, quad_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted vertex heights (n, 4) of convex quads and their cross-sections there."""
+    levels = np.sort(quad_y, axis=1)
+    left, right = _cross_sections(quad_x, quad_y, levels)
+    return levels, left, right
+
+
+def slabs_box_overlap(levels, left, right, box_x0, box_y0, box_x1, box_y1) -> np.ndarray:
+    """Intersection areas of quads given by :func:`quad_slabs` with boxes (see
+    :func:`quad_box_overlap`)."""
+    area = np.zeros(len(levels))
+    for k in range(3):
+        y_low, y_high = levels[:, k], levels[:, k + 1]
+        clip_low = np.maximum(y_low, box_y0)
+        clip_high = np.minimum(y_high, box_y1)
+        height = y_high - y_low
+        use = (clip_high > clip_low) & (height > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t0 = np.where(use, (clip_low - y_low) / height, 0.0)
+            t1 = np.where(use, (clip_high - y_low) / height, 0.0)
+        p0 = left[:, k] + t0 * (left[:, k + 1] - left[:, k])
+        p1 = left[:, k] + t1 * (left[:, k + 1] - left[:, k])
+        q0 = right[:, k] + t0 * (right[:, k + 1] - right[:, k])
+        q1 = right[:, k] + t1 * (right[:, k + 1] - right[:, k])
+        length = np.where(use, clip_high - clip_low, 0.0)
+        slab = (
+            _ramp_integral(q0 - box_x0, q1 - box_x0, length)
+            - _ramp_integral(p0 - box_x0, p1 - box_x0, length)
+            - _ramp_integral(q0 - box_x1, q1 - box_x1, length)
+            + _ramp_integral(p0 - box_x1, p1 - box_x1, length)
+        )
+        area += np.where(use, slab, 0.0)
+    return area
+
+
+def resample_to_grid(
     values: np.ndarray,
     src_transform: Affine,
     src_crs,
     target: GhslWindow,
     how: str = "sum",
-    subcell_m: float = DEFAULT_SUBCELL_M,
 ) -> np.ndarray:
-    """Bring a raster onto a GHSL window by sub-cell binning (see the module docstring).
+    """Bring a raster onto a GHSL window by exact area overlap (see the module docstring).
 
     Parameters
     ----------
@@ -255,56 +332,83 @@ def bin_to_grid(
     target
         The GHSL window to fill.
     how
-        ``"sum"`` for counts (each sub-cell carries 1/k² of its cell's value; totals are
-        preserved) or ``"mean"`` for shares and other intensive values (average of the valid
-        sub-cells falling in each target cell).
-    subcell_m
-        Largest sub-cell edge in metres.
+        ``"sum"`` for counts: each source cell's value is split among the 1 km cells in
+        proportion to the overlap area (totals preserved); ``"mean"`` for shares and other
+        intensive values: overlap-area-weighted mean of the valid source cells.
 
-    Returns float64 of ``target.shape``; NaN where no valid sub-cell fell.
+    Returns float64 of ``target.shape``; NaN where no valid source cell overlaps.
     """
+    if how not in ("sum", "mean"):
+        raise ValueError(f"how must be 'sum' or 'mean', not {how!r}")
     src_crs = CRS.from_user_input(src_crs)
-    k = _subcells_per_side(src_transform, src_crs, subcell_m)
     height, width = values.shape
     n_target = target.height * target.width
     weighted = np.zeros(n_target)
-    valid_hits = np.zeros(n_target)
+    covered = np.zeros(n_target)
     to_ghsl = Transformer.from_crs(src_crs, GHSL_CRS, always_xy=True)
-    offsets = (np.arange(k) + 0.5) / k
-    sub_dc, sub_dr = np.meshgrid(offsets, offsets)
-    sub_dc, sub_dr = sub_dc.ravel(), sub_dr.ravel()
     left, _, _, top = target.bounds
-    rows_per_chunk = max(1, _POINTS_PER_CHUNK // max(1, width * k * k))
+    corner_cols = np.arange(width + 1, dtype="float64")
+    rows_per_chunk = max(1, _POINTS_PER_CHUNK // (4 * (width + 1)))
     for row0 in range(0, height, rows_per_chunk):
         chunk = values[row0:row0 + rows_per_chunk]
         valid = np.isfinite(chunk)
         if not valid.any():
             continue
+        # Cell corners of the chunk, projected once each.
+        cols_grid, rows_grid = np.meshgrid(corner_cols, np.arange(row0, row0 + chunk.shape[0] + 1, dtype="float64"))
+        corner_x, corner_y = to_ghsl.transform(*_apply(src_transform, cols_grid, rows_grid))
         rows, cols = np.nonzero(valid)
         cell_values = chunk[rows, cols]
-        # Every valid cell's k*k sub-cell centres, in source pixel coordinates.
-        sub_cols = (cols[:, None] + sub_dc[None, :]).ravel()
-        sub_rows = (rows[:, None] + row0 + sub_dr[None, :]).ravel()
-        xs, ys = src_transform * (sub_cols, sub_rows)
-        gx, gy = to_ghsl.transform(xs, ys)
-        target_col = np.floor((gx - left) / GHSL_CELL_M)
-        target_row = np.floor((top - gy) / GHSL_CELL_M)
-        inside = (
-            (target_col >= 0) & (target_col < target.width) & (target_row >= 0) & (target_row < target.height)
+        ring = ((rows, cols), (rows, cols + 1), (rows + 1, cols + 1), (rows + 1, cols))
+        quad_x = np.column_stack([corner_x[r, c] for r, c in ring])
+        quad_y = np.column_stack([corner_y[r, c] for r, c in ring])
+        good = np.isfinite(quad_x).all(axis=1) & np.isfinite(quad_y).all(axis=1)
+        quad_x, quad_y, cell_values = quad_x[good], quad_y[good], cell_values[good]
+        # 1 km cells each quad's bounding box touches (candidate pairs).
+        col_first = np.floor((quad_x.min(axis=1) - left) / GHSL_CELL_M).astype(np.int64)
+        col_last = np.floor((quad_x.max(axis=1) - left) / GHSL_CELL_M).astype(np.int64)
+        row_first = np.floor((top - quad_y.max(axis=1)) / GHSL_CELL_M).astype(np.int64)
+        row_last = np.floor((top - quad_y.min(axis=1)) / GHSL_CELL_M).astype(np.int64)
+        # A quad whose bounding box lies in a single 1 km cell overlaps it entirely.
+        single = (col_first == col_last) & (row_first == row_last)
+        col_first, row_first = np.maximum(col_first, 0), np.maximum(row_first, 0)
+        col_last, row_last = np.minimum(col_last, target.width - 1), np.minimum(row_last, target.height - 1)
+        n_cols = np.maximum(col_last - col_first + 1, 0)
+        n_rows = np.maximum(row_last - row_first + 1, 0)
+        pairs = n_cols * n_rows
+        quad_of_pair = np.repeat(np.arange(len(pairs)), pairs)
+        rank = np.arange(pairs.sum()) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+        pair_cols = col_first[quad_of_pair] + rank % n_cols[quad_of_pair]
+        pair_rows = row_first[quad_of_pair] + rank // n_cols[quad_of_pair]
+        quad_area = 0.5 * np.abs(
+            sum(quad_x[:, i] * quad_y[:, (i + 1) % 4] - quad_x[:, (i + 1) % 4] * quad_y[:, i] for i in range(4))
         )
-        flat = (target_row[inside] * target.width + target_col[inside]).astype(np.int64)
-        share = np.repeat(cell_values, k * k)[inside]
+        overlap = quad_area[quad_of_pair]
+        split = ~single[quad_of_pair]
+        if split.any():
+            split_quads = ~single
+            position = np.cumsum(split_quads) - 1  # index of a split quad among the split quads
+            levels, left_x, right_x = quad_slabs(quad_x[split_quads], quad_y[split_quads])
+            which = position[quad_of_pair[split]]
+            box_x0 = left + pair_cols[split] * GHSL_CELL_M
+            box_y1 = top - pair_rows[split] * GHSL_CELL_M
+            overlap[split] = slabs_box_overlap(
+                levels[which], left_x[which], right_x[which],
+                box_x0, box_y1 - GHSL_CELL_M, box_x0 + GHSL_CELL_M, box_y1,
+            )
+        flat = pair_rows * target.width + pair_cols
         if how == "sum":
-            share = share / (k * k)
-        weighted += np.bincount(flat, weights=share, minlength=n_target)
-        valid_hits += np.bincount(flat, minlength=n_target)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(quad_area[quad_of_pair] > 0, overlap / quad_area[quad_of_pair], 0.0)
+            weighted += np.bincount(flat, weights=share * cell_values[quad_of_pair], minlength=n_target)
+        else:
+            weighted += np.bincount(flat, weights=overlap * cell_values[quad_of_pair], minlength=n_target)
+        covered += np.bincount(flat, weights=overlap, minlength=n_target)
     with np.errstate(invalid="ignore", divide="ignore"):
         if how == "sum":
-            result = np.where(valid_hits > 0, weighted, np.nan)
-        elif how == "mean":
-            result = weighted / valid_hits
+            result = np.where(covered > 0, weighted, np.nan)
         else:
-            raise ValueError(f"how must be 'sum' or 'mean', not {how!r}")
+            result = np.where(covered > 0, weighted / covered, np.nan)
     return result.reshape(target.shape)
 
 
@@ -315,7 +419,7 @@ def _check_not_negative(values: np.ndarray, path, transform: Affine) -> None:
         rows, cols = np.nonzero(negative)
         where = []
         for row, col in zip(rows[:3], cols[:3]):
-            x, y = transform * (col + 0.5, row + 0.5)
+            x, y = _apply(transform, col + 0.5, row + 0.5)
             where.append(f"row {row} col {col} (x {x:.6g}, y {y:.6g}): {values[row, col]:g}")
         raise GisError(
             f"{path}: {count} cell(s) have negative population, e.g. {'; '.join(where)}; "
@@ -323,7 +427,7 @@ def _check_not_negative(values: np.ndarray, path, transform: Affine) -> None:
         )
 
 
-def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str, subcell_m: float) -> GridLayer:
+def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str) -> GridLayer:
     """Read band 1 of ``path`` onto ``target`` (or the window covering the whole file)."""
     with _open(path) as dataset:
         if dataset.crs is None:
@@ -362,14 +466,13 @@ def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str, subc
             )
     if on_grid:
         return GridLayer(values, target, str(path), resampled=False)
-    return GridLayer(bin_to_grid(values, src_transform, src_crs, target, how, subcell_m), target, str(path), True)
+    return GridLayer(resample_to_grid(values, src_transform, src_crs, target, how), target, str(path), True)
 
 
 def read_population(
     path,
     window: GhslWindow | None = None,
     values: str = "counts",
-    subcell_m: float = DEFAULT_SUBCELL_M,
 ) -> GridLayer:
     """Read a population raster onto the GHSL 1 km grid, preserving totals.
 
@@ -383,16 +486,14 @@ def read_population(
     values
         ``"counts"`` (persons per cell, the default) or ``"density"`` (persons per km²;
         multiplied by each source cell's true ellipsoidal area to get counts).
-    subcell_m
-        Sub-cell size for binning foreign grids (see :func:`bin_to_grid`).
 
     Returns a :class:`GridLayer` of counts (persons per 1 km cell, NaN = nodata). A raster
     already on the GHSL grid is used cell for cell. Negative values raise :class:`GisError`
     naming how many cells and where.
     """
-    return _read_onto(path, window, "sum", values, subcell_m)
+    return _read_onto(path, window, "sum", values)
 
 
-def read_share(path, window: GhslWindow, subcell_m: float = DEFAULT_SUBCELL_M) -> GridLayer:
+def read_share(path, window: GhslWindow) -> GridLayer:
     """Read a share raster (land or built-up share, 0..1) onto ``window``, averaging."""
-    return _read_onto(path, window, "mean", "share", subcell_m)
+    return _read_onto(path, window, "mean", "share")
