@@ -105,26 +105,38 @@ class GridClasses:
         return {int(c): int(n) for c, n in zip(codes, counts)}
 
 
-def _clusters_with_population(
-    candidate_mask: np.ndarray,
-    population: np.ndarray,
-    structure: np.ndarray,
-    min_population: float,
-    max_population: float = math.inf,
-) -> np.ndarray:
-    """Cells of the connected groups of ``candidate_mask`` whose total population is in
-    [``min_population``, ``max_population``). NaN population counts as 0."""
-    labels, n_groups = ndimage.label(candidate_mask, structure=structure)
-    if n_groups == 0:
-        return np.zeros(candidate_mask.shape, dtype=bool)
-    flat_labels = labels.ravel()
-    in_group = flat_labels > 0
-    group_population = np.bincount(
-        flat_labels[in_group], weights=population.ravel()[in_group], minlength=n_groups + 1
-    )
-    keep = (group_population >= min_population) & (group_population < max_population)
-    keep[0] = False
-    return keep[labels]
+@dataclass(frozen=True)
+class _Groups:
+    """Connected groups of a mask: ``labels`` (int32, 0 = not in a group), the flat indices of
+    member cells (``members``) and their labels, and each group's population (index 0 unused).
+    Groups are usually sparse, so per-group work is done on the members only."""
+
+    labels: np.ndarray
+    members: np.ndarray
+    member_labels: np.ndarray
+    population: np.ndarray
+
+    def cells(self, keep: np.ndarray) -> np.ndarray:
+        """Boolean mask of the cells of the groups whose label is True in ``keep``."""
+        mask = np.zeros(self.labels.shape, dtype=bool)
+        mask.ravel()[self.members[keep[self.member_labels]]] = True
+        return mask
+
+    def population_between(self, low: float, high: float = math.inf) -> np.ndarray:
+        """Per label: is the group's population in [low, high)? (label 0: False)."""
+        keep = (self.population >= low) & (self.population < high)
+        keep[0] = False
+        return keep
+
+
+def _groups(mask: np.ndarray, structure: np.ndarray, population: np.ndarray) -> _Groups:
+    """Label ``mask`` with ``structure`` connectivity and sum each group's population
+    (members are valid cells, so NaN never enters a sum)."""
+    labels, n_groups = ndimage.label(mask, structure=structure)
+    members = np.flatnonzero(labels)
+    member_labels = labels.ravel()[members]
+    group_population = np.bincount(member_labels, weights=population.ravel()[members], minlength=n_groups + 1)
+    return _Groups(labels, members, member_labels, group_population)
 
 
 def _neighbour_count(mask: np.ndarray) -> np.ndarray:
@@ -159,16 +171,29 @@ def fill_urban_centre_holes(urban_centre_mask: np.ndarray, valid_mask: np.ndarra
 
     Nodata cells are part of the non-UC regions; only valid cells of a hole become UC.
     """
-    labels, n_regions = ndimage.label(~urban_centre_mask, structure=FOUR_CONNECTED)
+    filled = urban_centre_mask.copy()
+    rows = np.flatnonzero(urban_centre_mask.any(axis=1))
+    cols = np.flatnonzero(urban_centre_mask.any(axis=0))
+    if rows.size == 0:
+        return filled
+    # A hole is enclosed by UC cells, so it lies inside their bounding box; a non-UC cell on the
+    # box's border has a non-UC neighbour outside the box (or is on the grid edge), so regions
+    # touching the box's border are never holes. Labelling only the box saves most of the work.
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    labels, n_regions = ndimage.label(~urban_centre_mask[box], structure=FOUR_CONNECTED)
     if n_regions == 0:
-        return urban_centre_mask.copy()
-    region_size = np.bincount(labels.ravel(), minlength=n_regions + 1)
+        return filled
     touches_edge = np.zeros(n_regions + 1, dtype=bool)
     for edge in (labels[0, :], labels[-1, :], labels[:, 0], labels[:, -1]):
         touches_edge[edge] = True
+    if touches_edge[1:].all():
+        return filled  # every region reaches the box's border: no hole at all
+    region_size = np.bincount(labels.ravel(), minlength=n_regions + 1)
     is_hole = (region_size < MAX_HOLE_CELLS) & ~touches_edge
     is_hole[0] = False
-    return urban_centre_mask | (is_hole[labels] & valid_mask)
+    if is_hole.any():
+        filled[box] |= is_hole[labels] & valid_mask[box]
+    return filled
 
 
 def edge_distance_rectangles(distance_cells: float) -> list[tuple[int, int]]:
@@ -206,6 +231,47 @@ def within_edge_distance(feature_mask: np.ndarray, distance_cells: float) -> np.
         grown = ndimage.maximum_filter1d(as_uint8, 2 * half_rows + 1, axis=0, mode="constant", cval=0)
         grown = ndimage.maximum_filter1d(grown, 2 * half_cols + 1, axis=1, mode="constant", cval=0)
         near |= grown.view(bool)
+    return near
+
+
+def near_cells(feature_mask: np.ndarray, rows: np.ndarray, cols: np.ndarray, distance_cells: float) -> np.ndarray:
+    """For the cells (``rows``, ``cols``): is a ``feature_mask`` cell within ``distance_cells``
+    edge to edge (inclusive)? Same result as ``within_edge_distance(...)[rows, cols]``.
+
+    Uses a summed-area table of the features (int32, 4 bytes per cell) and four look-ups per
+    rectangle of :func:`edge_distance_rectangles` per cell, so the cost beyond the table is
+    proportional to the number of cells asked about.
+    """
+    if rows.size == 0 or not feature_mask.any():
+        return np.zeros(rows.shape, dtype=bool)
+    height, width = feature_mask.shape
+    rectangles = edge_distance_rectangles(distance_cells)
+    offsets = [
+        (dr, dc)
+        for dr in range(-rectangles[-1][0], rectangles[-1][0] + 1)
+        for dc in range(-rectangles[0][1], rectangles[0][1] + 1)
+        if abs(dc) <= max(j for i, j in rectangles if i >= abs(dr))
+    ]
+    if rows.size * len(offsets) < feature_mask.size // 4:
+        # Few cells asked about: look at each one's neighbourhood directly.
+        near = np.zeros(rows.shape, dtype=bool)
+        for dr, dc in offsets:
+            r, c = rows + dr, cols + dc
+            inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
+            near[inside] |= feature_mask[r[inside], c[inside]]
+        return near
+    table = np.zeros((height + 1, width + 1), dtype=np.int32)
+    np.cumsum(feature_mask, axis=0, dtype=np.int32, out=table[1:, 1:])
+    np.cumsum(table[1:, 1:], axis=1, dtype=np.int32, out=table[1:, 1:])
+    near = np.zeros(rows.shape, dtype=bool)
+    flat_table = table.ravel()
+    stride = width + 1
+    for half_rows, half_cols in rectangles:
+        top = np.clip(rows - half_rows, 0, height) * stride
+        bottom = np.clip(rows + half_rows + 1, 0, height) * stride
+        left, right = np.clip(cols - half_cols, 0, width), np.clip(cols + half_cols + 1, 0, width)
+        inside = flat_table[bottom + right] - flat_table[top + right] - flat_table[bottom + left] + flat_table[top + left]
+        near |= inside > 0
     return near
 
 
@@ -263,39 +329,42 @@ def classify_grid(
     moderate = _at_least(population, land_area, MODERATE_PER_KM2) | dense
 
     # Urban centres: 4-connected dense groups >= 50 000, smoothed, holes filled.
-    urban_centre = _clusters_with_population(dense, population, FOUR_CONNECTED, URBAN_CENTRE_MIN_POP)
-    urban_centre = smooth_urban_centres(urban_centre, valid)
+    dense_groups = _groups(dense, FOUR_CONNECTED, population)
+    urban_centre_seed = dense_groups.cells(dense_groups.population_between(URBAN_CENTRE_MIN_POP))
+    urban_centre = smooth_urban_centres(urban_centre_seed, valid)
     urban_centre = fill_urban_centre_holes(urban_centre, valid)
 
     # Urban clusters: 8-connected groups of moderate cells plus UC cells, >= 5 000.
-    urban_cluster = _clusters_with_population(
-        moderate | urban_centre, population, EIGHT_CONNECTED, URBAN_CLUSTER_MIN_POP
-    )
+    cluster_groups = _groups(moderate | urban_centre, EIGHT_CONNECTED, population)
+    urban_cluster = cluster_groups.cells(cluster_groups.population_between(URBAN_CLUSTER_MIN_POP))
 
-    # Dense urban clusters: 4-connected dense non-UC groups, 5 000 <= pop < 50 000.
-    dense_urban_cluster = _clusters_with_population(
-        dense & ~urban_centre, population, FOUR_CONNECTED, URBAN_CLUSTER_MIN_POP, URBAN_CENTRE_MIN_POP
+    # Dense urban clusters: 4-connected dense non-UC groups, 5 000 <= pop < 50 000. When
+    # smoothing and hole filling took no dense cell outside the UC seeds, those groups are the
+    # dense groups already labelled (the UC seeds were whole groups), so no new labelling.
+    if (urban_centre & ~urban_centre_seed & dense).any():
+        dense_groups = _groups(dense & ~urban_centre, FOUR_CONNECTED, population)
+    dense_urban_cluster = dense_groups.cells(
+        dense_groups.population_between(URBAN_CLUSTER_MIN_POP, URBAN_CENTRE_MIN_POP)
     )
     dense_urban_cluster &= urban_cluster
+    del dense_groups, urban_centre_seed
 
     # Semi-dense urban clusters: remaining UCL cells, 8-connected, >= 5 000, none within D.
-    remaining_cluster = urban_cluster & ~urban_centre & ~dense_urban_cluster
-    near_dense = within_edge_distance(urban_centre | dense_urban_cluster, sduc_distance_km / cell_size_km)
-    labels, n_groups = ndimage.label(remaining_cluster, structure=EIGHT_CONNECTED)
-    flat_labels = labels.ravel()
-    in_group = flat_labels > 0
-    group_labels = flat_labels[in_group]
-    group_population = np.bincount(group_labels, weights=population.ravel()[in_group], minlength=n_groups + 1)
-    group_near = np.bincount(group_labels, weights=near_dense.ravel()[in_group], minlength=n_groups + 1) > 0
-    is_semi_dense = (group_population >= URBAN_CLUSTER_MIN_POP) & ~group_near
-    is_semi_dense[0] = False
-    semi_dense = is_semi_dense[labels]
-    del labels, flat_labels, in_group, group_labels, near_dense
+    remaining_groups = _groups(urban_cluster & ~urban_centre & ~dense_urban_cluster, EIGHT_CONNECTED, population)
+    is_semi_dense = remaining_groups.population_between(URBAN_CLUSTER_MIN_POP)
+    candidates = remaining_groups.members[is_semi_dense[remaining_groups.member_labels]]
+    candidate_rows, candidate_cols = np.divmod(candidates, population.shape[1])
+    near = near_cells(urban_centre | dense_urban_cluster, candidate_rows, candidate_cols, sduc_distance_km / cell_size_km)
+    group_near = np.zeros(is_semi_dense.shape, dtype=bool)
+    group_near[remaining_groups.labels.ravel()[candidates[near]]] = True
+    semi_dense = remaining_groups.cells(is_semi_dense & ~group_near)
+    del remaining_groups
 
     # Rural clusters: moderate cells outside urban clusters, 8-connected, 500 <= pop < 5 000.
-    rural_cluster = _clusters_with_population(
-        moderate & ~urban_cluster, population, EIGHT_CONNECTED, RURAL_CLUSTER_MIN_POP, URBAN_CLUSTER_MIN_POP
-    )
+    # UCL groups are whole groups of (moderate | UC), so these are the other groups of that
+    # same labelling.
+    rural_cluster = cluster_groups.cells(cluster_groups.population_between(RURAL_CLUSTER_MIN_POP, URBAN_CLUSTER_MIN_POP))
+    del cluster_groups
 
     level2 = np.full(population.shape, NODATA, dtype=np.uint8)
     level2[valid] = 11

@@ -196,6 +196,18 @@ def test_within_edge_distance_matches_brute_force():
         np.testing.assert_array_equal(within_edge_distance(features, distance), expected, err_msg=str(distance))
 
 
+@pytest.mark.parametrize("n_cells", [5, 3000], ids=["few cells: neighbourhood look-up", "many: summed-area table"])
+def test_near_cells_agrees_with_the_dilation(n_cells):
+    from gis.degurba import near_cells
+
+    rng = np.random.default_rng(5)
+    features = rng.random((80, 90)) < 0.01
+    rows, cols = rng.integers(0, 80, n_cells), rng.integers(0, 90, n_cells)
+    for distance in (0.0, 1.0, 2.0, 2.5, 3.0):
+        expected = within_edge_distance(features, distance)[rows, cols]
+        np.testing.assert_array_equal(near_cells(features, rows, cols, distance), expected)
+
+
 def test_edge_distance_rectangles_at_exactly_two_cells():
     # offsets (i, j) with (|i|-1)+² + (|j|-1)+² <= 4: |i|<=1 -> |j|<=3; |i|=2 -> |j|<=2 (1+1<=4);
     # |i|=3 -> |j|<=1 (4+0<=4)
