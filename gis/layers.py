@@ -53,7 +53,10 @@ def _with_wide_indicators(frame: gpd.GeoDataFrame, long: pd.DataFrame) -> gpd.Ge
 def _source_rows(layer: str, long: pd.DataFrame, adcodes: pd.Series) -> list[dict]:
     rows = long[long["adcode"].isin(set(adcodes))]
     column = rows["indicator"] + "_" + rows["year"].astype(str)
-    grouped = rows.assign(column=column).groupby("column")["source"].unique()
+    # A user's value cites "<file>, row N"; per column the file is the source (rows stay in
+    # the indicators table).
+    by_file = rows["source"].str.replace(r", row \d+", "", regex=True)
+    grouped = rows.assign(column=column, source=by_file).groupby("column")["source"].unique()
     return [
         {"layer": layer, "column": name, "source": "; ".join(sorted(sources))}
         for name, sources in grouped.items()

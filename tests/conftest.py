@@ -13,3 +13,16 @@ def zhejiang():
 @pytest.fixture(scope="session")
 def jiangsu():
     return load_boundaries("320000")
+
+
+@pytest.fixture(scope="session")
+def built_zhejiang(tmp_path_factory):
+    """``gis build`` of the embedded default, run once: (output folder, click result)."""
+    from click.testing import CliRunner
+
+    from gis.cli import main
+
+    out = tmp_path_factory.mktemp("built-zhejiang")
+    result = CliRunner().invoke(main, ["build", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result

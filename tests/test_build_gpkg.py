@@ -5,7 +5,9 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pyogrio
+import rasterio
 import pytest
 from click.testing import CliRunner
 
@@ -13,11 +15,8 @@ from gis.cli import main
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    result = CliRunner().invoke(main, ["build", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out, result
+def built(built_zhejiang):
+    return built_zhejiang
 
 
 def styles(gpkg):
@@ -29,7 +28,38 @@ def styles(gpkg):
 
 def test_prints_what_it_wrote(built):
     out, result = built
-    assert f"wrote {out / 'zhejiang.gpkg'}" in result.stdout
+    expected = ["zhejiang.gpkg", "zhejiang_degurba_l2.tif", "zhejiang_degurba_l1.tif", "maps/index.html",
+                "maps/county_degurba.html", "maps/prefecture_income_ratio.html", "maps/prefecture_income_gap.html"]
+    for name in expected:
+        assert f"wrote {out / name} (" in result.stdout, name
+        assert (out / name).is_file()
+
+
+def test_maps_stay_within_their_size_budget(built):
+    out, _ = built
+    # The county map carries 90 counties, two outlined groups and the whole 1 km grid.
+    assert (out / "maps" / "county_degurba.html").stat().st_size < 3_000_000
+    for name in ("prefecture_income_ratio", "prefecture_income_gap"):
+        assert (out / "maps" / f"{name}.html").stat().st_size < 1_000_000
+
+
+def test_degurba_layers_from_the_official_grid(built):
+    out, _ = built
+    gpkg = out / "zhejiang.gpkg"
+    counties = pyogrio.read_dataframe(gpkg, layer="counties", read_geometry=False).set_index("name")
+    assert counties["degurba_l2"].notna().all() and set(counties["degurba_weights"]) == {"area"}
+    # Hangzhou's old city is an urban-centre district by area; 淳安 (千岛湖, mountains) is not.
+    assert counties.loc["上城区", "degurba_l1"] == 3 and counties.loc["上城区", "degurba_l2"] == 30
+    assert counties.loc["淳安县", "degurba_l1"] == 1
+    shares = counties.filter(like="share_").drop(columns="share_rural_grid")
+    assert np.allclose(shares.sum(axis=1), 1.0, atol=1e-6)
+    grid = pyogrio.read_dataframe(gpkg, layer="degurba_grid")
+    assert set(grid["degurba_l2"]) <= {30, 23, 22, 21, 13, 12, 11, 10} and len(grid) > 1000
+    sources = pyogrio.read_dataframe(gpkg, layer="sources")
+    assert sources.loc[sources["layer"] == "degurba_grid", "source"].str.contains("GHS-WUP-DEGURBA").all()
+    with rasterio.open(out / "zhejiang_degurba_l2.tif") as tif:
+        assert tif.crs.to_string() == "ESRI:54009" and tif.res == (1000.0, 1000.0) and tif.nodata == 255
+        assert tif.colormap(1)[30][:3] == (255, 0, 0)
 
 
 def test_layers_counts_and_crs(built):
@@ -67,7 +97,7 @@ def test_default_qgis_styles_are_stored(built):
     out, _ = built
     rows = styles(out / "zhejiang.gpkg")
     defaults = {table: name for table, _, name, _, default in rows if default}
-    assert set(defaults) == {"province", "prefectures", "counties"}
+    assert set(defaults) == {"province", "prefectures", "counties", "degurba_grid"}
     assert all(column == "geom" for _, column, *_ in rows)
     by_name = {name: qml for _, _, name, qml, _ in rows}
 
@@ -113,7 +143,16 @@ def test_another_province(tmp_path):
     # outline styles become the defaults.
     assert "income_ratio_2020" in result.output and "skipped" in result.output
     defaults = {row[0]: row[2] for row in styles(gpkg) if row[4]}
-    assert defaults == {"province": "省界 outline", "prefectures": "市界 outline", "counties": "县界 outline"}
+    assert defaults == {
+        "province": "省界 outline", "prefectures": "市界 outline", "counties": "县界 outline",
+        "degurba_grid": "城市化程度 L2 GHSL colours",
+    }
+    # The Degree of Urbanisation and its map are not Zhejiang's alone.
+    counties = pyogrio.read_dataframe(gpkg, layer="counties", read_geometry=False)
+    assert counties["degurba_l2"].notna().all() and set(counties["degurba_weights"]) == {"area"}
+    title = (tmp_path / "maps" / "county_degurba.html").read_text(encoding="utf-8")
+    assert "<title>江苏省县（市、区）城市化程度 | Degree of Urbanisation of counties, Jiangsu</title>" in title
+    assert not (tmp_path / "maps" / "prefecture_income_ratio.html").exists()  # no income data
 
 
 def test_unknown_province_is_one_clear_line_with_exit_code_2(tmp_path):

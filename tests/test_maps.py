@@ -21,7 +21,7 @@ from gis.maps.schemes import class_bounds, class_index
 from maps_support import NO_DATA_COUNTY, map_layers
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SPECS = default_spec_paths(ROOT)
+DEFAULT_SPECS = default_spec_paths()
 INJECTION = "<img src=x onerror=alert(1)>"
 
 
@@ -34,7 +34,8 @@ def layers(zhejiang):
 def rendered(layers, tmp_path_factory):
     out = tmp_path_factory.mktemp("maps")
     notes = []
-    written = render_maps(DEFAULT_SPECS, layers, out, on_note=lambda path, message: notes.append(message))
+    written = render_maps(DEFAULT_SPECS, layers, out, on_note=lambda path, message: notes.append(message),
+                          place=("浙江省", "Zhejiang"))
     return out, written, notes
 
 
@@ -184,8 +185,9 @@ def test_default_maps_written_with_index(rendered):
     assert not list(out.glob(".*.tmp")), "temporary files must be renamed or removed"
     index = (out / "index.html").read_text(encoding="utf-8")
     for path in DEFAULT_SPECS:
-        spec = load_spec(path)
+        spec = load_spec(path).for_place("浙江省", "Zhejiang")
         assert f'href="{spec.name}.html"' in index and spec.title_zh in index and spec.title_en in index
+        assert "{place}" not in spec.title_zh + spec.title_en and "浙江省" in spec.title_zh
 
 
 def test_pages_are_self_contained(rendered):
@@ -242,7 +244,7 @@ def test_user_text_is_escaped(layers, tmp_path):
     counties = layers["counties"].copy()
     counties.loc[counties["name"] == "淳安县", "name"] = INJECTION
     spec = _write(tmp_path, (ROOT / "maps" / "county_degurba.toml").read_text(encoding="utf-8")
-                  .replace('title_en = "Degree of Urbanisation of counties, Zhejiang"',
+                  .replace('title_en = "Degree of Urbanisation of counties, {place}"',
                            f'title_en = "{INJECTION}</script><b>x</b>"'), "escaped.toml")
     render_maps([spec], {**layers, "counties": counties}, tmp_path / "out")
     page = (tmp_path / "out" / "escaped.html").read_text(encoding="utf-8")

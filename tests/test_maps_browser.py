@@ -44,16 +44,23 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def maps(zhejiang, tmp_path_factory):
-    """Default maps and a copy of the county map with a hostile county name."""
+def maps(built_zhejiang, zhejiang, tmp_path_factory):
+    """The default maps as ``gis build`` wrote them (real DEGURBA classes and 1 km grid), and a
+    county map drawn from synthetic layers with a hostile county name and one county without
+    a class."""
+    out, _ = built_zhejiang
     layers = map_layers(zhejiang)
-    out = tmp_path_factory.mktemp("browser-maps")
-    render_maps(default_spec_paths(ROOT), layers, out)
     counties = layers["counties"].copy()
     counties.loc[counties["name"] == "淳安县", "name"] = INJECTION
-    hostile = out / "hostile"
+    hostile = tmp_path_factory.mktemp("browser-maps") / "hostile"
     render_maps([ROOT / "maps" / "county_degurba.toml"], {**layers, "counties": counties}, hostile)
-    return out, hostile / "county_degurba.html"
+    return out / "maps", hostile / "county_degurba.html"
+
+
+def _left_the_page(browser: Chromium, page: Path) -> list[str]:
+    """Requests other than the page itself; ``data:`` URLs (the embedded grid image) are
+    decoded in the page and never reach a network."""
+    return [u for u in browser.requested_urls() if u != page.resolve().as_uri() and not u.startswith("data:")]
 
 
 # JavaScript run in the page: a point where the named unit is the topmost element, so a real
@@ -89,7 +96,7 @@ def _hover(browser: Chromium, name: str) -> str:
 
 
 def _spec_names() -> list[str]:
-    return [p.stem for p in default_spec_paths(ROOT)]
+    return [p.stem for p in default_spec_paths()]
 
 
 @pytest.mark.parametrize("name", _spec_names())
@@ -100,7 +107,7 @@ def test_default_map_in_offline_browser(browser, maps, name):
     layer = "counties" if name.startswith("county") else "prefectures"
     unit, count = HOVER[layer]
 
-    assert browser.requested_urls() == [page.resolve().as_uri()], "the page must fetch nothing"
+    assert _left_the_page(browser, page) == [], "the page must fetch nothing"
     assert browser.evaluate("performance.getEntriesByType('resource').map(e => e.name)") == []
     assert browser.evaluate("document.querySelectorAll('.leaflet-overlay-pane path.gis-unit').length") == count
     legend = browser.evaluate(
@@ -124,16 +131,18 @@ def test_default_map_in_offline_browser(browser, maps, name):
         assert "2000" in tooltip and HANGZHOU_2000[name] in tooltip, tooltip
         browser.screenshot(SCREENSHOTS / f"{name}-2000.png")
     else:
-        nodata = browser.evaluate(
-            "(function(){var f=null;GisMap.instance.units.eachLayer(function(l){"
-            f"if(l.feature.properties.n==={json.dumps(NO_DATA_COUNTY)})f=l;}});"
-            "return f.getElement().getAttribute('fill');})()"
-        )
-        assert nodata == "url(#gis-nodata)"
+        assert "按面积加权" in legend  # the official grid, weighted by area: said on the map
         # Switch on the 1 km grid and show Level 1, as a planner would in the layer control.
         browser.evaluate("document.querySelectorAll('.leaflet-control-layers-overlays input')[0].click()")
         browser.evaluate("document.querySelectorAll('.leaflet-control-layers-base input')[1].click()")
-        assert browser.evaluate("document.querySelectorAll('path.gis-cell').length") > 0
+        grid = "document.querySelector('img.gis-grid')"
+        for _ in range(40):
+            if browser.evaluate(f"!!{grid} && {grid}.complete && {grid}.naturalWidth > 0"):
+                break
+            time.sleep(0.05)
+        assert browser.evaluate(f"{grid}.naturalWidth") > 1000, "the 1 km grid image did not load"
+        box = browser.evaluate(f"(function(){{var b={grid}.getBoundingClientRect();return [b.width,b.height];}})()")
+        assert box[0] > 300 and box[1] > 300, box
         assert "第一级" in browser.evaluate("document.querySelector('.gis-legend-view:not([hidden]) h3').textContent")
         browser.screenshot(SCREENSHOTS / f"{name}-l1-grid.png")
 
@@ -144,7 +153,7 @@ def test_default_map_in_offline_browser(browser, maps, name):
     time.sleep(0.4)  # let the popup's fade-in finish before the screenshot
     browser.screenshot(SCREENSHOTS / f"{name}-popup.png")
     assert browser.errors() == []
-    assert browser.requested_urls() == [page.resolve().as_uri()]
+    assert _left_the_page(browser, page) == []
 
 
 def test_hostile_name_shows_as_text_and_runs_nothing(browser, maps):
@@ -156,9 +165,15 @@ def test_hostile_name_shows_as_text_and_runs_nothing(browser, maps):
     browser.click(*point)
     assert INJECTION in browser.evaluate("document.querySelector('.leaflet-popup-content h3').textContent")
     time.sleep(0.2)
-    assert browser.evaluate("document.querySelectorAll('img').length") == 0
+    assert browser.evaluate("document.querySelectorAll('img:not(.gis-grid)').length") == 0
     assert browser.dialogs() == []
     assert browser.errors() == []
-    assert browser.requested_urls() == [hostile.resolve().as_uri()]
+    assert _left_the_page(browser, hostile) == []
+    nodata = browser.evaluate(
+        "(function(){var f=null;GisMap.instance.units.eachLayer(function(l){"
+        f"if(l.feature.properties.n==={json.dumps(NO_DATA_COUNTY)})f=l;}});"
+        "return f.getElement().getAttribute('fill');})()"
+    )
+    assert nodata == "url(#gis-nodata)"
     time.sleep(0.4)
     browser.screenshot(SCREENSHOTS / "hostile-name.png")

@@ -2,57 +2,39 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
-from gis.maps import render_maps
+from gis.maps import load_spec, render_maps
 from gis.maps.spec import BASEMAPS
 
 
-def _assemble_layers(province: str) -> dict:
-    """Layers for the maps: boundaries, planning groups and shipped indicators (EPSG:4326).
-
-    Uses the build's :func:`gis.layers.build_layers` when it is available; otherwise joins
-    the same inputs here. Degree of Urbanisation columns and the grid come only from a build.
-    """
-    from gis.boundaries import load_boundaries
-    from gis.indicators import seed_indicators
-
-    boundaries = load_boundaries(province)
-    indicators = seed_indicators(boundaries.code)
-    try:
-        from gis.layers import build_layers, combine_indicators
-    except ImportError:
-        build_layers = None
-    if build_layers is not None:
-        return build_layers(boundaries, combine_indicators(indicators))
-
-    from gis.indicators import to_wide
-    from gis.planning import add_planning_attributes
-
-    planned = add_planning_attributes(boundaries)
-    return {
-        name: frame.merge(to_wide(indicators, frame["adcode"]), on="adcode", how="left")
-        for name, frame in (("prefectures", planned.prefectures), ("counties", planned.counties))
-    }
+def _stage(message: str) -> None:
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
 
 
 @click.command("map")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--province", default="330000", show_default=True, help="6-digit province adcode.")
+@click.option("--province", default="330000", show_default=True, help="6-digit province adcode, or 'all'.")
+@click.option("--data", "data_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Your indicator table (.csv or .xlsx); repeat for several.")
+@click.option("--allow-unmatched", is_flag=True, help="Leave out table rows that match no unit (they are still reported).")
+@click.option("--year", type=int, default=None, help="Year of --data tables without a year column or years in their headers.")
+@click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Population raster for our DEGURBA engine; default: the official grid, area weights.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/maps"), show_default=True, help="Output folder for <spec name>.html and index.html.")
 @click.option("--basemap", type=click.Choice(BASEMAPS), default=None, help="Background tiles; overrides the spec. 'none' (default in specs) needs no network; tianditu needs env TIANDITU_KEY.")
-def map_command(specs: tuple[Path, ...], province: str, out_dir: Path, basemap: str | None) -> None:
+def map_command(specs, province, data_paths, allow_unmatched, year, population_path, out_dir, basemap) -> None:
     """Draw the maps of SPECS (maps/*.toml) as self-contained HTML files in OUT."""
-    from gis.maps import load_spec
+    from gis.pipeline import assemble
 
-    for spec in specs:  # a bad spec fails before boundaries are read
+    for spec in specs:  # a bad spec fails before any slow work
         load_spec(spec)
-    layers = _assemble_layers(province)
-    for path in render_maps(specs, layers, out_dir, basemap=basemap):
-        size = path.stat().st_size / 1e6
-        click.echo(f"{path}  ({size:.2f} MB)")
+    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, progress=_stage)
+    written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place,
+                          on_note=lambda spec, message: _stage(f"{spec.name}: {message}"))
+    for path in written:
+        click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
 map = map_command  # the name gis.cli registers

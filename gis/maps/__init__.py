@@ -20,7 +20,10 @@ from gis.maps.index import index_html
 from gis.maps.render import MapSkipped, build_page
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
 
-__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths"]
+__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths", "DEFAULT_MAPS_DIR"]
+
+#: The map specs of the project checkout (``maps/`` beside the package; an editable install).
+DEFAULT_MAPS_DIR = Path(__file__).resolve().parents[2] / "maps"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -42,9 +45,9 @@ def _print_note(spec_path: Path, message: str) -> None:
     print(f"gis map: {spec_path}: {message}", file=sys.stderr)
 
 
-def default_spec_paths(root: str | Path = ".") -> list[Path]:
-    """The map specs ``maps/*.toml`` under ``root`` (the project checkout), sorted."""
-    return sorted(Path(root, "maps").glob("*.toml"))
+def default_spec_paths(maps_dir: str | Path = DEFAULT_MAPS_DIR) -> list[Path]:
+    """The map specs ``*.toml`` in ``maps_dir`` (default: the checkout's ``maps/``), sorted."""
+    return sorted(Path(maps_dir).glob("*.toml"))
 
 
 def render_maps(
@@ -53,6 +56,7 @@ def render_maps(
     out_dir: str | Path,
     basemap: str | None = None,
     on_note: Callable[[Path, str], None] | None = None,
+    place: tuple[str, str] = ("", ""),
 ) -> list[Path]:
     """Write one offline HTML map per spec, and ``index.html``, into ``out_dir``.
 
@@ -71,6 +75,9 @@ def render_maps(
     on_note
         Called with (spec path, message) for each skipped map or left-out part; by default
         the message is printed to stderr.
+    place
+        Chinese and English name of the province or country, put for ``{place}`` in titles
+        and descriptions.
 
     Returns
     -------
@@ -80,7 +87,7 @@ def render_maps(
     if basemap is not None and basemap not in BASEMAPS:
         raise GisError(f"basemap {basemap!r} is not allowed; allowed: {', '.join(BASEMAPS)}")
     note = on_note or _print_note
-    specs = [load_spec(p) for p in spec_paths]
+    specs = [load_spec(p).for_place(*place) for p in spec_paths]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

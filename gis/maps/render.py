@@ -13,6 +13,7 @@ layer-control labels, attribution) or as JSON strings that the script writes wit
 
 from __future__ import annotations
 
+import fnmatch
 import html
 import json
 import os
@@ -39,14 +40,10 @@ from gis.maps.geometry import (
     to_display_crs,
 )
 from gis.maps.numbers import NO_DATA, format_number, format_value, is_missing, unit_labels
+from gis.maps.raster import class_image
 from gis.maps.palettes import NO_DATA_FILL, load_categories, palette_colours
 from gis.maps.schemes import SCHEMES, class_bounds, class_index
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
-
-#: Grid patches are 1 km staircases; 0.0005° (~50 m) removes only vertices on straight edges.
-GRID_TOLERANCE_DEG = 0.0005
-#: 4 decimals (~10 m) is a hundredth of a grid cell.
-GRID_DECIMALS = 4
 
 _YEAR_COLUMN = re.compile(r"^(?P<indicator>.+)_(?P<year>\d{4})$")
 
@@ -392,16 +389,22 @@ def basemap_config(basemap: str) -> tuple[list[dict], list[str]]:
     return layers, [attribution]
 
 
+def sources_of(sources: pd.DataFrame | None, layer: str, columns: list[str]) -> list[str]:
+    """Distinct sources of ``columns`` of ``layer`` in a build's ``sources`` table (whose
+    ``column`` entries may be patterns such as ``degurba_*``), in order of first use."""
+    if sources is None or sources.empty:
+        return []
+    rows = sources[sources["layer"] == layer]
+    found: list[str] = []
+    for column in columns:
+        for pattern, source in zip(rows["column"], rows["source"]):
+            if fnmatch.fnmatchcase(column, pattern) and source not in found:
+                found.append(source)
+    return found
+
+
 def _prepare_units(frame: gpd.GeoDataFrame, basemap: str) -> np.ndarray:
     geometries = simplify_coverage(frame.geometry.to_numpy(), UNIT_TOLERANCE_DEG)
-    return to_display_crs(geometries, basemap)
-
-
-def _prepare_grid(frame: gpd.GeoDataFrame, basemap: str) -> np.ndarray:
-    try:
-        geometries = simplify_coverage(frame.geometry.to_numpy(), GRID_TOLERANCE_DEG)
-    except Exception:  # an invalid grid coverage is drawn as it is rather than not at all
-        geometries = frame.geometry.to_numpy()
     return to_display_crs(geometries, basemap)
 
 
@@ -456,6 +459,10 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
             notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} left out: {reason}")
 
     tiles, attributions = basemap_config(basemap)
+    used = [column for view_columns in columns for column in view_columns.values()]
+    data_sources = sources_of(layers.get("sources"), spec.layer, used)
+    if data_sources:
+        attributions.append(esc("数据来源 Data: " + "; ".join(data_sources)))
     source = bilingual(spec.source_zh, spec.source_en) if spec.source_zh or spec.source_en else ""
     if source:
         attributions.append(esc(source))
@@ -526,18 +533,15 @@ def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndar
     if grid.crs is not None and not grid.crs.equals("EPSG:4326"):
         grid = grid.to_crs("EPSG:4326")
     classes = _category_index(grid[overlay.column], overlay.categories)
-    shapes = _prepare_grid(grid, basemap)
-    features = []
-    for k, shape in zip(classes, shapes):
-        geometry = geojson_geometry(shape, GRID_DECIMALS)
-        if geometry is not None:
-            features.append({"type": "Feature", "geometry": geometry, "properties": {"k": int(k)}})
+    image = class_image(to_display_crs(grid.geometry.to_numpy(), basemap), classes, [c.color for c in overlay.categories])
+    if image is None:
+        raise MapSkipped(f"no cell of layer {overlay.layer!r} has one of the overlay's categories")
     return {
-        "kind": "categories",
+        "kind": "image",
         "label": label,
-        "colors": [c.color.lower() for c in overlay.categories],
-        "fillOpacity": overlay.fill_opacity, "show": overlay.show,
-        "data": {"type": "FeatureCollection", "features": features},
+        "url": image.data_url,
+        "bounds": image.bounds,
+        "opacity": overlay.fill_opacity, "show": overlay.show,
     }
 
 

@@ -6,13 +6,14 @@ edited a spec can fix it without reading Python.
 
 Spec layout (see ``maps/*.toml`` for complete examples)::
 
-    title_zh = "…"            # required, shown first
+    title_zh = "{place}…"     # required, shown first; {place} becomes 浙江省 (Zhejiang in _en)
     title_en = "…"            # required, shown under the Chinese title
     description_zh = "…"      # one line, shown on the map and in index.html
     description_en = "…"
     layer = "prefectures"     # prefectures | counties | degurba_grid
     basemap = "none"          # none | osm | amap | tianditu (CLI --basemap overrides)
-    source_zh / source_en     # optional data attribution shown in the map corner
+    source_zh / source_en     # optional attribution in the map corner (boundaries etc.); the
+                              # sources of the values drawn are added from the data itself
 
     [[views]]                 # one or more themes of the layer (switched with radio buttons)
     indicator = "income_ratio"         # from gis/data/indicators.csv, or column = "…"
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ BASEMAPS = ("none", "osm", "amap", "tianditu")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _DASH = re.compile(r"^[0-9]+( [0-9]+)*$")
 INDICATORS_TOKEN = "@indicators"
+#: Stands for the province's (or country's) name in titles and descriptions.
+PLACE_TOKEN = "{place}"
 
 
 class SpecError(GisError, ValueError):
@@ -133,6 +136,20 @@ class MapSpec:
     popup_fields: tuple[str, ...]
     overlays: tuple[Overlay, ...]
     fields: dict[str, FieldLabel] = field(default_factory=dict)
+
+    def for_place(self, place_zh: str, place_en: str) -> "MapSpec":
+        """This spec with ``{place}`` in its titles and descriptions replaced by the place's
+        Chinese or English name (``浙江省`` / ``Zhejiang``): one spec serves every province."""
+        def zh(text: str) -> str:
+            return text.replace(PLACE_TOKEN, place_zh)
+
+        def en(text: str) -> str:
+            return text.replace(PLACE_TOKEN, place_en)
+
+        return replace(
+            self, title_zh=zh(self.title_zh), title_en=en(self.title_en),
+            description_zh=zh(self.description_zh), description_en=en(self.description_en),
+        )
 
 
 #: Labels of the attribute columns the build puts on layers; a spec's ``[fields.<column>]``

@@ -153,18 +153,22 @@
     var overlayLayers = {};
     overlays.forEach(function (overlay, i) {
       var pane = makePane(map, "gis-overlay-" + i, overlay.kind === "outline" ? 450 : 420);
-      var layer = L.geoJSON(overlay.data, {
-        pane: pane,
-        interactive: false,
-        style: function (feature) {
-          if (overlay.kind === "outline") {
+      var layer;
+      if (overlay.kind === "image") {
+        // A class grid as one embedded PNG (data: URL), placed in the map's Web Mercator.
+        layer = L.imageOverlay(overlay.url, overlay.bounds, {
+          pane: pane, interactive: false, opacity: overlay.opacity, className: "gis-grid"
+        });
+      } else {
+        layer = L.geoJSON(overlay.data, {
+          pane: pane,
+          interactive: false,
+          style: function () {
             return { className: "gis-outline", color: overlay.color, weight: overlay.weight,
                      dashArray: overlay.dash, fill: false, opacity: 1 };
           }
-          return { className: "gis-cell", stroke: false, fillOpacity: overlay.fillOpacity,
-                   fillColor: overlay.colors[feature.properties.k] || cfg.noData.fill };
-        }
-      });
+        });
+      }
       if (overlay.show) { layer.addTo(map); }
       overlayLayers[overlay.label] = layer;
     });

@@ -1,0 +1,86 @@
+"""Categorical grid overlays drawn as one paletted PNG inside the page.
+
+A province's 1 km Degree of Urbanisation grid is some 10 000 merged cell patches and 100 000
+vertices: as GeoJSON it alone would be 2–3 MB of the page and as many SVG paths for the
+browser. As an image it is a few hundred kB and one element. The patches (EPSG:4326, or
+GCJ-02 for AMap tiles) are rasterised in Web Mercator (EPSG:3857, the map's own projection, so
+Leaflet's ``L.imageOverlay`` places the image exactly between its corners) at a pixel size
+well under a cell, and encoded as a paletted PNG with transparent "no class" pixels, embedded
+as a ``data:`` URL — nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import base64
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+import rasterio.features
+import shapely
+from pyproj import Transformer
+from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
+
+#: Finest pixel, metres of Web Mercator (about 87 m on the ground at 30°N): a 1 km cell edge
+#: is then placed to within half a pixel, less than what a cell looks like at zoom 12.
+MIN_PIXEL_M = 100.0
+#: Longest side of the image in pixels; larger areas (a whole country) get coarser pixels.
+MAX_PIXELS = 4096
+
+_TO_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+_TO_LONLAT = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+
+
+@dataclass(frozen=True)
+class ClassImage:
+    """A paletted PNG (``data_url``) covering ``bounds`` = ``[[south, west], [north, east]]``
+    (degrees, as Leaflet wants), ``shape`` (rows, cols) pixels of ``pixel_m`` Mercator metres."""
+
+    data_url: str
+    bounds: list[list[float]]
+    shape: tuple[int, int]
+    pixel_m: float
+
+
+def _hex_rgba(colour: str) -> tuple[int, int, int, int]:
+    value = colour.lstrip("#")
+    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255)
+
+
+def class_image(geometries: np.ndarray, class_index: np.ndarray, colours: list[str]) -> ClassImage | None:
+    """Rasterise polygons (degrees) coloured by ``colours[class_index]`` into a PNG overlay.
+
+    ``class_index`` is -1 for polygons of no listed class (left transparent). Returns None
+    when there is nothing to draw.
+    """
+    geometries = np.asarray(geometries, dtype=object)
+    class_index = np.asarray(class_index)
+    keep = (class_index >= 0) & ~shapely.is_missing(geometries)
+    if not keep.any():
+        return None
+    mercator = shapely.transform(geometries[keep], lambda xy: np.column_stack(_TO_MERCATOR.transform(xy[:, 0], xy[:, 1])))
+    west, south, east, north = shapely.total_bounds(mercator)
+    pixel = max(MIN_PIXEL_M, max(east - west, north - south) / MAX_PIXELS)
+    width, height = max(1, int(np.ceil((east - west) / pixel))), max(1, int(np.ceil((north - south) / pixel)))
+    transform = from_origin(west, north, pixel, pixel)
+    # Value 0 = transparent; class k is value k + 1 (so up to 254 classes).
+    pixels = rasterio.features.rasterize(
+        zip(mercator, class_index[keep] + 1), out_shape=(height, width), transform=transform, fill=0, dtype="uint8"
+    )
+    palette = {0: (0, 0, 0, 0)}
+    palette.update({k + 1: _hex_rgba(c) for k, c in enumerate(colours)})
+    with MemoryFile() as memory, warnings.catch_warnings():
+        # The PNG carries no georeferencing on purpose: Leaflet places it by ``bounds``.
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with memory.open(driver="PNG", width=width, height=height, count=1, dtype="uint8") as png:
+            png.write(pixels, 1)
+            png.write_colormap(1, palette)
+        encoded = base64.b64encode(memory.read()).decode("ascii")
+    # The image's own edges (a whole number of pixels from the north-west corner), in degrees.
+    (lon_west, lon_east), (lat_south, lat_north) = _TO_LONLAT.transform(
+        [west, west + width * pixel], [north - height * pixel, north]
+    )
+    bounds = [[round(lat_south, 6), round(lon_west, 6)], [round(lat_north, 6), round(lon_east, 6)]]
+    return ClassImage(f"data:image/png;base64,{encoded}", bounds, (height, width), float(pixel))
