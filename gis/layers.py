@@ -45,6 +45,23 @@ def combine_indicators(*tables: pd.DataFrame) -> pd.DataFrame:
     return combined
 
 
+def drop_overridden(shipped: pd.DataFrame, user: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Shipped values that a user's table also gives (same unit, year and indicator) give way
+    to the user's; returns the shipped rows kept and one message per value replaced, naming
+    both values and sources, so nothing is replaced unreported."""
+    key = ["adcode", "year", "indicator"]
+    if shipped.empty or user.empty:
+        return shipped, []
+    clash = shipped.merge(user[key + ["value", "source"]], on=key, how="inner", suffixes=("", "_user"))
+    messages = [
+        f"{row.name} ({row.adcode}) {row.indicator} {row.year}: your value {row.value_user:g} ({row.source_user}) "
+        f"replaces the shipped {row.value:g} ({row.source})"
+        for row in clash.itertuples()
+    ]
+    replaced = shipped.set_index(key).index.isin(clash.set_index(key).index)
+    return shipped[~replaced], messages
+
+
 def _with_wide_indicators(frame: gpd.GeoDataFrame, long: pd.DataFrame) -> gpd.GeoDataFrame:
     wide = to_wide(long, frame["adcode"])
     return frame.merge(wide, on="adcode", how="left")

@@ -19,7 +19,7 @@ from gis.boundaries import NATIONAL, Boundaries, load_boundaries, province_name_
 from gis.degurba_units import DegurbaResult, degurba_for_units
 from gis.indicators import seed_indicators
 from gis.join import JoinError, JoinReport, load_user_tables
-from gis.layers import build_layers, combine_indicators
+from gis.layers import build_layers, combine_indicators, drop_overridden
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,9 @@ def assemble(
     province
         6-digit province adcode or ``"all"``.
     data_paths
-        Users' tables (CSV/XLSX, see :func:`gis.join.load_user_tables`). A value that
-        collides with a shipped one (same unit, year and indicator) is an error naming both.
+        Users' tables (CSV/XLSX, see :func:`gis.join.load_user_tables`). A user's value
+        replaces a shipped one for the same unit, year and indicator, and each replacement
+        is reported; two user tables giving one value twice is an error naming both.
     allow_unmatched, year
         As for :func:`gis.join.load_user_tables`. On a join problem the report is passed to
         ``progress`` line by line before :class:`gis.join.JoinError` is raised.
@@ -79,8 +80,8 @@ def assemble(
     say = progress or (lambda message: None)
     say(f"reading boundaries of {province}")
     boundaries = load_boundaries(province)
-    tables_in = [seed_indicators(boundaries.code)]
-    report = None
+    shipped = seed_indicators(boundaries.code)
+    user, report = None, None
     if data_paths:
         say(f"reading {len(data_paths)} table(s): {', '.join(str(p) for p in data_paths)}")
         try:
@@ -91,8 +92,10 @@ def assemble(
             raise
         for line in report.summary().splitlines():
             say(line)
-        tables_in.append(user)
-    indicators = combine_indicators(*tables_in)
+        shipped, replaced = drop_overridden(shipped, user)
+        for message in replaced:
+            say(f"note: {message}")
+    indicators = combine_indicators(shipped, user)
     degurba = None
     if with_degurba:
         degurba = degurba_for_units(

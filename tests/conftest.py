@@ -1,5 +1,7 @@
 """Shared fixtures: boundaries are read once per test session (they take ~1 s each)."""
 
+from pathlib import Path
+
 import pytest
 
 from gis.boundaries import load_boundaries
@@ -15,14 +17,27 @@ def jiangsu():
     return load_boundaries("320000")
 
 
-@pytest.fixture(scope="session")
-def built_zhejiang(tmp_path_factory):
-    """``gis build`` of the embedded default, run once: (output folder, click result)."""
+#: A 90-county yearbook table (GBK CSV) with made-up values, for the bring-your-own-data path.
+SYNTHETIC_TABLE = Path(__file__).parent / "data" / "SYNTHETIC_counties_90_2020_gbk.csv"
+
+
+def _build(out: Path, *options: str):
     from click.testing import CliRunner
 
     from gis.cli import main
 
-    out = tmp_path_factory.mktemp("built-zhejiang")
-    result = CliRunner().invoke(main, ["build", "--out", str(out)])
+    result = CliRunner().invoke(main, ["build", "--out", str(out), *options])
     assert result.exit_code == 0, result.output
     return out, result
+
+
+@pytest.fixture(scope="session")
+def built_zhejiang(tmp_path_factory):
+    """``gis build`` of the embedded default, run once: (output folder, click result)."""
+    return _build(tmp_path_factory.mktemp("built-zhejiang"))
+
+
+@pytest.fixture(scope="session")
+def built_with_table(tmp_path_factory):
+    """``gis build --data <synthetic county table> --allow-unmatched``: (output folder, result)."""
+    return _build(tmp_path_factory.mktemp("built-with-table"), "--data", str(SYNTHETIC_TABLE), "--allow-unmatched")

@@ -76,3 +76,46 @@ def test_lisa_writes_a_geopackage_layer(tmp_path):
     frame = gpd.read_file(out, layer="lisa_urban_income_2020")
     assert {"lisa_i", "lisa_p", "lisa_cluster"} <= set(frame.columns)
     assert "Left out" in result.output and "no value for urban_income_2020" in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# gis build --data: the user's table in the GeoPackage and the maps
+
+
+def test_build_with_a_table_fails_on_unmatched_rows_and_writes_nothing(tmp_path):
+    result = run("build", "--data", SYNTHETIC, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "rows: 91 in = 88 matched + 3 reported" in result.output
+    assert "江干区" in result.output and "--allow-unmatched" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_build_with_a_table_joins_it_everywhere(built_with_table):
+    out, result = built_with_table
+    # Every row accounted for, and the shipped values the table replaces are named.
+    assert "rows: 91 in = 88 matched + 3 reported" in result.output
+    assert "浙江省 (330000) share_aged_60plus 2020: your value 24" in result.output
+    assert "replaces the shipped 18.7" in result.output
+    gpkg = out / "zhejiang.gpkg"
+    counties = pyogrio.read_dataframe(gpkg, layer="counties", read_geometry=False).set_index("name")
+    assert counties.loc["上城区", "urban_income_2020"] == 63692
+    assert counties.loc["上城区", "rural_income_2020"] == 38545
+    assert abs(counties.loc["上城区", "income_ratio_2020"] - 63692 / 38545) < 1e-9
+    assert pd.isna(counties.loc["临平区", "urban_income_2020"])  # its row (old 余杭区) was reported
+    sources = pyogrio.read_dataframe(gpkg, layer="sources")
+    row = sources[(sources["layer"] == "counties") & (sources["column"] == "urban_income_2020")]
+    assert row["source"].tolist() == ["SYNTHETIC_counties_90_2020_gbk.csv"]
+    # The county maps that use these indicators appear; a view with no values is left out.
+    for name in ("county_income_gap", "county_ageing_services"):
+        assert f"wrote {out / 'maps' / name}.html" in result.output
+    assert "teachers_per_1000_pupils_<year>" in result.output
+    page = (out / "maps" / "county_ageing_services.html").read_text(encoding="utf-8")
+    assert "每千名老年人养老床位数" in page and "数据来源 Data: SYNTHETIC_counties_90_2020_gbk.csv" in page
+
+
+def test_build_without_tables_skips_the_maps_that_need_them(built_zhejiang):
+    out, result = built_zhejiang
+    assert not (out / "maps" / "county_income_gap.html").exists()
+    assert "county_income_gap.toml: map skipped" in result.output
+    index = (out / "maps" / "index.html").read_text(encoding="utf-8")
+    assert 'href="county_degurba.html"' in index and 'href="county_income_gap.html"' not in index

@@ -22,6 +22,8 @@ from maps_support import NO_DATA_COUNTY, map_layers
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPECS = default_spec_paths()
+#: Default maps of county indicators that only users' tables supply.
+NEED_USER_TABLES = {"county_income_gap", "county_ageing_services"}
 INJECTION = "<img src=x onerror=alert(1)>"
 
 
@@ -181,10 +183,13 @@ def test_coverage_simplification_keeps_neighbours_meeting(zhejiang):
 
 def test_default_maps_written_with_index(rendered):
     out, written, notes = rendered
-    assert [p.name for p in written] == [f"{p.stem}.html" for p in DEFAULT_SPECS] + ["index.html"]
+    # The shipped seed has no county indicators: the maps of users' county tables are skipped.
+    drawn = [p for p in DEFAULT_SPECS if p.stem not in NEED_USER_TABLES]
+    assert [p.name for p in written] == [f"{p.stem}.html" for p in drawn] + ["index.html"]
+    assert sum("map skipped" in note for note in notes) == len(NEED_USER_TABLES)
     assert not list(out.glob(".*.tmp")), "temporary files must be renamed or removed"
     index = (out / "index.html").read_text(encoding="utf-8")
-    for path in DEFAULT_SPECS:
+    for path in drawn:
         spec = load_spec(path).for_place("浙江省", "Zhejiang")
         assert f'href="{spec.name}.html"' in index and spec.title_zh in index and spec.title_en in index
         assert "{place}" not in spec.title_zh + spec.title_en and "浙江省" in spec.title_zh
@@ -287,3 +292,15 @@ def test_cli_map_and_bad_spec(tmp_path):
     bad = _write(tmp_path, GOOD.replace('scheme = "quantiles"', 'scheme = "kmeans"'))
     result = runner.invoke(main, ["map", str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "views[0].scheme" in result.output and str(bad) in result.output
+
+
+def test_a_map_skipped_now_does_not_leave_an_earlier_version_listed(layers, tmp_path):
+    spec = ROOT / "maps" / "county_degurba.toml"
+    render_maps([spec], layers, tmp_path)
+    assert (tmp_path / "county_degurba.html").exists()
+    notes = []
+    without = {**layers, "counties": layers["counties"].drop(columns=["degurba_l1", "degurba_l2"])}
+    render_maps([spec], without, tmp_path, on_note=lambda p, m: notes.append(m))
+    assert not (tmp_path / "county_degurba.html").exists()
+    assert any("removed" in m for m in notes)
+    assert 'href="county_degurba.html"' not in (tmp_path / "index.html").read_text(encoding="utf-8")

@@ -101,6 +101,10 @@ def render_maps(
         except MapSkipped as reason:
             skipped[spec.name] = str(reason)
             note(spec.path, f"map skipped: {reason}")
+            stale = out / f"{spec.name}.html"
+            if stale.exists():  # drawn by an earlier run from other data: no longer true
+                stale.unlink()
+                note(spec.path, f"removed {stale}, drawn by an earlier run")
             continue
         for message in page.notes:
             note(spec.path, message)

@@ -420,8 +420,20 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
     frame = frame[~frame.geometry.isna() & ~frame.geometry.is_empty].reset_index(drop=True)
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         frame = frame.to_crs("EPSG:4326")
-    columns = [resolve_columns(view, frame, spec) for view in spec.views]
-    classed = [classify_view(view, cols, frame) for view, cols in zip(spec.views, columns)]
+    # A view whose values are missing is left out (users bring some indicators, not all);
+    # the map is drawn if any view is left.
+    views, columns = [], []
+    for view in spec.views:
+        try:
+            columns.append(resolve_columns(view, frame, spec))
+            views.append(view)
+        except MapSkipped as reason:
+            if len(spec.views) == 1:
+                raise
+            notes.append(f"view {_view_label(view)!r} left out: {reason}")
+    if not views:
+        raise MapSkipped("no view has values: " + "; ".join(notes))
+    classed = [classify_view(view, cols, frame) for view, cols in zip(views, columns)]
 
     geometries = _prepare_units(frame, basemap)
     present = [c for c in spec.popup_fields if c == INDICATORS_TOKEN or c in frame.columns]
