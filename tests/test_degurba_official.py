@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import rasterio
 from click.testing import CliRunner
@@ -201,3 +202,20 @@ def test_cli_units_from_a_grid_and_population_to_csv_and_gpkg(tmp_path):
     written = gpd.read_file(gpkg_path)
     assert written["degurba_weights"].tolist() == ["area", "area"]
     assert written["name"].tolist() == ["城", "乡"] and written.crs.to_epsg() == 4326
+
+
+def test_build_with_a_population_raster_runs_our_engine_and_reports_agreement(zhejiang_population, tmp_path):
+    result = CliRunner().invoke(main, ["build", "--population", str(zhejiang_population), "--sduc-distance-km", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name in ("zhejiang_degurba_agreement.csv", "zhejiang_degurba_agreement_summary.csv", "zhejiang_degurba_l2.tif"):
+        assert f"wrote {tmp_path / name}" in result.output
+    summary = pd.read_csv(tmp_path / "zhejiang_degurba_agreement_summary.csv")
+    matrix = pd.read_csv(tmp_path / "zhejiang_degurba_agreement.csv", index_col="class")
+    assert matrix.to_numpy().sum() == summary.loc[0, "cells_compared"] > 100_000
+    assert np.trace(matrix.to_numpy()) == summary.loc[0, "cells_same"]
+    assert f"{summary.loc[0, 'percent_same']:.1f}% of {summary.loc[0, 'cells_compared']} cells" in result.output
+    counties = pyogrio.read_dataframe(tmp_path / "zhejiang.gpkg", layer="counties", read_geometry=False).set_index("adcode")
+    assert set(counties["degurba_weights"]) == {"population"}
+    assert counties.loc["330102", "degurba_l2"] == 30 and counties.loc["330102", "pop_urban_centre"] > 0
+    page = (tmp_path / "maps" / "county_degurba.html").read_text(encoding="utf-8")
+    assert "按人口加权" in page and "zhejiang_pop_30s.tif" in page
