@@ -78,6 +78,21 @@ def test_lisa_writes_a_geopackage_layer(tmp_path):
     assert "Left out" in result.output and "no value for urban_income_2020" in result.output
 
 
+def test_lisa_map_shows_the_clusters_and_left_out_units_as_no_data(tmp_path):
+    page_path = tmp_path / "lisa.html"
+    result = run("lisa", "--data", SYNTHETIC, "--allow-unmatched", "--indicator", "urban_income", "--permutations", "199",
+                 "-o", tmp_path / "lisa.geojson", "--map", page_path)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {page_path}" in result.output
+    page = page_path.read_text(encoding="utf-8")
+    assert "<title>浙江省城镇常住居民人均可支配收入（2020年）空间集聚" in page
+    assert "高—高（热点）" in page and "不显著" in page and "暂无数据 / no data" in page
+    assert "数据来源 Data: SYNTHETIC_counties_90_2020_gbk.csv" in page
+    frame = gpd.read_file(tmp_path / "lisa.geojson")
+    assert len(frame) < 90  # 临平区 and others without a value were left out of the analysis...
+    assert page.count('"n":"临平区"') + page.count('"n": "临平区"') == 1  # ...but are on the map
+
+
 # --------------------------------------------------------------------------------------------
 # gis build --data: the user's table in the GeoPackage and the maps
 

@@ -19,6 +19,7 @@ from gis.boundaries import load_boundaries
 from gis.errors import GisError
 from gis.indicators import registry, units, to_wide
 from gis.join import JoinError, load_user_tables
+from gis.raster_io import atomic_path
 
 LEVELS = ("counties", "prefectures")
 
@@ -202,15 +203,20 @@ def index_command(paths, indicators, groups, year, level, alpha, province, allow
 @click.option("--province", default="330000", show_default=True, help="6-digit province adcode.")
 @click.option("--allow-unmatched", is_flag=True, help="Leave out rows that match no unit (they are still reported).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .gpkg (layer lisa_<indicator>_<year>) or .geojson.")
+@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also draw the clusters as an offline HTML map (.html).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
-def lisa(paths, indicator, year, level, permutations, seed, significance, province, allow_unmatched, output, overwrite) -> None:
+def lisa(paths, indicator, year, level, permutations, seed, significance, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Hot spots of one indicator: local Moran's I over queen contiguity."""
     from gis.lisa import SEED, local_moran
 
     suffix = output.suffix.lower()
     if suffix not in (".gpkg", ".geojson"):
         raise GisError(f"{output}: expected a .gpkg or .geojson file name")
+    if map_path is not None and map_path.suffix.lower() != ".html":
+        raise GisError(f"--map {map_path}: expected a .html file name")
     _refuse_overwrite(output, overwrite)
+    if map_path is not None:
+        _refuse_overwrite(map_path, overwrite)
     if indicator not in registry().index:
         raise GisError(f"--indicator {indicator}: not in gis/data/indicators.csv")
     boundaries, long, report = _load(paths, province, allow_unmatched, year)
@@ -228,14 +234,39 @@ def lisa(paths, indicator, year, level, permutations, seed, significance, provin
     if column not in frame.columns:
         raise GisError(f"no values of {indicator} for {year} among the {level}")
     result = local_moran(frame[["adcode", "name", column, "geometry"]], column, permutations, SEED if seed is None else seed, significance)
-    if suffix == ".gpkg":
-        layer = f"lisa_{column}"
-        result.frame.to_file(output, layer=layer, driver="GPKG")
-        where = f"{output} (layer {layer})"
-    else:
-        if output.exists():
-            output.unlink()  # the GeoJSON driver refuses to overwrite
-        result.frame.to_file(output, driver="GeoJSON")
-        where = str(output)
+    layer = f"lisa_{column}"
+    with atomic_path(output) as temporary:
+        if suffix == ".gpkg":
+            result.frame.to_file(temporary, layer=layer, driver="GPKG")
+        else:
+            result.frame.to_file(temporary, driver="GeoJSON")
+    where = f"{output} (layer {layer})" if suffix == ".gpkg" else str(output)
     click.echo(result.summary())
     click.echo(f"wrote {where}")
+    if map_path is not None:
+        files = sorted(rows["source"].str.replace(r", row \d+", "", regex=True).unique())
+        _lisa_map(result.frame, units_frame, indicator, year, boundaries, map_path, "; ".join(files))
+        click.echo(f"wrote {map_path}")
+
+
+def _lisa_map(clusters, units_frame, indicator: str, year: int, boundaries, map_path: Path, data_source: str) -> None:
+    """Draw the LISA clusters with the shipped spec ``gis/assets/maps/lisa.toml``; units left
+    out of the analysis are drawn as no data, ``data_source`` names where the values came from."""
+    from importlib import resources
+
+    from gis.boundaries import province_name_en
+    from gis.maps import load_spec, write_atomic
+    from gis.maps.render import build_page
+
+    with resources.as_file(resources.files("gis").joinpath("assets", "maps", "lisa.toml")) as spec_path:
+        spec = load_spec(spec_path)
+    label = registry().loc[indicator]
+    spec = spec.with_tokens(
+        {"indicator": str(label["label_zh"]), "year": str(year), "place": boundaries.name},
+        {"indicator": str(label["label_en"]), "year": str(year), "place": province_name_en(boundaries.code)},
+    )
+    columns = [c for c in clusters.columns if c not in units_frame.columns or c == "adcode"]
+    frame = units_frame.merge(clusters[columns], on="adcode", how="left")
+    sources = pd.DataFrame([{"layer": spec.layer, "column": "lisa_*", "source": data_source}])
+    page = build_page(spec, {spec.layer: frame, "sources": sources}, spec.basemap)
+    write_atomic(map_path, page.html)

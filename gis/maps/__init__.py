@@ -51,7 +51,7 @@ def default_spec_paths(maps_dir: str | Path = DEFAULT_MAPS_DIR) -> list[Path]:
 
 
 def render_maps(
-    spec_paths: Iterable[str | Path],
+    spec_paths: Iterable[str | Path | MapSpec],
     layers: Mapping[str, object],
     out_dir: str | Path,
     basemap: str | None = None,
@@ -63,8 +63,8 @@ def render_maps(
     Parameters
     ----------
     spec_paths
-        Map spec files (TOML). All are validated before anything is written; a bad spec
-        raises :class:`gis.errors.GisError` naming the file and key.
+        Map spec files (TOML), or specs already loaded. All are validated before anything
+        is written; a bad spec raises :class:`gis.errors.GisError` naming the file and key.
     layers
         ``{"prefectures": GeoDataFrame, "counties": …, "degurba_grid": …}`` in EPSG:4326.
         A map whose layer or column is missing is skipped (not an error).
@@ -87,7 +87,7 @@ def render_maps(
     if basemap is not None and basemap not in BASEMAPS:
         raise GisError(f"basemap {basemap!r} is not allowed; allowed: {', '.join(BASEMAPS)}")
     note = on_note or _print_note
-    specs = [load_spec(p).for_place(*place) for p in spec_paths]
+    specs = [(p if isinstance(p, MapSpec) else load_spec(p)).for_place(*place) for p in spec_paths]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

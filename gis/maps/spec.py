@@ -47,8 +47,6 @@ BASEMAPS = ("none", "osm", "amap", "tianditu")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _DASH = re.compile(r"^[0-9]+( [0-9]+)*$")
 INDICATORS_TOKEN = "@indicators"
-#: Stands for the province's (or country's) name in titles and descriptions.
-PLACE_TOKEN = "{place}"
 
 
 class SpecError(GisError, ValueError):
@@ -137,19 +135,23 @@ class MapSpec:
     overlays: tuple[Overlay, ...]
     fields: dict[str, FieldLabel] = field(default_factory=dict)
 
-    def for_place(self, place_zh: str, place_en: str) -> "MapSpec":
-        """This spec with ``{place}`` in its titles and descriptions replaced by the place's
-        Chinese or English name (``浙江省`` / ``Zhejiang``): one spec serves every province."""
-        def zh(text: str) -> str:
-            return text.replace(PLACE_TOKEN, place_zh)
-
-        def en(text: str) -> str:
-            return text.replace(PLACE_TOKEN, place_en)
+    def with_tokens(self, zh: dict[str, str], en: dict[str, str]) -> "MapSpec":
+        """This spec with ``{key}`` in its titles and descriptions replaced by ``zh[key]``
+        (Chinese texts) or ``en[key]`` (English ones), e.g. ``{place}`` by ``浙江省`` /
+        ``Zhejiang``: one spec serves every province. Plain text replacement, not ``format``."""
+        def fill(text: str, values: dict[str, str]) -> str:
+            for key, value in values.items():
+                text = text.replace("{" + key + "}", value)
+            return text
 
         return replace(
-            self, title_zh=zh(self.title_zh), title_en=en(self.title_en),
-            description_zh=zh(self.description_zh), description_en=en(self.description_en),
+            self, title_zh=fill(self.title_zh, zh), title_en=fill(self.title_en, en),
+            description_zh=fill(self.description_zh, zh), description_en=fill(self.description_en, en),
         )
+
+    def for_place(self, place_zh: str, place_en: str) -> "MapSpec":
+        """:meth:`with_tokens` for ``{place}``: the province's (or country's) name."""
+        return self.with_tokens({"place": place_zh}, {"place": place_en})
 
 
 #: Labels of the attribute columns the build puts on layers; a spec's ``[fields.<column>]``
