@@ -85,7 +85,8 @@ def build_layers(
     indicators: pd.DataFrame,
     degurba=None,
 ) -> dict[str, pd.DataFrame]:
-    """One table per layer source, ready to write or map.
+    """One table per layer source, ready to write or map (plus, with ``degurba``, the Level 2
+    class raster under ``"degurba_grid.degurba_l2"`` for drawing the grid on maps).
 
     Parameters
     ----------
@@ -122,6 +123,8 @@ def build_layers(
             tables[layer] = tables[layer].merge(getattr(degurba, layer), on="adcode", how="left")
             sources.append({"layer": layer, "column": "degurba_*", "source": degurba.source})
         tables["degurba_grid"] = degurba.grid_polygons
+        # The raster the polygons came from, for maps (see gis.maps.render: "<layer>.<column>").
+        tables["degurba_grid.degurba_l2"] = degurba.grid_l2
         sources.append({"layer": "degurba_grid", "column": "all", "source": degurba.source})
 
     labels = registry()[["label_zh", "label_en"]]

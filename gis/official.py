@@ -74,11 +74,13 @@ def official_grid(window: GhslWindow, cell_mask: np.ndarray | None = None, progr
     xs, ys = centre_x[cell_mask], centre_y[cell_mask]
     lons, lats = Transformer.from_crs(GHSL_CRS, "EPSG:4326", always_xy=True).transform(xs, ys)
     sampled = np.empty(lons.size, dtype=np.uint8)
+    reported = 0  # tenths of the work already reported: about ten lines however large
     for start in range(0, lons.size, _POINTS_PER_BATCH):
-        stop = start + _POINTS_PER_BATCH
+        stop = min(start + _POINTS_PER_BATCH, lons.size)
         sampled[start:stop] = official_classes_at(lons[start:stop], lats[start:stop])
-        if progress is not None:
-            progress(f"official grid: {min(stop, lons.size)}/{lons.size} cells sampled")
+        if progress is not None and (10 * stop // lons.size > reported or stop == lons.size):
+            reported = 10 * stop // lons.size
+            progress(f"official grid: {stop:,}/{lons.size:,} cells sampled ({100 * stop // lons.size}%)")
     codes[cell_mask] = sampled
     return ClassGrid(codes, window)
 

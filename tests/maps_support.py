@@ -52,5 +52,9 @@ def map_layers(boundaries) -> dict[str, gpd.GeoDataFrame]:
     counties["degurba_l2"] = l2
     counties["degurba_l1"] = [_l1(v) for v in l2]
     counties["degurba_weights"] = pd.Series("population", index=counties.index, dtype="string")
+    prefecture_l2 = [float(L2_CODES[i % len(L2_CODES)]) for i in range(len(prefectures))]
+    prefectures["degurba_l2"] = prefecture_l2
+    prefectures["degurba_l1"] = [_l1(v) for v in prefecture_l2]
+    prefectures["degurba_weights"] = pd.Series("area", index=prefectures.index, dtype="string")
     hangzhou = planned.prefectures.loc[planned.prefectures["name"] == "杭州市"].total_bounds
     return {"prefectures": prefectures, "counties": counties, "degurba_grid": synthetic_grid(tuple(hangzhou))}

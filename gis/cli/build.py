@@ -10,13 +10,14 @@ import click
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from gis.boundaries import province_slug
+from gis.boundaries import NATIONAL, province_slug
 from gis.errors import GisError
 from gis.gpkg import OutputLayer, write_geopackage
 from gis.layer_specs import DEFAULT_LAYERS_DIR, SOURCES, load_layer_specs, resolve_styles
 from gis.maps import DEFAULT_MAPS_DIR, default_spec_paths, load_spec, render_maps
 from gis.maps.spec import BASEMAPS
-from gis.raster_io import refuse_overwrite, write_class_geotiff
+from gis.national import coverage_notes
+from gis.raster_io import atomic_path, refuse_overwrite, write_class_geotiff
 
 
 def _output_crs(epsg: int) -> CRS:
@@ -76,12 +77,16 @@ def build(
     gpkg_path = out_dir / f"{slug}.gpkg"
     grid_paths = {level: out_dir / f"{slug}_degurba_l{level}.tif" for level in (2, 1)}
     agreement_path = out_dir / f"{slug}_degurba_agreement.csv"
+    coverage_path = out_dir / f"{slug}_coverage.txt"
     maps_out = out_dir / "maps"
     planned = [gpkg_path, maps_out / "index.html", *(maps_out / f"{p.stem}.html" for p in map_specs)]
     if not no_degurba:
         planned += grid_paths.values()
     if population_path is not None:
         planned.append(agreement_path)
+    national = province.strip().lower() == NATIONAL
+    if national:
+        planned.append(coverage_path)
     refuse_overwrite(planned, overwrite)
 
     built = assemble(
@@ -90,6 +95,12 @@ def build(
         population_values=population_values, sduc_distance_km=sduc_distance_km, progress=_stage,
     )
     tables = built.tables
+    if built.degurba is not None:
+        partial = built.degurba.counties.loc[built.degurba.counties["nodata_km2"] > 0, "adcode"]
+        if len(partial):
+            names = tables["counties"].set_index("adcode").loc[partial, "name"]
+            _stage(f"note: {len(partial)} county-level unit(s) partly on grid cells without a class (see nodata_km2): "
+                   + ", ".join(f"{n} {c}" for c, n in names.items()))
 
     layers, notes = [], []
     for spec in specs:
@@ -103,6 +114,14 @@ def build(
         _stage(note)
 
     written = []
+    if national:
+        # What the boundary data holds and lacks across the country, said rather than guessed.
+        lines = coverage_notes(built.boundaries)
+        for line in lines:
+            _stage(line)
+        with atomic_path(coverage_path) as temporary:
+            temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written.append(coverage_path)
     _stage(f"writing {gpkg_path}")
     written.append(write_geopackage(gpkg_path, layers, crs=crs))
     if built.degurba is not None:

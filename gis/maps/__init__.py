@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -50,6 +51,30 @@ def default_spec_paths(maps_dir: str | Path = DEFAULT_MAPS_DIR) -> list[Path]:
     return sorted(Path(maps_dir).glob("*.toml"))
 
 
+def _provinces(layers: Mapping[str, object]) -> int:
+    province = layers.get("province")
+    return 0 if province is None else len(province)
+
+
+def _per_province(spec: MapSpec, layers: Mapping[str, object]) -> list[tuple[MapSpec, dict]]:
+    """One (spec, layers) per province: ``spec`` renamed ``<name>_<province slug>`` with
+    ``{place}`` the province, and the layers cut to its units (the grid to its bounding box)."""
+    from gis.boundaries import province_name_en, province_slug
+
+    jobs = []
+    for code, name in zip(layers["province"]["adcode"], layers["province"]["name"]):
+        part = dict(layers)
+        for level in ("prefectures", "counties"):
+            if level in layers:
+                part[level] = layers[level][layers[level]["province_adcode"] == code]
+        if layers.get("degurba_grid") is not None:
+            west, south, east, north = layers["province"][layers["province"]["adcode"] == code].total_bounds
+            part["degurba_grid"] = layers["degurba_grid"].cx[west:east, south:north]
+        renamed = replace(spec, name=f"{spec.name}_{province_slug(code)}")
+        jobs.append((renamed.for_place(name, province_name_en(code)), part))
+    return jobs
+
+
 def render_maps(
     spec_paths: Iterable[str | Path | MapSpec],
     layers: Mapping[str, object],
@@ -67,7 +92,10 @@ def render_maps(
         is written; a bad spec raises :class:`gis.errors.GisError` naming the file and key.
     layers
         ``{"prefectures": GeoDataFrame, "counties": …, "degurba_grid": …}`` in EPSG:4326.
-        A map whose layer or column is missing is skipped (not an error).
+        A map whose layer or column is missing is skipped (not an error). When ``province``
+        holds several provinces (a national build), each county map is drawn once per
+        province (``<spec stem>_<province>.html``, e.g. ``county_degurba_zhejiang.html``):
+        all 2 875 counties on one page would be several times the size budget.
     out_dir
         Output folder, created if needed; maps are ``<spec stem>.html``.
     basemap
@@ -87,7 +115,14 @@ def render_maps(
     if basemap is not None and basemap not in BASEMAPS:
         raise GisError(f"basemap {basemap!r} is not allowed; allowed: {', '.join(BASEMAPS)}")
     note = on_note or _print_note
-    specs = [(p if isinstance(p, MapSpec) else load_spec(p)).for_place(*place) for p in spec_paths]
+    loaded = [p if isinstance(p, MapSpec) else load_spec(p) for p in spec_paths]
+    jobs = []  # (spec, its layers)
+    for spec in loaded:
+        if spec.layer == "counties" and _provinces(layers) > 1:
+            jobs += _per_province(spec, layers)
+        else:
+            jobs.append((spec.for_place(*place), layers))
+    specs = [spec for spec, _ in jobs]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -95,19 +130,20 @@ def render_maps(
     out = Path(out_dir)
     written: list[Path] = []
     skipped: dict[str, str] = {}
-    for spec in specs:
+    for spec, spec_layers in jobs:
+        where = spec.path.with_name(f"{spec.name}{spec.path.suffix}")  # the page's name
         try:
-            page = build_page(spec, dict(layers), basemap or spec.basemap)
+            page = build_page(spec, dict(spec_layers), basemap or spec.basemap)
         except MapSkipped as reason:
             skipped[spec.name] = str(reason)
-            note(spec.path, f"map skipped: {reason}")
+            note(where, f"map skipped: {reason}")
             stale = out / f"{spec.name}.html"
             if stale.exists():  # drawn by an earlier run from other data: no longer true
                 stale.unlink()
-                note(spec.path, f"removed {stale}, drawn by an earlier run")
+                note(where, f"removed {stale}, drawn by an earlier run")
             continue
         for message in page.notes:
-            note(spec.path, message)
+            note(where, message)
         target = out / f"{spec.name}.html"
         write_atomic(target, page.html)
         written.append(target)

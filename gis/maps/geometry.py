@@ -19,6 +19,31 @@ from gis.coords import geometries_wgs84_to_gcj02
 UNIT_TOLERANCE_DEG = 0.001
 #: 5 decimals of a degree is about 1 m: more than any zoom level of these maps resolves.
 COORDINATE_DECIMALS = 5
+#: A map's tolerance is at least its extent over this many steps, so a large province keeps
+#: about a pixel's detail at the zoom that shows it whole.
+EXTENT_STEPS = 6000
+#: Maps wider than this (several provinces, the whole country) are overviews ...
+OVERVIEW_EXTENT_DEG = 20.0
+#: ... drawn at 0.02° (~2 km, a pixel at zoom 6): 370 prefectures then fit the size budget.
+OVERVIEW_TOLERANCE_DEG = 0.02
+
+
+def tolerance_for(geometries: np.ndarray) -> tuple[float, int]:
+    """Simplification tolerance (degrees) and coordinate decimals for a layer's extent.
+
+    A province gets :data:`UNIT_TOLERANCE_DEG` (or its extent / :data:`EXTENT_STEPS`) and
+    :data:`COORDINATE_DECIMALS`; a national overview :data:`OVERVIEW_TOLERANCE_DEG` and two
+    decimals more than its tolerance needs.
+    """
+    west, south, east, north = shapely.total_bounds(np.asarray(geometries, dtype=object))
+    extent = max(east - west, north - south)
+    if not np.isfinite(extent):
+        return UNIT_TOLERANCE_DEG, COORDINATE_DECIMALS
+    tolerance = max(UNIT_TOLERANCE_DEG, extent / EXTENT_STEPS)
+    if extent > OVERVIEW_EXTENT_DEG:
+        tolerance = max(tolerance, OVERVIEW_TOLERANCE_DEG)
+    decimals = min(COORDINATE_DECIMALS, int(np.ceil(-np.log10(tolerance))) + 2)
+    return tolerance, decimals
 
 
 def simplify_coverage(geometries: np.ndarray, tolerance: float) -> np.ndarray:

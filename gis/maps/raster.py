@@ -6,7 +6,9 @@ browser. As an image it is a few hundred kB and one element. The patches (EPSG:4
 GCJ-02 for AMap tiles) are rasterised in Web Mercator (EPSG:3857, the map's own projection, so
 Leaflet's ``L.imageOverlay`` places the image exactly between its corners) at a pixel size
 well under a cell, and encoded as a paletted PNG with transparent "no class" pixels, embedded
-as a ``data:`` URL — nothing is fetched.
+as a ``data:`` URL — nothing is fetched. When the class raster itself is at hand (a build has
+it), it is warped to Web Mercator instead (:func:`grid_image`): exact, and fast for a whole
+country, whose merged patches are too many and too large to rasterise again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import rasterio
 import rasterio.features
+import rasterio.warp
 import shapely
 from pyproj import Transformer
 from rasterio.io import MemoryFile
@@ -49,26 +52,16 @@ def _hex_rgba(colour: str) -> tuple[int, int, int, int]:
     return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255)
 
 
-def class_image(geometries: np.ndarray, class_index: np.ndarray, colours: list[str]) -> ClassImage | None:
-    """Rasterise polygons (degrees) coloured by ``colours[class_index]`` into a PNG overlay.
-
-    ``class_index`` is -1 for polygons of no listed class (left transparent). Returns None
-    when there is nothing to draw.
-    """
-    geometries = np.asarray(geometries, dtype=object)
-    class_index = np.asarray(class_index)
-    keep = (class_index >= 0) & ~shapely.is_missing(geometries)
-    if not keep.any():
-        return None
-    mercator = shapely.transform(geometries[keep], lambda xy: np.column_stack(_TO_MERCATOR.transform(xy[:, 0], xy[:, 1])))
-    west, south, east, north = shapely.total_bounds(mercator)
+def _canvas(west: float, south: float, east: float, north: float):
+    """Pixel size (m), shape and transform of an image covering Mercator bounds."""
     pixel = max(MIN_PIXEL_M, max(east - west, north - south) / MAX_PIXELS)
     width, height = max(1, int(np.ceil((east - west) / pixel))), max(1, int(np.ceil((north - south) / pixel)))
-    transform = from_origin(west, north, pixel, pixel)
-    # Value 0 = transparent; class k is value k + 1 (so up to 254 classes).
-    pixels = rasterio.features.rasterize(
-        zip(mercator, class_index[keep] + 1), out_shape=(height, width), transform=transform, fill=0, dtype="uint8"
-    )
+    return pixel, (height, width), from_origin(west, north, pixel, pixel)
+
+
+def _encode(pixels: np.ndarray, transform, pixel: float, colours: list[str]) -> ClassImage:
+    """PNG of ``pixels`` (0 = transparent, k + 1 = ``colours[k]``) and its corners in degrees."""
+    height, width = pixels.shape
     palette = {0: (0, 0, 0, 0)}
     palette.update({k + 1: _hex_rgba(c) for k, c in enumerate(colours)})
     with MemoryFile() as memory, warnings.catch_warnings():
@@ -78,9 +71,52 @@ def class_image(geometries: np.ndarray, class_index: np.ndarray, colours: list[s
             png.write(pixels, 1)
             png.write_colormap(1, palette)
         encoded = base64.b64encode(memory.read()).decode("ascii")
-    # The image's own edges (a whole number of pixels from the north-west corner), in degrees.
+    west, north = transform.c, transform.f
     (lon_west, lon_east), (lat_south, lat_north) = _TO_LONLAT.transform(
         [west, west + width * pixel], [north - height * pixel, north]
     )
     bounds = [[round(lat_south, 6), round(lon_west, 6)], [round(lat_north, 6), round(lon_east, 6)]]
     return ClassImage(f"data:image/png;base64,{encoded}", bounds, (height, width), float(pixel))
+
+
+def class_image(geometries: np.ndarray, class_index: np.ndarray, colours: list[str]) -> ClassImage | None:
+    """Rasterise polygons (degrees) coloured by ``colours[class_index]`` into a PNG overlay.
+
+    ``class_index`` is -1 for polygons of no listed class (left transparent). Returns None
+    when there is nothing to draw. For a class raster, :func:`grid_image` is much faster (the
+    polygons of a whole country's grid are too many and too large to rasterise again).
+    """
+    geometries = np.asarray(geometries, dtype=object)
+    class_index = np.asarray(class_index)
+    keep = (class_index >= 0) & ~shapely.is_missing(geometries)
+    if not keep.any():
+        return None
+    mercator = shapely.transform(geometries[keep], lambda xy: np.column_stack(_TO_MERCATOR.transform(xy[:, 0], xy[:, 1])))
+    pixel, shape, transform = _canvas(*shapely.total_bounds(mercator))
+    # Value 0 = transparent; class k is value k + 1 (so up to 254 classes).
+    pixels = rasterio.features.rasterize(
+        zip(mercator, class_index[keep] + 1), out_shape=shape, transform=transform, fill=0, dtype="uint8"
+    )
+    return _encode(pixels, transform, pixel, colours)
+
+
+def grid_image(codes: np.ndarray, transform, crs, code_index: dict[int, int], colours: list[str],
+               bounds_deg: tuple[float, float, float, float]) -> ClassImage | None:
+    """A class raster (e.g. the Level 2 grid, ESRI:54009) warped to Web Mercator over
+    ``bounds_deg`` (west, south, east, north in degrees) by nearest neighbour, each code coloured
+    ``colours[code_index[code]]``; codes not in ``code_index`` are transparent."""
+    lookup = np.zeros(256, dtype=np.uint8)
+    for code, k in code_index.items():
+        lookup[code] = k + 1
+    source = lookup[codes]
+    if not source.any():
+        return None
+    west, south, east, north = bounds_deg
+    xs, ys = _TO_MERCATOR.transform([west, east], [south, north])
+    pixel, shape, dst_transform = _canvas(xs[0], ys[0], xs[1], ys[1])
+    pixels = np.zeros(shape, dtype=np.uint8)
+    rasterio.warp.reproject(
+        source, pixels, src_transform=transform, src_crs=crs, src_nodata=0,
+        dst_transform=dst_transform, dst_crs="EPSG:3857", dst_nodata=0, resampling=rasterio.warp.Resampling.nearest,
+    )
+    return _encode(pixels, dst_transform, pixel, colours)

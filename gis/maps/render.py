@@ -31,16 +31,15 @@ from gis.errors import GisError
 from gis.indicators import registry
 from gis.maps import assets
 from gis.maps.geometry import (
-    COORDINATE_DECIMALS,
-    UNIT_TOLERANCE_DEG,
     bounds_latlon,
     dissolve,
     geojson_geometry,
     simplify_coverage,
     to_display_crs,
+    tolerance_for,
 )
 from gis.maps.numbers import NO_DATA, format_number, format_value, is_missing, unit_labels
-from gis.maps.raster import class_image
+from gis.maps.raster import class_image, grid_image
 from gis.maps.palettes import NO_DATA_FILL, load_categories, palette_colours
 from gis.maps.schemes import SCHEMES, class_bounds, class_index
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
@@ -403,9 +402,12 @@ def sources_of(sources: pd.DataFrame | None, layer: str, columns: list[str]) -> 
     return found
 
 
-def _prepare_units(frame: gpd.GeoDataFrame, basemap: str) -> np.ndarray:
-    geometries = simplify_coverage(frame.geometry.to_numpy(), UNIT_TOLERANCE_DEG)
-    return to_display_crs(geometries, basemap)
+def _prepare_units(frame: gpd.GeoDataFrame, basemap: str) -> tuple[np.ndarray, int]:
+    """The layer's geometries simplified as a coverage for its extent, in the basemap's datum,
+    and the coordinate decimals to write them with."""
+    tolerance, decimals = tolerance_for(frame.geometry.to_numpy())
+    geometries = simplify_coverage(frame.geometry.to_numpy(), tolerance)
+    return to_display_crs(geometries, basemap), decimals
 
 
 def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str) -> RenderedMap:
@@ -422,7 +424,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
         frame = frame.to_crs("EPSG:4326")
     # A view whose values are missing is left out (users bring some indicators, not all);
     # the map is drawn if any view is left.
-    views, columns = [], []
+    views, columns, left_out = [], [], []
     for view in spec.views:
         try:
             columns.append(resolve_columns(view, frame, spec))
@@ -430,12 +432,13 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
         except MapSkipped as reason:
             if len(spec.views) == 1:
                 raise
-            notes.append(f"view {_view_label(view)!r} left out: {reason}")
+            left_out.append((view, str(reason)))
     if not views:
-        raise MapSkipped("no view has values: " + "; ".join(notes))
+        raise MapSkipped("none of its views has values (" + "; ".join(reason for _, reason in left_out) + ")")
+    notes += [f"view {_view_label(view)!r} left out: {reason}" for view, reason in left_out]
     classed = [classify_view(view, cols, frame) for view, cols in zip(views, columns)]
 
-    geometries = _prepare_units(frame, basemap)
+    geometries, decimals = _prepare_units(frame, basemap)
     present = [c for c in spec.popup_fields if c == INDICATORS_TOKEN or c in frame.columns]
     notes += [f"popup field {c!r} is not in layer {spec.layer!r}" for c in spec.popup_fields
               if c not in present and c not in _DEFAULT_OPTIONAL]
@@ -446,7 +449,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
 
     features = []
     for i, row in frame.iterrows():
-        geometry = geojson_geometry(geometries[i], COORDINATE_DECIMALS)
+        geometry = geojson_geometry(geometries[i], decimals)
         if geometry is None:
             continue
         features.append({
@@ -465,7 +468,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
     overlay_payload, legend_overlays = [], []
     for overlay in spec.overlays:
         try:
-            overlay_payload.append(_overlay_data(overlay, frame, geometries, layers, basemap))
+            overlay_payload.append(_overlay_data(overlay, frame, geometries, decimals, layers, basemap))
             legend_overlays.append((overlay, []))
         except MapSkipped as reason:
             notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} left out: {reason}")
@@ -519,15 +522,18 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
 _DEFAULT_OPTIONAL = {"prefecture_name", "region", "mountain26", "pilot_zone", "degurba_l1", "degurba_l2", "degurba_weights"}
 
 
-def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndarray, layers, basemap: str) -> dict:
-    """GeoJSON and style of one overlay; MapSkipped when its layer or column is missing."""
+def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndarray, decimals: int, layers, basemap: str) -> dict:
+    """GeoJSON (outlines) or an embedded image (categorised grids) and style of one overlay;
+    MapSkipped when its layer or column is missing. A categorised overlay uses the class
+    raster ``layers["<layer>.<column>"]`` when there is one, else rasterises the layer's
+    polygons."""
     label = esc(bilingual(overlay.label_zh, overlay.label_en))
     if overlay.where is not None:
         if overlay.where not in frame.columns:
             raise MapSkipped(f"column {overlay.where!r} is not in layer {overlay.layer!r}")
         members = frame[overlay.where].fillna(False).astype(bool).to_numpy()
         outline = dissolve(geometries[members])
-        geometry = geojson_geometry(outline) if outline is not None else None
+        geometry = geojson_geometry(outline, decimals) if outline is not None else None
         features = [{"type": "Feature", "geometry": geometry, "properties": {}}] if geometry else []
         dashed = " gis-dashed" if overlay.dash else ""
         return {
@@ -544,8 +550,14 @@ def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndar
     grid = grid[~grid.geometry.isna() & ~grid.geometry.is_empty].reset_index(drop=True)
     if grid.crs is not None and not grid.crs.equals("EPSG:4326"):
         grid = grid.to_crs("EPSG:4326")
-    classes = _category_index(grid[overlay.column], overlay.categories)
-    image = class_image(to_display_crs(grid.geometry.to_numpy(), basemap), classes, [c.color for c in overlay.categories])
+    colours = [c.color for c in overlay.categories]
+    raster = layers.get(f"{overlay.layer}.{overlay.column}")  # the grid the patches came from
+    if raster is not None and basemap != "amap":  # AMap tiles want GCJ-02: shift the patches
+        code_index = {int(c.value): k for k, c in enumerate(overlay.categories)}
+        image = grid_image(raster.codes, raster.transform, raster.crs, code_index, colours, tuple(frame.total_bounds))
+    else:
+        classes = _category_index(grid[overlay.column], overlay.categories)
+        image = class_image(to_display_crs(grid.geometry.to_numpy(), basemap), classes, colours)
     if image is None:
         raise MapSkipped(f"no cell of layer {overlay.layer!r} has one of the overlay's categories")
     return {
