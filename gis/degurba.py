@@ -161,11 +161,18 @@ def smooth_urban_centres(urban_centre_mask: np.ndarray, valid_mask: np.ndarray) 
     """
     urban_centre_mask = urban_centre_mask.copy()
     while True:
-        added = ~urban_centre_mask & valid_mask
-        added &= _neighbour_count(urban_centre_mask) >= SMOOTHING_MIN_NEIGHBOURS
+        added = smoothing_additions(urban_centre_mask, valid_mask)
         if not added.any():
             return urban_centre_mask
         urban_centre_mask |= added
+
+
+def smoothing_additions(urban_centre_mask: np.ndarray, valid_mask: np.ndarray) -> np.ndarray:
+    """One smoothing pass: the valid non-UC cells with ≥ 5 of their 8 neighbours in a UC
+    (cells outside the array are not UC)."""
+    added = ~urban_centre_mask & valid_mask
+    added &= _neighbour_count(urban_centre_mask) >= SMOOTHING_MIN_NEIGHBOURS
+    return added
 
 
 def fill_urban_centre_holes(urban_centre_mask: np.ndarray, valid_mask: np.ndarray) -> np.ndarray:
@@ -304,6 +311,39 @@ def _at_least(population, land_area_km2, threshold_per_km2) -> np.ndarray:
         return population >= threshold_per_km2 * land_area_km2
 
 
+def _land_area_km2(land_share: np.ndarray | None, cell_area_km2: float | np.ndarray):
+    """Land area of each cell in km² (our choice 1): land share × cell area, or the full cell
+    area without a land raster or where the share is 0 or unknown. ``land_share`` is float64."""
+    if land_share is None:
+        return cell_area_km2
+    usable = np.isfinite(land_share) & (land_share > 0)
+    return np.where(usable, land_share, 1.0) * cell_area_km2
+
+
+def _dense_and_moderate(population, land_area_km2, built_share, valid) -> tuple[np.ndarray, np.ndarray]:
+    """Dense (≥ 1 500 per km², or built-up share ≥ 0.5 for valid cells) and moderate (≥ 300 per
+    km², or dense: our choice 4) cells, as two boolean arrays."""
+    dense = _at_least(population, land_area_km2, DENSE_PER_KM2)
+    if built_share is not None:
+        with np.errstate(invalid="ignore"):
+            dense |= (np.asarray(built_share) >= BUILT_DENSE_SHARE) & valid
+    # Without the built-up criterion dense cells are moderate by definition; with it, our choice 4.
+    moderate = _at_least(population, land_area_km2, MODERATE_PER_KM2) | dense
+    return dense, moderate
+
+
+def _rural_codes(population, land_area_km2, land_share, valid) -> np.ndarray:
+    """Level 2 codes before any cluster: 11 (valid), 12 (≥ 50 per km²), 10 (water: land share 0
+    and population 0, only with a land raster, our choice 6) and 255 (no data)."""
+    level2 = np.full(np.shape(population), NODATA, dtype=np.uint8)
+    level2[valid] = 11
+    level2[_at_least(population, land_area_km2, LOW_PER_KM2)] = 12
+    if land_share is not None:
+        with np.errstate(invalid="ignore"):
+            level2[(land_share == 0) & (population == 0)] = 10
+    return level2
+
+
 def classify_grid(
     population: np.ndarray,
     land_share: np.ndarray | None = None,
@@ -338,18 +378,10 @@ def classify_grid(
     if population.ndim != 2:
         raise ValueError(f"population must be 2-D, got shape {population.shape}")
     valid = np.isfinite(population)
-    if land_share is None:
-        land_area = cell_area_km2
-    else:
+    if land_share is not None:
         land_share = np.asarray(land_share, dtype="float64")
-        usable = np.isfinite(land_share) & (land_share > 0)
-        land_area = np.where(usable, land_share, 1.0) * cell_area_km2
-    dense = _at_least(population, land_area, DENSE_PER_KM2)
-    if built_share is not None:
-        with np.errstate(invalid="ignore"):
-            dense |= (np.asarray(built_share) >= BUILT_DENSE_SHARE) & valid
-    # Without the built-up criterion dense cells are moderate by definition; with it, our choice 4.
-    moderate = _at_least(population, land_area, MODERATE_PER_KM2) | dense
+    land_area = _land_area_km2(land_share, cell_area_km2)
+    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid)
 
     # Urban centres: 4-connected dense groups >= 50 000, smoothed, holes filled.
     dense_groups = _groups(dense, FOUR_CONNECTED, population)
@@ -389,12 +421,7 @@ def classify_grid(
     semi_dense = remaining_groups.cells(is_semi_dense & ~group_near)
     del remaining_groups
 
-    level2 = np.full(population.shape, NODATA, dtype=np.uint8)
-    level2[valid] = 11
-    level2[_at_least(population, land_area, LOW_PER_KM2)] = 12
-    if land_share is not None:
-        with np.errstate(invalid="ignore"):
-            level2[(land_share == 0) & (population == 0)] = 10
+    level2 = _rural_codes(population, land_area, land_share, valid)
     level2[rural_cluster] = 13
     level2[urban_cluster] = 21
     level2[semi_dense] = 22

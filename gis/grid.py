@@ -47,6 +47,10 @@ GHSL_ORIGIN_Y = 9_000_000.0
 # Cell corners projected per chunk while resampling: bounds memory to a few hundred MB
 # whatever the input size.
 _POINTS_PER_CHUNK = 1_000_000
+# A target cell overlapped by less valid source than this (m²) is nodata: below it the overlap
+# is floating-point noise of cells that only touch, which would differ between a whole read and
+# a block-by-block one.
+_MIN_COVERED_M2 = 1.0
 # Misalignment tolerated (as a fraction of a cell) when deciding a raster is on the grid.
 _ALIGN_TOLERANCE = 1e-6
 
@@ -406,9 +410,9 @@ def resample_to_grid(
         covered += np.bincount(flat, weights=overlap, minlength=n_target)
     with np.errstate(invalid="ignore", divide="ignore"):
         if how == "sum":
-            result = np.where(covered > 0, weighted, np.nan)
+            result = np.where(covered > _MIN_COVERED_M2, weighted, np.nan)
         else:
-            result = np.where(covered > 0, weighted / covered, np.nan)
+            result = np.where(covered > _MIN_COVERED_M2, weighted / covered, np.nan)
     return result.reshape(target.shape)
 
 
@@ -427,18 +431,22 @@ def _check_not_negative(values: np.ndarray, path, transform: Affine) -> None:
         )
 
 
-def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str) -> GridLayer:
-    """Read band 1 of ``path`` onto ``target`` (or the window covering the whole file)."""
+def _whole_window(dataset, path) -> GhslWindow:
+    """The GHSL window covering a whole raster (its own, if it lies on the grid)."""
+    if dataset.crs is None:
+        raise GisError(f"{path}: the raster has no CRS; expected a georeferenced raster (e.g. EPSG:4326 or ESRI:54009)")
+    if is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform):
+        return GhslWindow.from_transform(dataset.transform, dataset.shape)
+    return snap_bounds(dataset.bounds, dataset.crs)
+
+
+def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str, outside_is_error: bool = True) -> GridLayer:
+    """Read band 1 of ``path`` onto ``target`` (or the window covering the whole file). A
+    target the file does not reach is an error, or all nodata if not ``outside_is_error``."""
     with _open(path) as dataset:
-        if dataset.crs is None:
-            raise GisError(f"{path}: the raster has no CRS; expected a georeferenced raster (e.g. EPSG:4326 or ESRI:54009)")
-        on_grid = is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform)
         if target is None:
-            target = (
-                GhslWindow.from_transform(dataset.transform, dataset.shape)
-                if on_grid
-                else snap_bounds(dataset.bounds, dataset.crs)
-            )
+            target = _whole_window(dataset, path)
+        on_grid = is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform)
         if on_grid:
             # Cell for cell: just a (boundless) window of the file.
             own = GhslWindow.from_transform(dataset.transform, dataset.shape)
@@ -448,6 +456,8 @@ def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str) -> G
         else:
             window = _source_window(dataset, target)
             if window.width == 0 or window.height == 0:
+                if not outside_is_error:
+                    return GridLayer(np.full(target.shape, np.nan), target, str(path), resampled=True)
                 raise GisError(f"{path}: the raster does not overlap the area asked for ({target.bounds}, ESRI:54009)")
             values = _read_masked(dataset, window)
             src_transform = dataset.window_transform(window)
@@ -497,3 +507,56 @@ def read_population(
 def read_share(path, window: GhslWindow) -> GridLayer:
     """Read a share raster (land or built-up share, 0..1) onto ``window``, averaging."""
     return _read_onto(path, window, "mean", "share")
+
+
+def _lazy_onto(path, window: GhslWindow | None, chunk: int, read) -> tuple["dask.array.Array", GhslWindow]:
+    """A dask array of ``read(path, block)`` over the blocks of ``window`` (``chunk`` cells a
+    side): each block is read (and, off the grid, resampled) only when a task needs it."""
+    import dask
+    import dask.array as da
+
+    if window is None:
+        with _open(path) as dataset:
+            window = _whole_window(dataset, path)
+    rows = [(start, min(chunk, window.height - start)) for start in range(0, window.height, chunk)]
+    cols = [(start, min(chunk, window.width - start)) for start in range(0, window.width, chunk)]
+    blocks = [
+        [
+            da.from_delayed(
+                dask.delayed(read)(path, GhslWindow(window.row_off + r0, window.col_off + c0, height, width)),
+                shape=(height, width), dtype=np.float64,
+            )
+            for c0, width in cols
+        ]
+        for r0, height in rows
+    ]
+    return da.block(blocks), window
+
+
+def _population_block(path, window: GhslWindow, values: str) -> np.ndarray:
+    # A block of the covering rectangle the (curved) footprint of the file misses is nodata.
+    return _read_onto(path, window, "sum", values, outside_is_error=False).values
+
+
+def _share_block(path, window: GhslWindow) -> np.ndarray:
+    return _read_onto(path, window, "mean", "share", outside_is_error=False).values
+
+
+def read_population_chunked(path, window: GhslWindow | None = None, values: str = "counts", chunk: int = 2048):
+    """:func:`read_population` for rasters larger than memory: a lazy dask array (float64,
+    NaN = nodata, ``chunk`` × ``chunk`` cells of the GHSL grid) and its window.
+
+    Each block reads only the part of the file it covers (plus one source cell) and, when the
+    file is not on the GHSL grid, splits source cells by exact area overlap as
+    :func:`resample_to_grid` does, so a source cell on a block border is shared between the
+    blocks in proportion and totals are preserved. Negative values raise :class:`GisError`
+    when the block holding them is read.
+    """
+    from functools import partial
+
+    return _lazy_onto(path, window, chunk, partial(_population_block, values=values))
+
+
+def read_share_chunked(path, window: GhslWindow, chunk: int = 2048):
+    """:func:`read_share` as a lazy dask array on ``window`` (see :func:`read_population_chunked`)."""
+    return _lazy_onto(path, window, chunk, _share_block)[0]

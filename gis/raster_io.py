@@ -82,32 +82,48 @@ def refuse_overwrite(paths, overwrite: bool) -> None:
         raise GisError(f"{', '.join(existing)} already exists; pass --overwrite to replace it")
 
 
+#: Tile edge of class GeoTIFFs, cells (grids smaller than a tile are written striped).
+CLASS_TILE = 256
+
+
+def class_geotiff_profile(shape: tuple[int, int], transform: Affine, crs=GHSL_CRS) -> dict:
+    """rasterio profile of a class GeoTIFF of ``shape`` (rows, cols): uint8, nodata 255,
+    deflate, 256 × 256 tiles (striped when the grid is smaller than a tile)."""
+    profile = dict(
+        driver="GTiff", dtype="uint8", count=1, nodata=NODATA, width=shape[1], height=shape[0],
+        transform=transform, crs=CRS.from_user_input(crs).to_wkt(), compress="deflate", tiled=True,
+        blockxsize=CLASS_TILE, blockysize=CLASS_TILE,
+    )
+    if shape[0] < CLASS_TILE or shape[1] < CLASS_TILE:
+        profile.update(tiled=False)
+        profile.pop("blockxsize")
+        profile.pop("blockysize")
+    return profile
+
+
+def style_class_band(dataset, level: int) -> None:
+    """Give band 1 of an open class GeoTIFF the GHSL colour table, class names and tags."""
+    names, colours = (L2_NAMES, L2_COLOURS) if level == 2 else (L1_NAMES, L1_COLOURS)
+    colour_map = {code: (255, 255, 255, 0) for code in range(256)}
+    colour_map.update({code: _rgba(colour) for code, colour in colours.items()})
+    dataset.write_colormap(1, colour_map)
+    dataset.set_band_description(1, f"Degree of Urbanisation, Level {level} (GHS-SMOD codes)")
+    dataset.update_tags(1, **{f"CLASS_{code}": name for code, name in names.items()})
+    dataset.update_tags(DEGURBA_LEVEL=str(level), NODATA_MEANS="no data")
+
+
 def write_class_geotiff(path, codes: np.ndarray, transform: Affine, level: int = 2, crs=GHSL_CRS) -> Path:
     """Write a Level 1 or Level 2 class array as a styled uint8 GeoTIFF (atomically).
 
     ``codes`` uses the GHS-SMOD codes (see :mod:`gis.degurba`), 255 = nodata; ``transform`` and
     ``crs`` (default ESRI:54009) georeference it. Returns the path written.
     """
-    names, colours = (L2_NAMES, L2_COLOURS) if level == 2 else (L1_NAMES, L1_COLOURS)
-    profile = dict(
-        driver="GTiff", dtype="uint8", count=1, nodata=NODATA, width=codes.shape[1], height=codes.shape[0],
-        transform=transform, crs=CRS.from_user_input(crs).to_wkt(), compress="deflate", tiled=True,
-        blockxsize=256, blockysize=256,
-    )
-    if codes.shape[0] < 256 or codes.shape[1] < 256:
-        profile.update(tiled=False)
-        profile.pop("blockxsize")
-        profile.pop("blockysize")
-    colour_map = {code: (255, 255, 255, 0) for code in range(256)}
-    colour_map.update({code: _rgba(colour) for code, colour in colours.items()})
+    profile = class_geotiff_profile(codes.shape, transform, crs)
     path = Path(path)
     with atomic_path(path) as temporary:
         with rasterio.open(temporary, "w", **profile) as dst:
             dst.write(codes.astype(np.uint8, copy=False), 1)
-            dst.write_colormap(1, colour_map)
-            dst.set_band_description(1, f"Degree of Urbanisation, Level {level} (GHS-SMOD codes)")
-            dst.update_tags(1, **{f"CLASS_{code}": name for code, name in names.items()})
-            dst.update_tags(DEGURBA_LEVEL=str(level), NODATA_MEANS="no data")
+            style_class_band(dst, level)
     return path
 
 

@@ -32,8 +32,10 @@ def degurba() -> None:
 @click.option("--values", "values_kind", type=click.Choice(["counts", "density"]), default="counts", show_default=True, help="Population raster holds persons per cell or persons per km².")
 @click.option("--sduc-distance-km", type=float, default=2.0, show_default=True, help="D of the semi-dense urban cluster rule, km edge to edge (GHSL grids use 3).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Level 2 GeoTIFF to write; Level 1 goes to <stem>_l1.tif beside it.")
+@click.option("--chunks", type=click.IntRange(min=16), default=None, help="Classify out of core in blocks of N x N cells with dask (e.g. 2048), for grids larger than memory; same classes as in memory.")
+@click.option("--scheduler", default=None, help="With --chunks: a dask.distributed scheduler address (tcp://host:8786); default: local threads.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, overwrite) -> None:
+def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, chunks, scheduler, overwrite) -> None:
     """Classify a population grid on the GHSL 1 km grid (Stage I, Levels 1 and 2)."""
     from gis.degurba import classify_grid
     from gis.grid import read_population, read_share
@@ -41,8 +43,13 @@ def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, 
 
     if sduc_distance_km < 0:
         raise GisError(f"--sduc-distance-km {sduc_distance_km}: expected a distance >= 0 km")
+    if scheduler is not None and chunks is None:
+        raise GisError("--scheduler runs the chunked engine: give --chunks too (e.g. --chunks 2048)")
     l1_path = out_path.with_name(f"{out_path.stem}_l1{out_path.suffix or '.tif'}")
     refuse_overwrite([out_path, l1_path], overwrite)
+    if chunks is not None:
+        _grid_chunked(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, l1_path, chunks, scheduler)
+        return
     _stage(f"reading {population_path} onto the GHSL 1 km grid")
     population = read_population(population_path, values=values_kind)
     window = population.window
@@ -58,6 +65,27 @@ def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, 
         _stage(f"  class {code}: {count} cells")
     _wrote(write_class_geotiff(out_path, classes.level2, window.transform, level=2))
     _wrote(write_class_geotiff(l1_path, classes.level1, window.transform, level=1))
+
+
+def _grid_chunked(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, l1_path, chunks, scheduler) -> None:
+    """``gis degurba grid --chunks``: read, classify and write block by block (dask), so
+    memory is bounded by the block size, not the grid's; outputs appear only when complete."""
+    from gis.degurba_chunked import classify_grid_chunked, write_class_geotiff_chunked
+    from gis.grid import read_population_chunked, read_share_chunked
+
+    population, window = read_population_chunked(population_path, values=values_kind, chunk=chunks)
+    land = read_share_chunked(land_path, window, chunks) if land_path else None
+    built = read_share_chunked(built_path, window, chunks) if built_path else None
+    _stage(f"{window.height} x {window.width} cells in blocks of {chunks} x {chunks}"
+           + (f" on {scheduler}" if scheduler else " on local threads"))
+    with classify_grid_chunked(
+        population, land_share=land, built_share=built, sduc_distance_km=sduc_distance_km,
+        scheduler=scheduler, progress=True,  # stage messages and a progress bar per stage, on stderr
+    ) as classes:
+        for code, count in sorted(classes.counts(scheduler).items(), reverse=True):
+            _stage(f"  class {code}: {count} cells")
+        _wrote(write_class_geotiff_chunked(out_path, classes.level2, window.transform, level=2, scheduler=scheduler, progress=True))
+        _wrote(write_class_geotiff_chunked(l1_path, classes.level1, window.transform, level=1, scheduler=scheduler, progress=True))
 
 
 def _read_units(units: str, province: str) -> gpd.GeoDataFrame:
