@@ -35,8 +35,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 GLOBE_SHAPE = (18_000, 36_082)
 CHUNK = 2048

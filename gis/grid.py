@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -509,8 +508,8 @@ def read_share(path, window: GhslWindow) -> GridLayer:
     return _read_onto(path, window, "mean", "share")
 
 
-def _lazy_onto(path, window: GhslWindow | None, chunk: int, read) -> tuple["dask.array.Array", GhslWindow]:
-    """A dask array of ``read(path, block)`` over the blocks of ``window`` (``chunk`` cells a
+def _lazy_onto(path, window: GhslWindow | None, chunk: int, read) -> tuple:
+    """(dask array, window): ``read(path, block)`` over the blocks of ``window`` (``chunk`` cells a
     side): each block is read (and, off the grid, resampled) only when a task needs it."""
     import dask
     import dask.array as da

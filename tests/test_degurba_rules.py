@@ -196,7 +196,7 @@ def test_within_edge_distance_matches_brute_force():
         np.testing.assert_array_equal(within_edge_distance(features, distance), expected, err_msg=str(distance))
 
 
-@pytest.mark.parametrize("n_cells", [5, 3000], ids=["few cells: neighbourhood look-up", "many: summed-area table"])
+@pytest.mark.parametrize("n_cells", [5, 20000], ids=["few cells: neighbourhood look-up", "many: summed-area table"])
 def test_near_cells_agrees_with_the_dilation(n_cells):
     from gis.degurba import near_cells
 

@@ -60,7 +60,7 @@ def test_every_shape_in_every_encoding_gives_the_same_rows(tmp_path, zhejiang, s
     assert file.values_read == file.values_kept + file.values_missing + file.values_reported
     assert set(long[long["adcode"] == "330127"]["indicator"]) == {"rural_income", "urban_income", "income_ratio", "income_gap"}
     assert long.set_index(["adcode", "indicator"]).loc[("330127", "income_ratio"), "value"] == pytest.approx(40000 / 21000)
-    assert long.set_index(["adcode", "indicator"]).loc[("330127", "rural_income"), "source"] == f"t.csv, row 2"
+    assert long.set_index(["adcode", "indicator"]).loc[("330127", "rural_income"), "source"] == "t.csv, row 2"
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -11,6 +11,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gis.boundaries import NATIONAL, province_slug
+from gis.cli.report import stage, wrote
 from gis.errors import GisError
 from gis.gpkg import OutputLayer, write_geopackage
 from gis.layer_specs import DEFAULT_LAYERS_DIR, SOURCES, load_layer_specs, resolve_styles
@@ -30,12 +31,6 @@ def _output_crs(epsg: int) -> CRS:
     return crs
 
 
-def _stage(message: str) -> None:
-    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
-
-
-def _wrote(path: Path) -> None:
-    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
 @click.command()
@@ -92,14 +87,14 @@ def build(
     built = assemble(
         province, data_paths, allow_unmatched, year,
         with_degurba=not no_degurba, population_path=population_path,
-        population_values=population_values, sduc_distance_km=sduc_distance_km, progress=_stage,
+        population_values=population_values, sduc_distance_km=sduc_distance_km, progress=stage,
     )
     tables = built.tables
     if built.degurba is not None:
         partial = built.degurba.counties.loc[built.degurba.counties["nodata_km2"] > 0, "adcode"]
         if len(partial):
             names = tables["counties"].set_index("adcode").loc[partial, "name"]
-            _stage(f"note: {len(partial)} county-level unit(s) partly on grid cells without a class (see nodata_km2): "
+            stage(f"note: {len(partial)} county-level unit(s) partly on grid cells without a class (see nodata_km2): "
                    + ", ".join(f"{n} {c}" for c, n in names.items()))
 
     layers, notes = [], []
@@ -111,18 +106,18 @@ def build(
         notes += style_notes
         layers.append(OutputLayer(spec.name, tables[spec.source], spec.title, spec.description, styles))
     for note in notes:
-        _stage(note)
+        stage(note)
 
     written = []
     if national:
         # What the boundary data holds and lacks across the country, said rather than guessed.
         lines = coverage_notes(built.boundaries)
         for line in lines:
-            _stage(line)
+            stage(line)
         with atomic_path(coverage_path) as temporary:
             temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
         written.append(coverage_path)
-    _stage(f"writing {gpkg_path}")
+    stage(f"writing {gpkg_path}")
     written.append(write_geopackage(gpkg_path, layers, crs=crs))
     if built.degurba is not None:
         degurba = built.degurba
@@ -130,12 +125,12 @@ def build(
         written.append(write_class_geotiff(grid_paths[1], degurba.grid_l1.codes, degurba.grid_l1.transform, level=1))
         if degurba.agreement is not None:
             written += write_agreement_csv(degurba.agreement, agreement_path)
-            _stage(f"agreement with the official grid: {degurba.agreement.percent_same:.1f}% of "
+            stage(f"agreement with the official grid: {degurba.agreement.percent_same:.1f}% of "
                    f"{degurba.agreement.cells_compared} cells in the same Level 2 class")
             click.echo(degurba.agreement.confusion.to_string())
-    _stage(f"drawing {len(map_specs)} map(s)")
+    stage(f"drawing {len(map_specs)} map(s)")
     written += render_maps(map_specs, tables, maps_out, basemap=basemap, place=built.place,
-                           on_note=lambda spec, message: _stage(f"{spec.name}: {message}"))
+                           on_note=lambda spec, message: stage(f"{spec.name}: {message}"))
     for path in written:
-        _wrote(Path(path))
-    _stage(f"done in {time.perf_counter() - started:.1f} s")
+        wrote(Path(path))
+    stage(f"done in {time.perf_counter() - started:.1f} s")

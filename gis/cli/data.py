@@ -19,14 +19,9 @@ from gis.boundaries import load_boundaries
 from gis.errors import GisError
 from gis.indicators import registry, units, to_wide
 from gis.join import JoinError, load_user_tables
-from gis.raster_io import atomic_path
+from gis.raster_io import atomic_path, refuse_overwrite
 
 LEVELS = ("counties", "prefectures")
-
-
-def _refuse_overwrite(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise GisError(f"{path} already exists; pass --overwrite to replace it")
 
 
 def _load(paths, province: str, allow_unmatched: bool, year: int | None):
@@ -121,7 +116,7 @@ def template(level: str, province: str, year: int | None, output: Path, overwrit
     suffix = output.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise GisError(f"{output}: expected a .xlsx or .csv file name")
-    _refuse_overwrite(output, overwrite)
+    refuse_overwrite([output], overwrite)
     boundaries = load_boundaries(province)
     table = template_frame(boundaries, level, year)
     notes = indicator_notes()
@@ -170,7 +165,7 @@ def index_command(paths, indicators, groups, year, level, alpha, province, allow
         raise GisError(f"{output}: expected a .csv file name")
     weights_path = output.with_name(output.stem + ".weights.csv")
     for path in (output, weights_path):
-        _refuse_overwrite(path, overwrite)
+        refuse_overwrite([path], overwrite)
     names = [i.strip() for i in indicators.split(",") if i.strip()]
     group_map = parse_groups(groups, names)
     boundaries, long, report = _load(paths, province, allow_unmatched, year)
@@ -214,9 +209,9 @@ def lisa(paths, indicator, year, level, permutations, seed, significance, provin
         raise GisError(f"{output}: expected a .gpkg or .geojson file name")
     if map_path is not None and map_path.suffix.lower() != ".html":
         raise GisError(f"--map {map_path}: expected a .html file name")
-    _refuse_overwrite(output, overwrite)
+    refuse_overwrite([output], overwrite)
     if map_path is not None:
-        _refuse_overwrite(map_path, overwrite)
+        refuse_overwrite([map_path], overwrite)
     if indicator not in registry().index:
         raise GisError(f"--indicator {indicator}: not in gis/data/indicators.csv")
     boundaries, long, report = _load(paths, province, allow_unmatched, year)

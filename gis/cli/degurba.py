@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 import geopandas as gpd
 import numpy as np
 
+from gis.cli.report import stage, wrote
 from gis.errors import GisError
 
 
-def _stage(message: str) -> None:
-    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
-
-
-def _wrote(path: Path) -> None:
-    click.echo(f"wrote {path} ({Path(path).stat().st_size / 1e6:.2f} MB)")
 
 
 @click.group()
@@ -50,21 +44,21 @@ def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, 
     if chunks is not None:
         _grid_chunked(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, l1_path, chunks, scheduler)
         return
-    _stage(f"reading {population_path} onto the GHSL 1 km grid")
+    stage(f"reading {population_path} onto the GHSL 1 km grid")
     population = read_population(population_path, values=values_kind)
     window = population.window
-    _stage(
+    stage(
         f"{window.height} x {window.width} cells, {population.total:,.0f} persons"
         + (" (resampled)" if population.resampled else " (already on the grid, used cell for cell)")
     )
     land = read_share(land_path, window).values if land_path else None
     built = read_share(built_path, window).values if built_path else None
-    _stage(f"classifying (D = {sduc_distance_km:g} km)")
+    stage(f"classifying (D = {sduc_distance_km:g} km)")
     classes = classify_grid(population.values, land_share=land, built_share=built, sduc_distance_km=sduc_distance_km)
     for code, count in sorted(classes.counts().items(), reverse=True):
-        _stage(f"  class {code}: {count} cells")
-    _wrote(write_class_geotiff(out_path, classes.level2, window.transform, level=2))
-    _wrote(write_class_geotiff(l1_path, classes.level1, window.transform, level=1))
+        stage(f"  class {code}: {count} cells")
+    wrote(write_class_geotiff(out_path, classes.level2, window.transform, level=2))
+    wrote(write_class_geotiff(l1_path, classes.level1, window.transform, level=1))
 
 
 def _grid_chunked(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, l1_path, chunks, scheduler) -> None:
@@ -76,16 +70,16 @@ def _grid_chunked(population_path, land_path, built_path, values_kind, sduc_dist
     population, window = read_population_chunked(population_path, values=values_kind, chunk=chunks)
     land = read_share_chunked(land_path, window, chunks) if land_path else None
     built = read_share_chunked(built_path, window, chunks) if built_path else None
-    _stage(f"{window.height} x {window.width} cells in blocks of {chunks} x {chunks}"
+    stage(f"{window.height} x {window.width} cells in blocks of {chunks} x {chunks}"
            + (f" on {scheduler}" if scheduler else " on local threads"))
     with classify_grid_chunked(
         population, land_share=land, built_share=built, sduc_distance_km=sduc_distance_km,
         scheduler=scheduler, progress=True,  # stage messages and a progress bar per stage, on stderr
     ) as classes:
         for code, count in sorted(classes.counts(scheduler).items(), reverse=True):
-            _stage(f"  class {code}: {count} cells")
-        _wrote(write_class_geotiff_chunked(out_path, classes.level2, window.transform, level=2, scheduler=scheduler, progress=True))
-        _wrote(write_class_geotiff_chunked(l1_path, classes.level1, window.transform, level=1, scheduler=scheduler, progress=True))
+            stage(f"  class {code}: {count} cells")
+        wrote(write_class_geotiff_chunked(out_path, classes.level2, window.transform, level=2, scheduler=scheduler, progress=True))
+        wrote(write_class_geotiff_chunked(l1_path, classes.level1, window.transform, level=1, scheduler=scheduler, progress=True))
 
 
 def _read_units(units: str, province: str) -> gpd.GeoDataFrame:
@@ -126,31 +120,31 @@ def units(grid_path, population_path, units, province, sduc_distance_km, out_pat
         raise GisError(f"--out {out_path}: expected a .gpkg or .csv file name")
     refuse_overwrite([out_path], overwrite)
     frame = _read_units(units, province)
-    _stage(f"{len(frame)} units")
+    stage(f"{len(frame)} units")
     unit_window = snap_bounds(tuple(frame.to_crs(GHSL_CRS).total_bounds))
     population = None
     if grid_path is not None:
         class_grid = read_class_geotiff(grid_path)
         if population_path is not None:
-            _stage(f"reading {population_path} onto the class grid")
+            stage(f"reading {population_path} onto the class grid")
             population = read_population(population_path, class_grid.window).values
     elif population_path is not None:
-        _stage(f"reading {population_path} and classifying (D = {sduc_distance_km:g} km)")
+        stage(f"reading {population_path} and classifying (D = {sduc_distance_km:g} km)")
         layer = read_population(population_path)
         class_grid = ClassGrid(classify_grid(layer.values, sduc_distance_km=sduc_distance_km).level2, layer.window)
         population = layer.values
     else:
         from gis.official import ATTRIBUTION, cells_touching, official_grid
 
-        _stage("sampling the official GHS-WUP-DEGURBA 2025 grid (area weights)")
+        stage("sampling the official GHS-WUP-DEGURBA 2025 grid (area weights)")
         cells = cells_touching(frame.to_crs(GHSL_CRS).geometry.values, unit_window)
-        class_grid = official_grid(unit_window, cells, progress=_stage)
-        _stage(f"source: {ATTRIBUTION}")
-    _stage("Stage II (exact coverage fractions)")
+        class_grid = official_grid(unit_window, cells, progress=stage)
+        stage(f"source: {ATTRIBUTION}")
+    stage("Stage II (exact coverage fractions)")
     result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"))
     outside = result["nodata_km2"].to_numpy() > 0
     if outside.any():
-        _stage(f"note: {int(outside.sum())} unit(s) partly on cells without data (see nodata_km2)")
+        stage(f"note: {int(outside.sum())} unit(s) partly on cells without data (see nodata_km2)")
     with atomic_path(out_path) as temporary:
         if out_path.suffix.lower() == ".csv":
             result.to_csv(temporary, index=False, encoding="utf-8")
@@ -158,6 +152,6 @@ def units(grid_path, population_path, units, province, sduc_distance_km, out_pat
             gpd.GeoDataFrame(result, geometry=frame.geometry.to_numpy(), crs=frame.crs).to_file(
                 temporary, driver="GPKG", layer="degurba_units"
             )
-    _wrote(out_path)
+    wrote(out_path)
     counts = np.unique(result["degurba_l2"], return_counts=True)
-    _stage("units per class: " + ", ".join(f"{c}: {n}" for c, n in zip(*counts)))
+    stage("units per class: " + ", ".join(f"{c}: {n}" for c, n in zip(*counts)))

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 
+from gis.cli.report import stage, wrote
 from gis.maps import load_spec, render_maps
 from gis.maps.spec import BASEMAPS
 
-
-def _stage(message: str) -> None:
-    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
 
 
 @click.command("map")
@@ -30,11 +27,11 @@ def map_command(specs, province, data_paths, allow_unmatched, year, population_p
 
     for spec in specs:  # a bad spec fails before any slow work
         load_spec(spec)
-    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, progress=_stage)
+    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, progress=stage)
     written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place,
-                          on_note=lambda spec, message: _stage(f"{spec.name}: {message}"))
+                          on_note=lambda spec, message: stage(f"{spec.name}: {message}"))
     for path in written:
-        click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+        wrote(path)
 
 
 map = map_command  # the name gis.cli registers
