@@ -278,7 +278,7 @@ def test_random_grids_in_random_chunks_match_in_memory(case):
 
 
 def test_same_classes_on_a_distributed_local_cluster():
-    distributed = pytest.importorskip("dask.distributed")
+    import dask.distributed as distributed  # a dependency: never skipped
     population, land, built = settlement_field(36, 40, seed=7)
     expected = classify_grid(population, land_share=land, built_share=built)
     with distributed.LocalCluster(

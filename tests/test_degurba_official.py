@@ -259,6 +259,22 @@ def test_cli_grid_in_chunks_gives_the_same_files_as_in_memory(zhejiang_populatio
         assert (left.read(1) == 30).sum() > 0  # the synthetic city is there
 
 
+def test_cli_grid_on_a_dask_cluster_by_its_address(tmp_path):
+    import dask.distributed as distributed
+
+    population = _on_grid_population(tmp_path / "pop.tif")
+    local, remote = tmp_path / "local.tif", tmp_path / "remote.tif"
+    runner = CliRunner()
+    assert runner.invoke(main, ["degurba", "grid", "--population", str(population), "--out", str(local)]).exit_code == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        result = runner.invoke(main, ["degurba", "grid", "--population", str(population), "--out", str(remote),
+                                      "--chunks", "16", "--scheduler", cluster.scheduler_address])
+    assert result.exit_code == 0, result.output
+    assert cluster.scheduler_address in result.output
+    with rasterio.open(local) as left, rasterio.open(remote) as right:
+        assert np.array_equal(left.read(1), right.read(1)) and (right.read(1) == 30).sum() == 9
+
+
 def test_cli_scheduler_needs_chunks(tmp_path):
     population = _on_grid_population(tmp_path / "pop.tif")
     result = CliRunner().invoke(main, ["degurba", "grid", "--population", str(population), "--out", str(tmp_path / "x.tif"), "--scheduler", "tcp://127.0.0.1:1"])

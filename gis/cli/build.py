@@ -95,7 +95,7 @@ def build(
         if len(partial):
             names = tables["counties"].set_index("adcode").loc[partial, "name"]
             stage(f"note: {len(partial)} county-level unit(s) partly on grid cells without a class (see nodata_km2): "
-                   + ", ".join(f"{n} {c}" for c, n in names.items()))
+                  + ", ".join(f"{n} {c}" for c, n in names.items()))
 
     layers, notes = [], []
     for spec in specs:
@@ -126,7 +126,7 @@ def build(
         if degurba.agreement is not None:
             written += write_agreement_csv(degurba.agreement, agreement_path)
             stage(f"agreement with the official grid: {degurba.agreement.percent_same:.1f}% of "
-                   f"{degurba.agreement.cells_compared} cells in the same Level 2 class")
+                  f"{degurba.agreement.cells_compared} cells in the same Level 2 class")
             click.echo(degurba.agreement.confusion.to_string())
     stage(f"drawing {len(map_specs)} map(s)")
     written += render_maps(map_specs, tables, maps_out, basemap=basemap, place=built.place,
