@@ -219,7 +219,8 @@ def test_one_geojson_carries_all_years(rendered):
     assert len(hangzhou["properties"]["t"][0]) == 5 and hangzhou["properties"]["t"][0][0] == "2.15 倍"
     assert page.count('"type":"FeatureCollection"') == 2  # units + the pilot-zone outline
     popup = {(row[0], row[1]): row[2] for row in hangzhou["properties"]["pop"]}
-    assert popup[("城乡居民收入绝对差距 / Urban-rural absolute income gap (urban − rural)", 2000)] == "5,172 元"
+    # In popups a number and its unit are held together by a non-breaking space.
+    assert popup[("城乡居民收入绝对差距 / Urban-rural absolute income gap (urban − rural)", 2000)] == "5,172\u00a0元"
 
 
 def test_no_data_unit_is_marked_and_listed(rendered):

@@ -331,7 +331,8 @@ def popup_rows(row: pd.Series, spec: MapSpec, present: list[str], indicators) ->
                 value = row[name]
                 rows.append([
                     bilingual(str(entry["label_zh"]), str(entry["label_en"])), year,
-                    format_value(value, str(entry["unit"])), is_missing(value),
+                    # A number and its unit stay on one line; category texts may wrap.
+                    format_value(value, str(entry["unit"])).replace(" ", "\u00a0"), is_missing(value),
                 ])
         else:
             value = row[column]
