@@ -837,6 +837,12 @@ def _check_duplicates(values: list[_Value], report: JoinReport) -> None:
             seen[key] = v
 
 
+def cited_files(sources: pd.Series) -> pd.Series:
+    """The file each user value cites: ``"<file>, row N"`` (as :func:`load_user_tables` writes
+    ``source``) without the row, also inside derived values' sources."""
+    return sources.str.replace(r", row \d+", "", regex=True)
+
+
 def _long_frame(values: list[_Value]) -> pd.DataFrame:
     reg = registry()
     frame = pd.DataFrame(

@@ -16,6 +16,7 @@ import pandas as pd
 from gis.boundaries import Boundaries
 from gis.errors import GisError
 from gis.indicators import LONG_COLUMNS, registry, to_wide
+from gis.join import cited_files
 from gis.planning import add_planning_attributes, planning_groups
 
 LEVEL_FRAMES = ("province", "prefectures", "counties")
@@ -72,8 +73,7 @@ def _source_rows(layer: str, long: pd.DataFrame, adcodes: pd.Series) -> list[dic
     column = rows["indicator"] + "_" + rows["year"].astype(str)
     # A user's value cites "<file>, row N"; per column the file is the source (rows stay in
     # the indicators table).
-    by_file = rows["source"].str.replace(r", row \d+", "", regex=True)
-    grouped = rows.assign(column=column, source=by_file).groupby("column")["source"].unique()
+    grouped = rows.assign(column=column, source=cited_files(rows["source"])).groupby("column")["source"].unique()
     return [
         {"layer": layer, "column": name, "source": "; ".join(sorted(sources))}
         for name, sources in grouped.items()

@@ -50,7 +50,8 @@ class ClassGrid:
         return GHSL_CRS
 
 
-def _rgba(hex_colour: str) -> tuple[int, int, int, int]:
+def hex_to_rgba(hex_colour: str) -> tuple[int, int, int, int]:
+    """``#RRGGBB`` as an opaque (r, g, b, 255) colour-table entry."""
     value = hex_colour.lstrip("#")
     return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255)
 
@@ -105,7 +106,7 @@ def style_class_band(dataset, level: int) -> None:
     """Give band 1 of an open class GeoTIFF the GHSL colour table, class names and tags."""
     names, colours = (L2_NAMES, L2_COLOURS) if level == 2 else (L1_NAMES, L1_COLOURS)
     colour_map = {code: (255, 255, 255, 0) for code in range(256)}
-    colour_map.update({code: _rgba(colour) for code, colour in colours.items()})
+    colour_map.update({code: hex_to_rgba(colour) for code, colour in colours.items()})
     dataset.write_colormap(1, colour_map)
     dataset.set_band_description(1, f"Degree of Urbanisation, Level {level} (GHS-SMOD codes)")
     dataset.update_tags(1, **{f"CLASS_{code}": name for code, name in names.items()})

@@ -18,7 +18,7 @@ import pandas as pd
 from gis.boundaries import load_boundaries
 from gis.errors import GisError
 from gis.indicators import registry, units, to_wide
-from gis.join import JoinError, load_user_tables
+from gis.join import JoinError, cited_files, load_user_tables
 from gis.raster_io import atomic_path, refuse_overwrite
 
 LEVELS = ("counties", "prefectures")
@@ -239,7 +239,7 @@ def lisa(paths, indicator, year, level, permutations, seed, significance, provin
     click.echo(result.summary())
     click.echo(f"wrote {where}")
     if map_path is not None:
-        files = sorted(rows["source"].str.replace(r", row \d+", "", regex=True).unique())
+        files = sorted(cited_files(rows["source"]).unique())
         _lisa_map(result.frame, units_frame, indicator, year, boundaries, map_path, "; ".join(files))
         click.echo(f"wrote {map_path}")
 

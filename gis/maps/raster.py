@@ -26,6 +26,8 @@ from pyproj import Transformer
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
+from gis.raster_io import hex_to_rgba
+
 #: Finest pixel, metres of Web Mercator (about 87 m on the ground at 30°N): a 1 km cell edge
 #: is then placed to within half a pixel, less than what a cell looks like at zoom 12.
 MIN_PIXEL_M = 100.0
@@ -47,23 +49,20 @@ class ClassImage:
     pixel_m: float
 
 
-def _hex_rgba(colour: str) -> tuple[int, int, int, int]:
-    value = colour.lstrip("#")
-    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255)
-
-
 def _canvas(west: float, south: float, east: float, north: float):
-    """Pixel size (m), shape and transform of an image covering Mercator bounds."""
+    """Shape and transform of an image covering Mercator bounds (metres)."""
     pixel = max(MIN_PIXEL_M, max(east - west, north - south) / MAX_PIXELS)
     width, height = max(1, int(np.ceil((east - west) / pixel))), max(1, int(np.ceil((north - south) / pixel)))
-    return pixel, (height, width), from_origin(west, north, pixel, pixel)
+    return (height, width), from_origin(west, north, pixel, pixel)
 
 
-def _encode(pixels: np.ndarray, transform, pixel: float, colours: list[str]) -> ClassImage:
-    """PNG of ``pixels`` (0 = transparent, k + 1 = ``colours[k]``) and its corners in degrees."""
+def _encode(pixels: np.ndarray, transform, colours: list[str]) -> ClassImage:
+    """PNG of ``pixels`` (0 = transparent, k + 1 = ``colours[k]``) on a north-up Mercator
+    ``transform``, and its corners in degrees."""
     height, width = pixels.shape
+    pixel = transform.a
     palette = {0: (0, 0, 0, 0)}
-    palette.update({k + 1: _hex_rgba(c) for k, c in enumerate(colours)})
+    palette.update({k + 1: hex_to_rgba(c) for k, c in enumerate(colours)})
     with MemoryFile() as memory, warnings.catch_warnings():
         # The PNG carries no georeferencing on purpose: Leaflet places it by ``bounds``.
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
@@ -92,12 +91,12 @@ def class_image(geometries: np.ndarray, class_index: np.ndarray, colours: list[s
     if not keep.any():
         return None
     mercator = shapely.transform(geometries[keep], lambda xy: np.column_stack(_TO_MERCATOR.transform(xy[:, 0], xy[:, 1])))
-    pixel, shape, transform = _canvas(*shapely.total_bounds(mercator))
+    shape, transform = _canvas(*shapely.total_bounds(mercator))
     # Value 0 = transparent; class k is value k + 1 (so up to 254 classes).
     pixels = rasterio.features.rasterize(
         zip(mercator, class_index[keep] + 1), out_shape=shape, transform=transform, fill=0, dtype="uint8"
     )
-    return _encode(pixels, transform, pixel, colours)
+    return _encode(pixels, transform, colours)
 
 
 def grid_image(codes: np.ndarray, transform, crs, code_index: dict[int, int], colours: list[str],
@@ -113,10 +112,10 @@ def grid_image(codes: np.ndarray, transform, crs, code_index: dict[int, int], co
         return None
     west, south, east, north = bounds_deg
     xs, ys = _TO_MERCATOR.transform([west, east], [south, north])
-    pixel, shape, dst_transform = _canvas(xs[0], ys[0], xs[1], ys[1])
+    shape, dst_transform = _canvas(xs[0], ys[0], xs[1], ys[1])
     pixels = np.zeros(shape, dtype=np.uint8)
     rasterio.warp.reproject(
         source, pixels, src_transform=transform, src_crs=crs, src_nodata=0,
         dst_transform=dst_transform, dst_crs="EPSG:3857", dst_nodata=0, resampling=rasterio.warp.Resampling.nearest,
     )
-    return _encode(pixels, dst_transform, pixel, colours)
+    return _encode(pixels, dst_transform, colours)

@@ -548,15 +548,15 @@ def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndar
         raise MapSkipped(f"layer {overlay.layer!r} was not built")
     if overlay.column not in grid.columns:
         raise MapSkipped(f"column {overlay.column!r} is not in layer {overlay.layer!r}")
-    grid = grid[~grid.geometry.isna() & ~grid.geometry.is_empty].reset_index(drop=True)
-    if grid.crs is not None and not grid.crs.equals("EPSG:4326"):
-        grid = grid.to_crs("EPSG:4326")
     colours = [c.color for c in overlay.categories]
     raster = layers.get(f"{overlay.layer}.{overlay.column}")  # the grid the patches came from
     if raster is not None and basemap != "amap":  # AMap tiles want GCJ-02: shift the patches
         code_index = {int(c.value): k for k, c in enumerate(overlay.categories)}
         image = grid_image(raster.codes, raster.transform, raster.crs, code_index, colours, tuple(frame.total_bounds))
     else:
+        grid = grid[~grid.geometry.isna() & ~grid.geometry.is_empty].reset_index(drop=True)
+        if grid.crs is not None and not grid.crs.equals("EPSG:4326"):
+            grid = grid.to_crs("EPSG:4326")
         classes = _category_index(grid[overlay.column], overlay.categories)
         image = class_image(to_display_crs(grid.geometry.to_numpy(), basemap), classes, colours)
     if image is None:
