@@ -1,0 +1,1 @@
+"""Analysis methods: inequality decomposition, composite indices (MCDA) and the geographical detector."""
