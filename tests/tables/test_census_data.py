@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gis.boundaries import _index
+from gis.units.boundaries import _index
 
 DATA = Path(__file__).resolve().parents[2] / "gis" / "data" / "census"
 COLUMNS = ["adcode", "name", "level", "year", "indicator", "value", "unit", "source"]
