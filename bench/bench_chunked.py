@@ -6,11 +6,11 @@ cities) is written to a ``.npy`` file, then classified in a fresh child process 
 that peaks do not mix:
 
 * **in memory**: the grid is loaded whole (float64, 8 bytes a cell, counted in the peak) and
-  classified by ``gis.degurba.classify_grid``; skipped when its measured ~23 bytes a cell would
+  classified by ``gis.degurba.classify.classify_grid``; skipped when its measured ~23 bytes a cell would
   not fit in the machine's available memory;
 * **chunked**: the grid is read chunk by chunk from the file (each chunk copied out of a
   memory map that is closed at once, so the input never sits in memory) and classified by
-  ``gis.degurba_chunked.classify_grid_chunked`` with 2 048² chunks on local threads; the Level 2
+  ``gis.degurba.chunked.classify_grid_chunked`` with 2 048² chunks on local threads; the Level 2
   codes are then written with ``write_class_geotiff_chunked`` (timed separately).
 
 Each child reports wall time, its peak resident set size (kernel ``ru_maxrss``, and the maximum

@@ -1,4 +1,4 @@
-"""Benchmark of the Stage I engine (gis.degurba.classify_grid).
+"""Benchmark of the Stage I engine (gis.degurba.classify.classify_grid).
 
 1. Speed against the ``degurba`` package from PyPI (``pip install '.[bench]'``) on the same
    synthetic 800 × 800 grid. ``degurba`` 0.2 imports GDAL's Python bindings (``osgeo``) at

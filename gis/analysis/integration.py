@@ -206,12 +206,12 @@ def integration_index(
     Parameters
     ----------
     long
-        Indicator values in long form (:data:`gis.indicators.LONG_COLUMNS`).
+        Indicator values in long form (:data:`gis.tables.indicators.LONG_COLUMNS`).
     indicators
         Registry names of the inputs; each must have direction higher_better or higher_worse.
     units
         The units to score: a frame with ``adcode`` and ``name`` (e.g. the counties of
-        :class:`gis.boundaries.Boundaries`). Units lacking an input are left out and listed.
+        :class:`gis.units.boundaries.Boundaries`). Units lacking an input are left out and listed.
     groups
         ``{"group name": [indicators]}`` with exactly two groups for the coupling coordination
         degree, or None for the composite only.

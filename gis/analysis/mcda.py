@@ -20,7 +20,7 @@ For units (or unit-years) ``i`` and indicators ``j`` with values ``x_ij``:
 
    * ``form="traditional"`` — the normative form of the classic model as restated by 王淑佳 等
      (2021): ``C = [Π U_i / ((Σ U_i)/n)^n]^(1/n)``; for two systems ``2 sqrt(U1 U2)/(U1 + U2)``
-     (what ``gis.integration`` computes).
+     (what ``gis.analysis.integration`` computes).
    * ``form="wang2021"`` — the modified coupling degree of 王淑佳, 孔伟, 任亮, 治丹丹, 戴彬婷
      (2021), 国内耦合协调度模型的误区及修正, 自然资源学报 36(3): 793–810:
      ``C = sqrt{[1 − Σ_{i>j} |U_i − U_j| / Σ_{m=1}^{n−1} m] · Π_i (U_i / max U)^(1/(n−1))}``;
@@ -195,7 +195,7 @@ def panel_entropy_index(
     ----------
     long
         Long table with ``unit``, ``year``, ``indicator``, ``value`` (as
-        :data:`gis.indicators.LONG_COLUMNS`); one year gives the single-year method.
+        :data:`gis.tables.indicators.LONG_COLUMNS`); one year gives the single-year method.
     directions
         ``{indicator: "higher_better" | "higher_worse"}`` for every indicator to use (the
         registry's ``direction``); other indicators in ``long`` are ignored.

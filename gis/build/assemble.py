@@ -1,9 +1,9 @@
 """What ``gis build`` and ``gis map`` assemble before writing anything.
 
 :func:`assemble` reads a province's boundaries, the indicator values shipped for it plus any
-user tables (validated and joined, :mod:`gis.join`), the Degree of Urbanisation of its units
-(:mod:`gis.degurba_units`: our engine on a population raster, or the official GHS-WUP-DEGURBA
-grid by area), and joins them into one table per layer source (:func:`gis.layers.build_layers`).
+user tables (validated and joined, :mod:`gis.tables.join`), the Degree of Urbanisation of its units
+(:mod:`gis.degurba.units`: our engine on a population raster, or the official GHS-WUP-DEGURBA
+grid by area), and joins them into one table per layer source (:func:`gis.build.layers.build_layers`).
 Writing is left to the commands, so the same tables feed the GeoPackage and the maps.
 """
 
@@ -63,18 +63,18 @@ def assemble(
     province
         6-digit province adcode or ``"all"``.
     data_paths
-        Users' tables (CSV/XLSX, see :func:`gis.join.load_user_tables`). A user's value
+        Users' tables (CSV/XLSX, see :func:`gis.tables.join.load_user_tables`). A user's value
         replaces a shipped one for the same unit, year and indicator, and each replacement
         is reported; two user tables giving one value twice is an error naming both.
     allow_unmatched, year
-        As for :func:`gis.join.load_user_tables`. On a join problem the report is passed to
-        ``progress`` line by line before :class:`gis.join.JoinError` is raised.
+        As for :func:`gis.tables.join.load_user_tables`. On a join problem the report is passed to
+        ``progress`` line by line before :class:`gis.tables.join.JoinError` is raised.
     with_degurba
         Classify the units with the Degree of Urbanisation (adds ``degurba_*`` columns and the
         ``degurba_grid`` table).
     population_path, population_values, sduc_distance_km
         Population raster (counts or persons/km²) for our engine; None: the official grid with
-        area weights. See :func:`gis.degurba_units.degurba_for_units`.
+        area weights. See :func:`gis.degurba.units.degurba_for_units`.
     progress
         Called with one short message per stage.
     """

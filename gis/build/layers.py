@@ -91,9 +91,9 @@ def build_layers(
     Parameters
     ----------
     boundaries
-        From :func:`gis.boundaries.load_boundaries` (EPSG:4326).
+        From :func:`gis.units.boundaries.load_boundaries` (EPSG:4326).
     indicators
-        Long-form indicator values (``gis.indicators.LONG_COLUMNS``), e.g. from
+        Long-form indicator values (``gis.tables.indicators.LONG_COLUMNS``), e.g. from
         :func:`combine_indicators`.
     degurba
         Optional Degree of Urbanisation result with ``counties`` / ``prefectures`` frames

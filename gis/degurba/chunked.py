@@ -1,7 +1,7 @@
 """Degree of Urbanisation, Stage I out of core: the rules of :mod:`gis.degurba` on dask arrays.
 
 :func:`classify_grid_chunked` gives, cell for cell, the same Level 1 and Level 2 codes as
-:func:`gis.degurba.classify_grid` (same rules, same "our choices" 1-6, same constants and
+:func:`gis.degurba.classify.classify_grid` (same rules, same "our choices" 1-6, same constants and
 helpers), while holding only a few chunks of the grid in memory at a time. Grids are row-major
 with row 0 at the top (north), e.g. windows of the GHSL 1 km grid (ESRI:54009, 1 km² cells).
 :func:`write_class_geotiff_chunked` writes the result as a styled GeoTIFF chunk row by chunk row.
@@ -30,17 +30,17 @@ How each step works on chunks
   same additions in the same order. Those members (cells of labels touching a chunk edge) are
   written to disk, 16 bytes each, when a chunk is labelled.
 * **Smoothing** is a ``map_overlap`` with a 1-cell halo running
-  :func:`gis.degurba.smoothing_additions` (the 3 × 3 neighbour count), a whole pass at a time
+  :func:`gis.degurba.classify.smoothing_additions` (the 3 × 3 neighbour count), a whole pass at a time
   until no chunk changes (our choice 3); chunks that changed are stored as bits.
 * **Hole filling** is a ``map_overlap`` with a ``MAX_HOLE_CELLS`` (15) cell halo running
-  :func:`gis.degurba.fill_urban_centre_holes` on each chunk plus halo, with cells outside the grid
+  :func:`gis.degurba.classify.fill_urban_centre_holes` on each chunk plus halo, with cells outside the grid
   as non-UC padding. No global labelling is needed: a hole (< 15 cells, not touching the grid
   edge) around a chunk cell lies within 13 cells of it, so it is found whole in the window and
   does not touch the window's edge; a region that is not a hole either has ≥ 15 cells inside
   the window, or leaves it (touching the window's edge), or touches the grid edge (so joins the
   padding, which reaches the window's edge) — not a hole in the window either.
 * **SDUC distance**: a ``map_overlap`` whose halo is the reach of
-  :func:`gis.degurba.edge_distance_rectangles` asks :func:`gis.degurba.near_cells` (as
+  :func:`gis.degurba.classify.edge_distance_rectangles` asks :func:`gis.degurba.classify.near_cells` (as
   ``classify_grid`` does) whether each candidate cell has a UC or DUC cell within D, edge to
   edge; a candidate group is near if any of its cells is.
 
@@ -275,7 +275,7 @@ def _uc_or_duc(classes: np.ndarray) -> np.ndarray:
 
 def _near_window(classes: np.ndarray, distance_cells: float, halo: tuple[int, int]) -> np.ndarray:
     """Within ``distance_cells`` of a UC/DUC cell? Answered only where it is used, at the other
-    urban-cluster cells of the chunk, with :func:`gis.degurba.near_cells` (``halo`` = the halo
+    urban-cluster cells of the chunk, with :func:`gis.degurba.classify.near_cells` (``halo`` = the halo
     around the chunk, ≥ the reach of the distance, so those cells see every feature in reach);
     False elsewhere."""
     near = np.zeros(classes.shape, dtype=bool)
@@ -371,7 +371,7 @@ def classify_grid_chunked(
 ) -> ChunkedGridClasses:
     """Stage I of the Degree of Urbanisation on a grid too large for memory (dask).
 
-    Gives the same codes as :func:`gis.degurba.classify_grid`, cell for cell; see this module's
+    Gives the same codes as :func:`gis.degurba.classify.classify_grid`, cell for cell; see this module's
     docstring for how and at what memory cost.
 
     Parameters
@@ -598,12 +598,12 @@ def write_class_geotiff_chunked(
     path, codes, transform: Affine, level: int = 2, crs=GHSL_CRS, scheduler=None, progress=None
 ) -> Path:
     """Write a Level 1 or Level 2 class grid (dask or NumPy, uint8, 255 = nodata) as the same
-    styled GeoTIFF as :func:`gis.raster_io.write_class_geotiff` (deflate, 256 × 256 tiles,
+    styled GeoTIFF as :func:`gis.degurba.rasters.write_class_geotiff` (deflate, 256 × 256 tiles,
     GHSL colour table, class names and tags), one row of chunks at a time.
 
     ``transform`` and ``crs`` (default ESRI:54009) georeference the grid. Chunks are first
     aligned to whole tiles so each compressed tile is written once. The file is written next
-    to ``path`` and moved into place only when complete (:func:`gis.raster_io.atomic_path`):
+    to ``path`` and moved into place only when complete (:func:`gis.degurba.rasters.atomic_path`):
     an error or interruption leaves no file at ``path``. Memory: one row of chunks of codes.
     Returns the path written.
     """

@@ -3,7 +3,7 @@
 With a population raster: Stage I on the GHSL 1 km grid around the province (our engine,
 :mod:`gis.degurba`), Stage II with population weights, and a comparison with the official
 GHS-WUP-DEGURBA grid over the province's cells. Without one: the official grid
-(:mod:`gis.official`) and Stage II with **area** weights (``degurba_weights = "area"``).
+(:mod:`gis.degurba.official`) and Stage II with **area** weights (``degurba_weights = "area"``).
 """
 
 from __future__ import annotations
@@ -39,19 +39,19 @@ class DegurbaResult:
     """Degree of Urbanisation of a province.
 
     grid_l2, grid_l1
-        :class:`gis.raster_io.ClassGrid` (uint8 ``codes`` + GHSL ``window``/``transform``,
+        :class:`gis.degurba.rasters.ClassGrid` (uint8 ``codes`` + GHSL ``window``/``transform``,
         ESRI:54009) covering the province's bounding box; cells not touching the province are
         255.
     grid_polygons
         GeoDataFrame (EPSG:4326) of ``grid_l2``: ``degurba_l2`` (int), ``class_name``.
     counties, prefectures
         DataFrames with an ``adcode`` column (one row per unit, same order as the boundaries)
-        and the Stage II columns of :func:`gis.zonal.classify_units` (``pop_*`` or
+        and the Stage II columns of :func:`gis.degurba.zonal.classify_units` (``pop_*`` or
         ``area_km2_*``, ``share_*``, ``degurba_l1``, ``degurba_l2``, names, ``degurba_weights``).
     weights
         ``"population"`` (our grid from a population raster) or ``"area"`` (official grid).
     agreement
-        :class:`gis.official.Agreement` of our grid vs the official one over the province's
+        :class:`gis.degurba.official.Agreement` of our grid vs the official one over the province's
         cells, or None without a population raster.
     source
         Where the classes come from, with the required attribution.
@@ -86,7 +86,7 @@ def degurba_for_units(
     Parameters
     ----------
     boundaries
-        :class:`gis.boundaries.Boundaries` (EPSG:4326 frames with ``adcode``).
+        :class:`gis.units.boundaries.Boundaries` (EPSG:4326 frames with ``adcode``).
     population_path
         Population raster (any CRS/resolution, counts unless ``population_values="density"``).
         None: use the official GHS-WUP-DEGURBA 2025 grid and area weights.

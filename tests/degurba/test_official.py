@@ -1,4 +1,4 @@
-"""The official GHS-WUP-DEGURBA grid (gis.official), degurba_for_units and the CLI."""
+"""The official GHS-WUP-DEGURBA grid (gis.degurba.official), degurba_for_units and the CLI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage II (gis.zonal): units classified from a class grid with exact coverage fractions."""
+"""Stage II (gis.degurba.zonal): units classified from a class grid with exact coverage fractions."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ EVILTRANSFORM_VECTORS = [
 
 
 def reference_wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
-    """The forward GCJ-02 formula written out with scalar math, independently of gis.coords."""
+    """The forward GCJ-02 formula written out with scalar math, independently of gis.units.coords."""
     if lon < 72.004 or lon > 137.8347 or lat < 0.8293 or lat > 55.8271:
         return lon, lat
     a, ee = 6378245.0, 0.00669342162296594323
