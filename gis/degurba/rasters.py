@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import rasterio
 import rasterio.features
@@ -23,6 +23,9 @@ from gis.colours import hex_to_rgba
 from gis.degurba.classify import L1_NAMES, L2_NAMES, NODATA
 from gis.degurba.grid import GHSL_CRS, GhslWindow, is_ghsl_crs, is_ghsl_transform
 from gis.errors import GisError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: GHSL (GHS-SMOD) colours of the Level 2 codes.
 L2_COLOURS = {
@@ -123,6 +126,8 @@ def class_polygons(codes: np.ndarray, transform: Affine, crs=GHSL_CRS) -> gpd.Ge
     Returns a GeoDataFrame in EPSG:4326 with ``degurba_l2`` (int) and ``class_name``; nodata
     cells (255) give no polygon.
     """
+    import geopandas as gpd  # only here: writing a class grid needs no geopandas
+
     valid = codes != NODATA
     features = [
         {"type": "Feature", "properties": {"degurba_l2": int(value)}, "geometry": geometry}

@@ -18,6 +18,10 @@ from gis.degurba.official import (
     agreement,
     cells_touching,
     official_classes_at,
+    NOT_SAMPLED,
+    _sample,
+    _shipped_path,
+    _shipped_window,
     official_grid,
     write_agreement_csv,
 )
@@ -52,6 +56,34 @@ def test_official_grid_of_shangcheng_is_mostly_urban_centre_and_chunan_mostly_ru
     chunan = _county_cells(zhejiang, "330127")
     assert (chunan == 11).mean() > 0.8
     assert np.isin(chunan, [10, 11, 12, 13]).mean() > 0.9
+
+
+def test_shipped_china_grid_is_what_sampling_gives(zhejiang):
+    """The shipped grid holds exactly the classes live sampling gives, cell for cell (a random
+    sample of Zhejiang's cells, and every cell of 上城区)."""
+    province = zhejiang.province.to_crs(GHSL_CRS)
+    window = snap_bounds(tuple(province.total_bounds))
+    shipped = _shipped_window(window)
+    touching = cells_touching(province.geometry.values, window)
+    assert (shipped[touching] != NOT_SAMPLED).all()  # every cell of the province was sampled
+    rng = np.random.default_rng(3)
+    rows, cols = np.nonzero(touching)
+    pick = rng.choice(rows.size, 3000, replace=False)
+    mask = np.zeros(window.shape, dtype=bool)
+    mask[rows[pick], cols[pick]] = True
+    shangcheng = zhejiang.counties[zhejiang.counties["adcode"] == "330102"].to_crs(GHSL_CRS)
+    mask |= cells_touching(shangcheng.geometry.values, window)
+    np.testing.assert_array_equal(shipped[mask], _sample(window, mask))
+    with rasterio.open(_shipped_path()) as dataset:
+        assert "GHS-WUP-DEGURBA R2025A" in dataset.tags()["SOURCE"]
+
+
+def test_cells_outside_the_shipped_grid_are_sampled_live():
+    """A window in Europe lies outside the shipped China grid: its cells are sampled."""
+    paris = snap_bounds((2.25, 48.80, 2.42, 48.90), "EPSG:4326")
+    codes = official_grid(paris).codes
+    assert (codes == 30).mean() > 0.8  # Paris is an urban centre
+    assert not (codes == NOT_SAMPLED).any()
 
 
 def test_agreement_counts_matching_cells_and_builds_the_confusion_matrix(tmp_path):
