@@ -22,6 +22,8 @@ COMMANDS = {
     "check": ("gis.cli.check", "check", "Validate your tables and print the join report; build nothing."),
     "index": ("gis.cli.index", "index_command", "Urban-rural integration index (entropy weights) and coupling coordination."),
     "lisa": ("gis.cli.lisa", "lisa", "Hot spots of one indicator: local Moran's I clusters."),
+    "inequality": ("gis.cli.inequality", "inequality", "Theil, Gini (Dagum) and CV of one indicator, between and within groups, by year."),
+    "geodetector": ("gis.cli.geodetector", "geodetector_command", "Geographical detector: factor q, interactions, risk and ecological detectors."),
     "degurba": ("gis.cli.degurba", "degurba", "Degree of Urbanisation of a population grid or of units."),
 }
 
