@@ -19,13 +19,18 @@ from gis.errors import GisError
 @click.option("--permutations", type=click.IntRange(19, 99_999), default=999, show_default=True, help="Conditional permutations for pseudo p-values.")
 @click.option("--seed", type=int, default=None, help="Random seed (default: fixed, so results repeat).")
 @click.option("--alpha", "significance", type=options.FiniteFloat(1e-6, 0.5), default=0.05, show_default=True, help="Significance level for clusters.")
+@click.option("--fdr", is_flag=True, help="Control the false discovery rate (Benjamini–Hochberg, esda.fdr) at --alpha instead of testing each unit at --alpha.")
+@click.option("--islands", type=options.IslandsChoice(), default="exclude", show_default=True,
+              help="Units without a queen neighbour (舟山's islands, 洞头): leave out and report, or link to their K nearest units.")
 @options.province(allow_all=False)
 @options.allow_unmatched
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .gpkg (layer lisa_<indicator>_<year>) or .geojson.")
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also draw the clusters as an offline HTML map (.html).")
 @options.overwrite
-def lisa(paths, indicator, year, level, permutations, seed, significance, province, allow_unmatched, output, map_path, overwrite) -> None:
-    """Hot spots of one indicator: local Moran's I over queen contiguity."""
+def lisa(paths, indicator, year, level, permutations, seed, significance, fdr, islands, province, allow_unmatched, output, map_path, overwrite) -> None:
+    """Hot spots of one indicator: local Moran's I over queen contiguity. Units without a
+    neighbour are reported and left out, or linked with --islands knn:K; --fdr controls the
+    false discovery rate."""
     from gis._files import atomic_path, refuse_overwrite
     from gis.analysis.lisa import SEED, local_moran
     from gis.tables.indicators import registry, to_wide
@@ -55,7 +60,7 @@ def lisa(paths, indicator, year, level, permutations, seed, significance, provin
     frame = units_frame[["adcode", "name", "geometry"]].merge(wide, on="adcode", how="left")
     if column not in frame.columns:
         raise GisError(f"no values of {indicator} for {year} among the {level}")
-    result = local_moran(frame[["adcode", "name", column, "geometry"]], column, permutations, SEED if seed is None else seed, significance)
+    result = local_moran(frame[["adcode", "name", column, "geometry"]], column, permutations, SEED if seed is None else seed, significance, fdr, islands)
     layer = f"lisa_{column}"
     with atomic_path(output) as temporary:
         if suffix == ".gpkg":

@@ -86,3 +86,17 @@ sduc_distance = click.option(
 basemap = click.option(
     "--basemap", type=LazyChoice(_basemaps), default=None,
     help="Background tiles of the maps; overrides the specs ('none' needs no network; tianditu needs env TIANDITU_KEY).")
+
+
+class IslandsChoice(click.ParamType):
+    """``exclude`` or ``knn:K`` (K from 1 to 10): what LISA does with units without a neighbour."""
+
+    name = "exclude|knn:K"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple) or value == "exclude":
+            return value
+        text = str(value)
+        if text.startswith("knn:") and text[4:].isdigit() and 1 <= int(text[4:]) <= 10:
+            return ("knn", int(text[4:]))
+        self.fail(f"{value!r}: expected 'exclude' or 'knn:K' with K from 1 to 10", param, ctx)
