@@ -54,6 +54,7 @@ So q and its test are written here (vectorised with ``numpy.bincount``); classif
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -225,7 +226,10 @@ def discretize(x, scheme: str, k: int) -> np.ndarray:
         labels = np.searchsorted(breaks, x, side="left")
     else:
         cls = {"equal_interval": mapclassify.EqualInterval, "quantiles": mapclassify.Quantiles, "fisher_jenks": mapclassify.FisherJenks}[scheme]
-        labels = cls(x, k=k).yb
+        with warnings.catch_warnings():
+            # Fisher-Jenks falls back to pure Python without numba: fine for a few thousand units.
+            warnings.filterwarnings("ignore", message="Numba not installed")
+            labels = cls(x, k=k).yb
     _, dense = np.unique(labels, return_inverse=True)
     return dense
 

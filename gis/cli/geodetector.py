@@ -1,0 +1,138 @@
+"""``gis geodetector``: which factors stratify an indicator (q), how they interact, where Y is high."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gis.cli import options
+from gis.cli._tables import LEVELS, load_tables
+from gis.errors import GisError
+
+#: Categorical factors taken from the units themselves rather than from the tables.
+UNIT_FACTORS = ("region", "mountain26", "pilot_zone", "prefecture")
+
+
+def _discretize_option(value: str):
+    """``optimal`` or ``SCHEME:K`` -> the ``continuous`` spec of :func:`gis.analysis.geodetector.geodetector`."""
+    from gis.analysis.geodetector import SCHEMES
+
+    if value == "optimal" or value in SCHEMES:
+        return value
+    scheme, _, k = value.partition(":")
+    if scheme in SCHEMES and k.isdigit() and 2 <= int(k) <= 20:
+        return (scheme, int(k))
+    raise GisError(f"--discretize {value}: expected optimal, a scheme ({', '.join(SCHEMES)}) or SCHEME:K with K from 2 to 20")
+
+
+@click.command(name="geodetector")
+@options.data("paths")
+@click.option("--y", "y_name", required=True, help="Registry name of the indicator to explain (Y).")
+@click.option("--factors", required=True,
+              help="Comma-separated factors: indicators (numeric, discretised) or unit groups (region, mountain26, pilot_zone, prefecture).")
+@click.option("--discretize", "discretize", default="optimal", show_default=True,
+              help="Numeric factors: optimal (OPGD search over schemes × 3–8 classes), a scheme (best class count), or SCHEME:K.")
+@click.option("--year", type=options.YEARS, default=None, help="Year of the values (needed when the data have several years).")
+@click.option("--level", type=click.Choice(LEVELS), default="counties", show_default=True, help="Units analysed.")
+@click.option("--alpha", type=options.FiniteFloat(1e-6, 0.5), default=0.05, show_default=True, help="Level of the risk and ecological tests.")
+@options.province(allow_all=False)
+@options.allow_unmatched
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output .gpkg (units with their strata, and every detector's table); <name>.factors.csv beside it.")
+@options.overwrite
+def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, province, allow_unmatched, output, overwrite) -> None:
+    """Geographical detector (王劲峰, 徐成东 2017): factor q and p, interaction types, risk and
+    ecological detectors; numeric factors discretised by a named scheme or the optimal search."""
+    import geopandas as gpd
+
+    from gis._files import atomic_path, refuse_overwrite
+    from gis.analysis.geodetector import geodetector
+    from gis.analysis.grouping import unit_groups
+    from gis.outputs.gpkg import OutputLayer, write_geopackage
+    from gis.tables.indicators import registry
+    from gis.units.planning import add_planning_attributes
+
+    if output.suffix.lower() != ".gpkg":
+        raise GisError(f"{output}: expected a .gpkg file name")
+    csv_path = output.with_name(output.stem + ".factors.csv")
+    refuse_overwrite([output, csv_path], overwrite)
+    names = [f.strip() for f in factors.split(",") if f.strip()]
+    if not names:
+        raise GisError("--factors: give at least one factor")
+    if y_name in names:
+        raise GisError(f"--factors: {y_name} is Y itself")
+    reg = registry()
+    unknown = [f for f in [y_name, *names] if f not in reg.index and f not in UNIT_FACTORS]
+    if unknown:
+        raise GisError(f"unknown indicator(s) or factor(s) {', '.join(unknown)}; indicators are in gis/data/indicators.csv, "
+                       f"unit factors are {', '.join(UNIT_FACTORS)}")
+    if y_name not in reg.index:
+        raise GisError(f"--y {y_name}: Y must be an indicator of gis/data/indicators.csv")
+    scheme = _discretize_option(discretize)
+    boundaries, long, report = load_tables(paths, province, allow_unmatched, year)
+    click.echo(report.summary())
+    boundaries = add_planning_attributes(boundaries)
+    units = (boundaries.counties if level == "counties" else boundaries.prefectures).reset_index(drop=True)
+    indicators = [y_name, *[f for f in names if f not in UNIT_FACTORS]]
+    rows = long[long["indicator"].isin(indicators) & long["adcode"].isin(set(units["adcode"]))]
+    years = sorted(rows["year"].unique())
+    if year is None:
+        if len(years) != 1:
+            raise GisError(f"the values span {len(years)} years ({', '.join(map(str, years))}); choose one with --year")
+        year = int(years[0])
+    rows = rows[rows["year"] == year]
+    wide = rows.pivot_table(index="adcode", columns="indicator", values="value", aggfunc="first").reindex(columns=indicators)
+    frame = units[["adcode", "name", "geometry"]].merge(wide.reset_index(), on="adcode", how="left")
+    for factor in names:
+        if factor in UNIT_FACTORS:
+            frame[factor] = unit_groups(units, factor, level).to_numpy()
+    lacking = frame[frame[indicators].isna().any(axis=1)]
+    if len(lacking):
+        click.echo(f"Left out ({len(lacking)} of {len(frame)} {level}, missing Y or a factor in {year}): "
+                   + "; ".join(f"{n} ({a}) lacks " + ", ".join(c for c in indicators if frame.loc[i, c] != frame.loc[i, c])
+                               for i, n, a in zip(lacking.index, lacking["name"], lacking["adcode"])))
+    frame = frame.drop(index=lacking.index).reset_index(drop=True)
+    if frame.empty:
+        raise GisError(f"no {level} have {y_name} and every factor in {year}")
+    continuous = {f: scheme for f in names if f not in UNIT_FACTORS}
+    result = geodetector(frame, y_name, names, continuous=continuous, alpha=alpha)
+    strata = result.strata.rename(columns={f: f"stratum_{f}" for f in names})
+    layer_units = gpd.GeoDataFrame(frame[["adcode", "name", y_name, "geometry"]].merge(strata, on="adcode"),
+                                   geometry="geometry", crs=frame.crs)
+    for f in names:
+        layer_units[f"stratum_{f}"] = layer_units[f"stratum_{f}"].astype(str)
+    layer_units["year"] = year
+    styles = [_strata_style(f, sorted(layer_units[f"stratum_{f}"].unique()), i == 0) for i, f in enumerate(names)]
+    tables = {
+        "geodetector_factors": result.factors, "geodetector_interactions": result.interactions,
+        "geodetector_risk_means": result.risk_means, "geodetector_risk_tests": result.risk_tests,
+        "geodetector_ecological": result.ecological, "geodetector_discretization": result.discretization,
+    }
+    write_geopackage(output, [OutputLayer("geodetector_units", layer_units, f"Strata of the factors of {y_name} ({year})",
+                                          "Units analysed, Y and the stratum of every factor", styles)]
+                     + [OutputLayer(name, table.assign(y=y_name, year=year), name) for name, table in tables.items() if not table.empty])
+    with atomic_path(csv_path) as temporary:
+        result.factors.assign(y=y_name, year=year, level=level).to_csv(temporary, index=False, encoding="utf-8-sig")
+    click.echo(f"Factor detector, Y = {y_name} ({year}, {len(frame)} {level}):")
+    click.echo(result.factors.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if not result.interactions.empty:
+        click.echo("Interaction detector:")
+        click.echo(result.interactions.drop(columns=["type"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    chosen = result.discretization[result.discretization["chosen"]] if not result.discretization.empty else result.discretization
+    for row in chosen.itertuples(index=False):
+        click.echo(f"{row.factor}: {row.scheme}, {row.k} classes ({row.strata} non-empty), q = {row.q:.4f} "
+                   f"— best of {int((result.discretization['factor'] == row.factor).sum())} trial(s)")
+    click.echo(f"wrote {output} and {csv_path}")
+
+
+def _strata_style(factor: str, strata: list[str], default: bool):
+    """Categorised QGIS style of one factor's strata (the first factor's is the default)."""
+    from gis.outputs.qgis_style import FillSymbol, LayerStyle, StyleClass, literal, no_data_class, quote_field
+    from gis.outputs.series_page import LINE_COLOURS
+
+    column = f"stratum_{factor}"
+    classes = [StyleClass(f"{quote_field(column)} = {literal(s)}", s, FillSymbol(fill=LINE_COLOURS[i % len(LINE_COLOURS)], fill_opacity=0.7))
+               for i, s in enumerate(strata)]
+    return LayerStyle(f"strata of {factor}", classes + [no_data_class()], label_field="name",
+                      description=f"Units by their stratum of {factor}", default=default)
