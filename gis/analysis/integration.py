@@ -55,66 +55,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gis.analysis.mcda import GRADES, coordination_grade, coupling_degree, minmax_normalise
+from gis.analysis.mcda import entropy_weights as mcda_entropy_weights
 from gis.errors import GisError
 from gis.tables.indicators import registry
 
-#: Coupling coordination classes (廖重斌 1999): lower bound of D -> label.
-COORDINATION_CLASSES = (
-    (0.0, "极度失调 extreme imbalance"),
-    (0.1, "严重失调 serious imbalance"),
-    (0.2, "中度失调 moderate imbalance"),
-    (0.3, "轻度失调 mild imbalance"),
-    (0.4, "濒临失调 on the verge of imbalance"),
-    (0.5, "勉强协调 barely coordinated"),
-    (0.6, "初级协调 primary coordination"),
-    (0.7, "中级协调 intermediate coordination"),
-    (0.8, "良好协调 good coordination"),
-    (0.9, "优质协调 high-quality coordination"),
-)
+#: Coupling coordination classes (廖重斌 1999): lower bound of D -> label (shared with mcda).
+COORDINATION_CLASSES = GRADES
 
-
-def normalise_by_direction(values: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame:
-    """Min-max normalise each column to [0, 1] so that 1 is the best unit.
-
-    ``directions`` maps each column to ``higher_better`` or ``higher_worse``. Raises GisError
-    for a ``neutral`` or unknown direction and for a column with one value everywhere.
-    """
-    normalised = {}
-    for column in values.columns:
-        direction = directions.get(column)
-        x = values[column].astype(float)
-        low, high = x.min(), x.max()
-        if direction not in ("higher_better", "higher_worse"):
-            raise GisError(
-                f"indicator {column} has direction {direction!r} in gis/data/indicators.csv; "
-                f"the index needs higher_better or higher_worse"
-            )
-        if high == low:
-            raise GisError(f"indicator {column} has the same value ({low:g}) for every unit; it carries no information for the index")
-        normalised[column] = (x - low) / (high - low) if direction == "higher_better" else (high - x) / (high - low)
-    return pd.DataFrame(normalised, index=values.index)
-
-
-def entropy_weights(normalised: pd.DataFrame) -> pd.DataFrame:
-    """Entropy weights of the columns of a normalised matrix (units × indicators, values in
-    [0, 1], each column with at least one positive value and at least 2 units).
-
-    Returns a frame indexed by indicator with ``entropy`` (e_j), ``divergence`` (d_j = 1 − e_j)
-    and ``weight`` (w_j, summing to 1). See the module docstring for the formulas.
-    """
-    n = len(normalised)
-    if n < 2:
-        raise GisError(f"the entropy method needs at least 2 units with complete data; got {n}")
-    x = normalised.to_numpy(dtype=float)
-    p = x / x.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(p > 0, p * np.log(p), 0.0)  # 0 · ln 0 = 0
-    entropy = -plogp.sum(axis=0) / np.log(n)
-    divergence = 1.0 - entropy
-    if divergence.sum() <= 0:
-        raise GisError("every indicator has maximal entropy (all units equal after normalisation); weights are undefined")
-    weight = divergence / divergence.sum()
-    return pd.DataFrame({"entropy": entropy, "divergence": divergence, "weight": weight}, index=normalised.columns)
+# Normalisation and entropy weights are the panel method's (gis.analysis.mcda) applied to one
+# year: one implementation, so `gis index` and the library cannot drift apart.
+normalise_by_direction = minmax_normalise
+entropy_weights = mcda_entropy_weights
 
 
 def composite_score(normalised: pd.DataFrame, weights: pd.Series) -> pd.Series:
@@ -125,28 +77,21 @@ def composite_score(normalised: pd.DataFrame, weights: pd.Series) -> pd.Series:
 def coupling_coordination(u1: np.ndarray, u2: np.ndarray, alpha: float = 0.5, beta: float = 0.5) -> pd.DataFrame:
     """Two-system coupling degree C, coordination index T and coupling coordination degree D.
 
-    ``C = 2·sqrt(U1·U2)/(U1+U2)`` (0 where U1 = U2 = 0), ``T = α·U1 + β·U2``,
-    ``D = sqrt(C·T)``. ``alpha + beta`` must be 1; U1, U2 in [0, 1].
+    ``C = 2·sqrt(U1·U2)/(U1+U2)`` (0 where U1 = U2 = 0; :func:`gis.analysis.mcda.coupling_degree`
+    with ``form="traditional"``), ``T = α·U1 + β·U2``, ``D = sqrt(C·T)``. ``alpha + beta``
+    must be 1; U1, U2 in [0, 1].
     """
     if not np.isclose(alpha + beta, 1.0) or alpha < 0 or beta < 0:
         raise GisError(f"coupling weights must be non-negative and sum to 1; got α={alpha}, β={beta}")
-    u1 = np.asarray(u1, dtype=float)
-    u2 = np.asarray(u2, dtype=float)
-    total = u1 + u2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.where(total > 0, 2.0 * np.sqrt(u1 * u2) / total, 0.0)
-    t = alpha * u1 + beta * u2
-    d = np.sqrt(c * t)
-    return pd.DataFrame({"coupling_c": c, "coordination_t": t, "coordination_d": d})
+    u = np.column_stack([np.asarray(u1, dtype=float), np.asarray(u2, dtype=float)])
+    c = coupling_degree(u, form="traditional")
+    t = alpha * u[:, 0] + beta * u[:, 1]
+    return pd.DataFrame({"coupling_c": c, "coordination_t": t, "coordination_d": np.sqrt(c * t)})
 
 
 def coordination_class(d: float) -> str:
     """The 廖重斌 (1999) class of a coupling coordination degree D."""
-    label = COORDINATION_CLASSES[0][1]
-    for lower, name in COORDINATION_CLASSES:
-        if d >= lower - 1e-12:
-            label = name
-    return label
+    return str(coordination_grade([d])[0])
 
 
 @dataclass

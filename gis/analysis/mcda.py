@@ -88,7 +88,7 @@ def minmax_normalise(matrix: pd.DataFrame, directions: dict[str, str]) -> pd.Dat
             raise GisError(f"indicator {column} missing or not finite for {', '.join(map(str, matrix.index[bad][:10]))}")
         low, high = x.min(), x.max()
         if high == low:
-            raise GisError(f"indicator {column} has the same value ({low:g}) everywhere; it carries no information")
+            raise GisError(f"indicator {column} has the same value ({low:g}) for every unit (and year); it carries no information for the index")
         out[column] = (x - low) / (high - low) if direction == "higher_better" else (high - x) / (high - low)
     return pd.DataFrame(out, index=matrix.index)
 
