@@ -1,4 +1,5 @@
-"""``gis index``: the urban-rural integration index (entropy weights) and coupling coordination."""
+"""``gis index``: the urban-rural integration index — entropy weights (one set across years),
+entropy-TOPSIS, obstacle degree and the coupling coordination degree with its ten grades."""
 
 from __future__ import annotations
 
@@ -10,40 +11,221 @@ from gis.cli import options
 from gis.cli._tables import LEVELS, load_tables
 from gis.errors import GisError
 
+#: Written beside the scores (<name>.method.txt): what was computed, the formulas, the sources.
+METHOD_TEXT = """\
+城乡融合发展指数 Urban-rural integration index — method
+========================================================
+Indicators: {indicators}
+Units: {n_units} {level}; years: {years} ({panel})
+Method: {method}
+
+1. Min-max normalisation by direction (gis/data/indicators.csv `direction`), over all unit-years:
+   higher_better x' = (x − min) / (max − min); higher_worse x' = (max − x) / (max − min).
+   One min and max across the years, so scores of different years are comparable
+   (杨丽, 孙之淳 2015, 经济问题 (3): 115–119).
+2. Entropy weights 熵值法: p = x' / Σx', e = −Σ p ln p / ln n (n = unit-years; 0·ln 0 = 0),
+   w = (1 − e) / Σ(1 − e)  (Shannon 1948). One weight set for all years.
+3. index = Σ w·x'  ∈ [0, 1].
+4. Entropy-TOPSIS (Hwang & Yoon 1981): v = w·x', D⁺ = ‖v − max v‖, D⁻ = ‖v − min v‖,
+   closeness = D⁻ / (D⁺ + D⁻) ∈ [0, 1].
+5. Obstacle degree 障碍度: O_j = w_j (1 − x'_j) / Σ_j w_j (1 − x'_j); per unit-year the shares
+   sum to 1; obstacle_rank 1 is the indicator holding the unit back most.
+{coupling}
+Weights: <name>.weights.csv; obstacles: <name>.obstacles.csv; map layer: <name>.gpkg.
+No value is filled in: units missing an input in any year analysed get no score (listed in
+missing_inputs).
+"""
+
+COUPLING_TEXT = {
+    "wang2021": """\
+6. Coupling coordination degree 耦合协调度 between {k} subsystems ({groups}), each scored with
+   its own entropy weights over the panel (U_i):
+   C = sqrt{{[1 − Σ_(i>j) |U_i − U_j| / Σ_(m=1..n−1) m] · Π_i (U_i / max U)^(1/(n−1))}}
+   (two subsystems: C = sqrt[(1 − |U1 − U2|) · min(U1, U2) / max(U1, U2)]),
+   the modified coupling degree of 王淑佳, 孔伟, 任亮, 治丹丹, 戴彬婷 (2021) 国内耦合协调度模型的
+   误区及修正, 自然资源学报 36(3): 793–810. NOTE: written from the paper as it is commonly
+   cited and checked for consistency with its 表 8 (original vs modified C of 13 京津冀
+   cities); the printed equation could not be read here — verify before publishing.
+   T = Σ α_i U_i (α = {alpha}), D = sqrt(C · T).
+   Grades of D (廖重斌 1999, 热带地理 19(2)): [0,0.1) 极度失调, [0.1,0.2) 严重失调, [0.2,0.3) 中度失调,
+   [0.3,0.4) 轻度失调, [0.4,0.5) 濒临失调, [0.5,0.6) 勉强协调, [0.6,0.7) 初级协调,
+   [0.7,0.8) 中级协调, [0.8,0.9) 良好协调, [0.9,1] 优质协调.
+""",
+    "traditional": """\
+6. Coupling coordination degree 耦合协调度 between {k} subsystems ({groups}), each scored with
+   its own entropy weights over the panel (U_i), traditional form as restated by 王淑佳 等
+   (2021, 自然资源学报 36(3): 793–810): C = [Π U_i / ((Σ U_i)/n)^n]^(1/n)
+   (two subsystems: C = 2 sqrt(U1 U2) / (U1 + U2); 刘耀彬 等 2005, 自然资源学报 20(1)).
+   T = Σ α_i U_i (α = {alpha}), D = sqrt(C · T).
+   Grades of D (廖重斌 1999, 热带地理 19(2)): [0,0.1) 极度失调 … [0.9,1] 优质协调 (ten classes of 0.1).
+""",
+}
+
+
+def _years_option(text: str | None):
+    if text is None or text == "all":
+        return text
+    try:
+        return sorted({int(y) for y in text.split(",") if y.strip()})
+    except ValueError:
+        raise GisError(f"--years {text}: expected 'all' or years like 2015,2020") from None
+
 
 @click.command(name="index")
 @options.data("paths")
 @click.option("--indicators", required=True, help="Comma-separated registry names of the inputs.")
-@click.option("--groups", default=None, help="Two groups for the coupling coordination degree: 'income=a,b;services=c,d'.")
-@click.option("--year", type=options.YEARS, default=None, help="Year of the values (needed when the data have several years).")
+@click.option("--groups", default=None, help="Two subsystems for the coupling coordination degree: 'income=a,b;services=c,d'.")
+@click.option("--method", type=click.Choice(["entropy", "entropy_topsis"]), default="entropy", show_default=True,
+              help="Score by the entropy-weighted sum, or by TOPSIS closeness with entropy weights (both are written; this names the one mapped and ranked).")
+@click.option("--coupling-form", type=click.Choice(["wang2021", "traditional"]), default="wang2021", show_default=True,
+              help="Coupling degree C: the corrected form of 王淑佳 et al. 2021, or the traditional one.")
+@click.option("--year", type=options.YEARS, default=None, help="One year of the values (needed when the data have several years and --years is not given).")
+@click.option("--years", "years_text", default=None, help="Panel: 'all' or comma-separated years scored with one weight set, so scores compare over time.")
 @click.option("--level", type=click.Choice(LEVELS), default="counties", show_default=True, help="Units to score.")
 @click.option("--alpha", type=options.FiniteFloat(0, 1), default=0.5, show_default=True, help="Weight of the first group in T (β = 1 − α).")
 @options.province(allow_all=False)
 @options.allow_unmatched
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .csv (weights go to <name>.weights.csv).")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output .csv; <name>.weights.csv, .obstacles.csv, .method.txt and .gpkg go beside it.")
 @options.overwrite
-def index_command(paths, indicators, groups, year, level, alpha, province, allow_unmatched, output, overwrite) -> None:
-    """Urban-rural integration index (entropy weights) and coupling coordination degree."""
-    from gis._files import refuse_overwrite
-    from gis.analysis.integration import integration_index, parse_groups
+def index_command(paths, indicators, groups, method, coupling_form, year, years_text, level, alpha, province, allow_unmatched, output, overwrite) -> None:
+    """Urban-rural integration index: entropy weights (one set across the years of a panel),
+    entropy-TOPSIS, obstacle degree and the coupling coordination degree with its ten grades."""
+    import pandas as pd
+
+    from gis._files import atomic_path, refuse_overwrite, write_text_atomic
+    from gis.analysis.integration import parse_groups
+    from gis.analysis.mcda import panel_entropy_index
+    from gis.tables.indicators import registry
 
     if output.suffix.lower() != ".csv":
         raise GisError(f"{output}: expected a .csv file name")
-    weights_path = output.with_name(output.stem + ".weights.csv")
-    for path in (output, weights_path):
-        refuse_overwrite([path], overwrite)
+    beside = {kind: output.with_name(f"{output.stem}.{kind}") for kind in ("weights.csv", "obstacles.csv", "method.txt")}
+    gpkg_path = output.with_suffix(".gpkg")
+    refuse_overwrite([output, gpkg_path, *beside.values()], overwrite)
+    if year is not None and years_text is not None:
+        raise GisError("give --year (one year) or --years (a panel), not both")
     names = [i.strip() for i in indicators.split(",") if i.strip()]
+    reg = registry()
+    unknown = [i for i in names if i not in reg.index]
+    if unknown:
+        raise GisError(f"--indicators: unknown indicator(s) {', '.join(unknown)}; see gis/data/indicators.csv")
+    if len(names) < 2:
+        raise GisError("--indicators: give at least two indicators for an index")
+    directions = {i: reg.loc[i, "direction"] for i in names}
+    neutral = [i for i, d in directions.items() if d not in ("higher_better", "higher_worse")]
+    if neutral:
+        raise GisError(f"--indicators: {', '.join(neutral)} ha{'s' if len(neutral) == 1 else 've'} direction 'neutral' in "
+                       f"gis/data/indicators.csv; the index needs higher_better or higher_worse")
     group_map = parse_groups(groups, names)
+    wanted_years = _years_option(years_text)
     boundaries, long, report = load_tables(paths, province, allow_unmatched, year)
     click.echo(report.summary())
-    units_frame = boundaries.counties if level == "counties" else boundaries.prefectures
-    result = integration_index(long, names, units_frame, group_map or None, year, alpha, 1 - alpha)
-    # Every unit appears in the output; those without an index say which inputs they lack.
-    table = units_frame[["adcode", "name"]].merge(result.scores.drop(columns=["name"]), on="adcode", how="left")
-    table["year"] = result.year
-    missing = {key.rsplit(" (", 1)[1].rstrip(")"): ", ".join(v) for key, v in result.missing.items()}
-    table["missing_inputs"] = table["adcode"].map(missing).fillna("")
-    table.to_csv(output, index=False, encoding="utf-8-sig")
-    result.weights.to_csv(weights_path, index=False, encoding="utf-8-sig")
-    click.echo(result.summary())
-    click.echo(f"wrote {output} and {weights_path}")
+    units = (boundaries.counties if level == "counties" else boundaries.prefectures).reset_index(drop=True)
+    rows = long[long["indicator"].isin(names) & long["adcode"].isin(set(units["adcode"]))]
+    have_years = sorted(int(y) for y in rows["year"].unique())
+    if not have_years:
+        raise GisError(f"no values for {', '.join(names)} among the {level}")
+    if wanted_years is None:
+        if year is None and len(have_years) > 1:
+            raise GisError(f"the inputs have several years ({', '.join(map(str, have_years))}); choose one with --year, or score them as a panel with --years all")
+        chosen = [year if year is not None else have_years[0]]
+    else:
+        chosen = have_years if wanted_years == "all" else wanted_years
+    absent_years = [y for y in chosen if y not in have_years]
+    if absent_years:
+        raise GisError(f"no values in {', '.join(map(str, absent_years))} (the data have {', '.join(map(str, have_years))})")
+    rows = rows[rows["year"].isin(chosen)]
+    # A unit scores only with every input in every chosen year; the rest are listed, not filled.
+    full = pd.MultiIndex.from_product([units["adcode"], chosen, names], names=["adcode", "year", "indicator"])
+    present = pd.Series(True, index=pd.MultiIndex.from_frame(rows[["adcode", "year", "indicator"]]))
+    holes = full.difference(present.index)
+    missing = {}
+    for adcode, y, indicator in holes:
+        missing.setdefault(adcode, []).append(f"{indicator} {y}" if len(chosen) > 1 else indicator)
+    complete = rows[~rows["adcode"].isin(set(missing))]
+    if complete["adcode"].nunique() < 2:
+        raise GisError(f"fewer than 2 {level} have every input in {', '.join(map(str, chosen))}; {len(missing)} lack some (e.g. "
+                       + "; ".join(f"{a}: {', '.join(v[:3])}" for a, v in list(missing.items())[:3]) + ")")
+    k = len(group_map)
+    alphas = [alpha, 1 - alpha] if k == 2 else None
+    result = panel_entropy_index(complete, directions, group_map or None, alphas, coupling_form)
+    names_by_code = dict(zip(units["adcode"], units["name"]))
+    inputs = complete.pivot_table(index=["adcode", "year"], columns="indicator", values="value").reindex(columns=names).reset_index()
+    scores = result.scores.rename(columns={"index": "integration_index", "closeness": "topsis_closeness", "grade": "coordination_grade"})
+    scores = inputs.merge(scores, on=["adcode", "year"])
+    score_column = "integration_index" if method == "entropy" else "topsis_closeness"
+    scores["rank"] = scores.groupby("year")[score_column].rank(ascending=False, method="min").astype(int)
+    table = pd.DataFrame({"adcode": units["adcode"].repeat(len(chosen)).to_numpy(), "year": chosen * len(units)})
+    table.insert(1, "name", table["adcode"].map(names_by_code))
+    table = table.merge(scores, on=["adcode", "year"], how="left")
+    table["rank"] = table["rank"].astype("Int64")
+    table["missing_inputs"] = table["adcode"].map(lambda a: ", ".join(missing.get(a, [])))
+    table["method"] = method
+    obstacles = result.obstacles.rename(columns={"obstacle": "obstacle_degree"})
+    obstacles["obstacle_rank"] = obstacles.groupby(["adcode", "year"])["obstacle_degree"].rank(ascending=False, method="min").astype("Int64")
+    obstacles.insert(1, "name", obstacles["adcode"].map(names_by_code))
+    obstacles["label_zh"] = obstacles["indicator"].map(reg["label_zh"])
+    weights = result.weights.assign(label_zh=lambda w: w["indicator"].map(reg["label_zh"]), years=",".join(map(str, chosen)))
+    for frame, path in ((table, output), (weights, beside["weights.csv"]), (obstacles, beside["obstacles.csv"])):
+        with atomic_path(path) as temporary:
+            frame.to_csv(temporary, index=False, encoding="utf-8-sig")
+    coupling = ""
+    if group_map:
+        coupling = COUPLING_TEXT[coupling_form].format(
+            k=k, groups="; ".join(f"{g} = {', '.join(m)}" for g, m in group_map.items()),
+            alpha=", ".join(f"{a:g}" for a in (alphas or [1 / k] * k)))
+    write_text_atomic(beside["method.txt"], METHOD_TEXT.format(
+        indicators=", ".join(f"{i} ({reg.loc[i, 'label_zh']}, {directions[i]})" for i in names),
+        n_units=complete["adcode"].nunique(), level=level, years=", ".join(map(str, chosen)),
+        panel="panel: one weight set across the years" if len(chosen) > 1 else "one year",
+        method={"entropy": "entropy-weighted index (ranked and mapped)", "entropy_topsis": "entropy-TOPSIS closeness (ranked and mapped)"}[method],
+        coupling=coupling))
+    _write_gpkg(gpkg_path, units, table, score_column, chosen, bool(group_map))
+    _echo_summary(weights, table, missing, names_by_code, chosen)
+    click.echo(f"wrote {output}, {beside['weights.csv']}, {beside['obstacles.csv']}, {beside['method.txt']} and {gpkg_path}")
+
+
+def _echo_summary(weights, table, missing, names_by_code, years) -> None:
+    scored = table["integration_index"].notna()
+    click.echo(f"Index for {table.loc[scored, 'adcode'].nunique()} units, years {', '.join(map(str, years))}:")
+    for row in weights.itertuples(index=False):
+        group = f" [{row.group}, weight in group {row.weight_in_group:.4f}]" if row.group else ""
+        click.echo(f"  {row.indicator}: weight {row.weight:.4f} (entropy {row.entropy:.4f}, {row.direction}){group}")
+    if missing:
+        click.echo(f"Units without an index — missing inputs ({len(missing)}):")
+        for adcode, inputs in missing.items():
+            click.echo(f"  {names_by_code.get(adcode, adcode)} ({adcode}): {', '.join(inputs)}")
+
+
+def _write_gpkg(path: Path, units, table, score_column: str, years, coupled: bool) -> None:
+    """Units with their scores, one column per measure and year, styled by the mapped score
+    (and by the coupling coordination grade where subsystems were given)."""
+    import geopandas as gpd
+
+    from gis.analysis.mcda import GRADES
+    from gis.maps.palettes import palette_colours
+    from gis.outputs.gpkg import OutputLayer, write_geopackage
+    from gis.outputs.qgis_style import (FillSymbol, LayerStyle, StyleClass, class_bounds, graduated_classes, literal,
+                                        no_data_class, quote_field)
+
+    measures = [c for c in ("integration_index", "topsis_closeness", "coordination_d", "coordination_grade", "rank") if c in table.columns]
+    wide = table.pivot(index="adcode", columns="year", values=measures)
+    wide.columns = [f"{m}_{y}" for m, y in wide.columns]
+    frame = gpd.GeoDataFrame(units[["adcode", "name", "geometry"]].merge(wide.reset_index(), on="adcode", how="left"),
+                             geometry="geometry", crs=units.crs)
+    last = max(years)
+    styles = []
+    column = f"{score_column}_{last}"
+    bounds = class_bounds(frame[column], "quantiles", 5)
+    if len(bounds) > 1:
+        styles.append(LayerStyle(f"{score_column} {last}", graduated_classes(column, bounds, palette_colours("YlGnBu", len(bounds) - 1), 3, FillSymbol())
+                                 + [no_data_class()], label_field="name", description=f"{score_column} in {last}, quintiles", default=True))
+    if coupled:
+        grade_column = f"coordination_grade_{last}"
+        colours = palette_colours("RdYlGn", 10)
+        styles.append(LayerStyle(f"coupling coordination {last}",
+                                 [StyleClass(f"{quote_field(grade_column)} = {literal(label)}", label, FillSymbol(fill=colours[i]))
+                                  for i, (_, label) in enumerate(GRADES)] + [no_data_class()],
+                                 label_field="name", description="Coupling coordination grade (ten classes)", default=not styles))
+    write_geopackage(path, [OutputLayer("index_units", frame, "Integration index", "Scores by unit and year (wide)", styles)])

@@ -83,6 +83,11 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
         click.echo(f"Left out ({len(without)} of {len(units)} {level}, no value of {indicator} in any year): "
                    + ", ".join(f"{n} ({a})" for n, a in zip(without["name"], without["adcode"])))
     frame = rows[["adcode", "year", "value", "source"]].merge(units[["adcode", "name", "group"]], on="adcode")
+    spread = frame.groupby("year")["value"].agg(["min", "max"])
+    flat = spread[spread["min"] == spread["max"]]
+    if len(flat):
+        raise GisError(f"{indicator} has the same value ({flat['min'].iloc[0]:g}) for every unit in "
+                       f"{', '.join(map(str, flat.index))}; there is no inequality to decompose")
     weight_column, weight_source = None, "unweighted 不加权"
     if weights == "population":
         frame, weight_source = _population_weights(frame, long, level, census_population)
