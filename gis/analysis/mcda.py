@@ -24,10 +24,14 @@ For units (or unit-years) ``i`` and indicators ``j`` with values ``x_ij``:
    * ``form="wang2021"`` — the modified coupling degree of 王淑佳, 孔伟, 任亮, 治丹丹, 戴彬婷
      (2021), 国内耦合协调度模型的误区及修正, 自然资源学报 36(3): 793–810:
      ``C = sqrt{[1 − Σ_{i>j} |U_i − U_j| / Σ_{m=1}^{n−1} m] · Π_i (U_i / max U)^(1/(n−1))}``;
-     for two systems ``C = sqrt[(1 − |U1 − U2|) · min(U1, U2)/max(U1, U2)]``. NOTE: the paper's
-     text could not be retrieved here; this formula is written from the paper as commonly
-     cited and checked only for consistency with its 表 8 (original vs modified C of 13
-     京津冀 cities) in the tests. Verify against the printed eq. before publishing.
+     for two systems ``C = sqrt[(1 − |U1 − U2|) · min(U1, U2)/max(U1, U2)]``. NOTE: the printed
+     equation has not been verified. Searched twice (2025–26): the journal's pages
+     (jnr.ac.cn, article 1000-3037-36-3-793) give the abstract — four kinds of misuse, a
+     normative traditional form, "a modified model of coupling degree" — and 表 8 (original
+     and modified C of 13 京津冀 cities, 2008–2017), but not the equation's text. This formula
+     is written from the paper as commonly cited and checked only for consistency with 表 8
+     in the tests. Verify against the printed eq. before publishing; ``form="traditional"``
+     is the fallback.
 
    ``T = Σ α_i U_i`` (Σ α_i = 1, equal by default), ``D = sqrt(C · T)``, and D's grade on the
    ten-class scale (廖重斌 1999): 极度失调 [0, 0.1), 严重失调, 中度失调, 轻度失调, 濒临失调,
