@@ -20,7 +20,7 @@ COMMANDS = {
     "map": ("gis.cli.maps", "map_command", "Draw offline HTML maps from map specs (TOML)."),
     "template": ("gis.cli.template", "template", "Write a fill-in table for your own indicator data."),
     "check": ("gis.cli.check", "check", "Validate your tables and print the join report; build nothing."),
-    "index": ("gis.cli.index", "index_command", "Urban-rural integration index (entropy weights) and coupling coordination."),
+    "index": ("gis.cli.index", "index_command", "Integration index: entropy or entropy-TOPSIS, panel weights, obstacle degree, coupling coordination."),
     "lisa": ("gis.cli.lisa", "lisa", "Hot spots of one indicator: local Moran's I clusters."),
     "inequality": ("gis.cli.inequality", "inequality", "Theil, Gini (Dagum) and CV of one indicator, between and within groups, by year."),
     "geodetector": ("gis.cli.geodetector", "geodetector_command", "Geographical detector: factor q, interactions, risk and ecological detectors."),
