@@ -1,10 +1,18 @@
 """Shared fixtures: boundaries are read once per test session (they take ~1 s each)."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from gis.units.boundaries import load_boundaries
+
+
+def pytest_configure(config):
+    # The suite never reads or fills the user's own cache (~/.cache/gis-urban-rural): one
+    # fresh cache per run, inherited by the CLI subprocesses the tests start.
+    os.environ["GIS_CACHE_DIR"] = tempfile.mkdtemp(prefix="gis-test-cache-")
 
 
 @pytest.fixture(scope="session")

