@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import rasterio
 import rasterio.features
+import shapely
 from affine import Affine
 from pyproj import CRS
 
@@ -129,14 +130,21 @@ def class_polygons(codes: np.ndarray, transform: Affine, crs=GHSL_CRS) -> gpd.Ge
     import geopandas as gpd  # only here: writing a class grid needs no geopandas
 
     valid = codes != NODATA
-    features = [
-        {"type": "Feature", "properties": {"degurba_l2": int(value)}, "geometry": geometry}
-        for geometry, value in rasterio.features.shapes(codes, mask=valid, transform=transform, connectivity=4)
-    ]
-    if not features:
-        frame = gpd.GeoDataFrame({"degurba_l2": [], "class_name": []}, geometry=[], crs=crs)
-    else:
-        frame = gpd.GeoDataFrame.from_features(features, crs=crs)
-    frame["degurba_l2"] = frame["degurba_l2"].astype("int64")
+    # Polygons straight from the rings GDAL traces, in one vectorised call: building a shapely
+    # object per feature took two thirds of the time for the whole country (360 000 polygons).
+    coordinates, ring_sizes, rings_per_polygon, values = [], [], [], []
+    for geometry, value in rasterio.features.shapes(codes, mask=valid, transform=transform, connectivity=4):
+        rings = geometry["coordinates"]
+        rings_per_polygon.append(len(rings))
+        for ring in rings:
+            ring_sizes.append(len(ring))
+            coordinates.extend(ring)
+        values.append(int(value))
+    polygons = shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON,
+        np.asarray(coordinates, dtype="float64").reshape(-1, 2),
+        (np.concatenate([[0], np.cumsum(ring_sizes)]), np.concatenate([[0], np.cumsum(rings_per_polygon)])),
+    )
+    frame = gpd.GeoDataFrame({"degurba_l2": np.asarray(values, dtype="int64")}, geometry=polygons, crs=crs)
     frame["class_name"] = frame["degurba_l2"].map(L2_NAMES).astype(str)
     return frame[["degurba_l2", "class_name", "geometry"]].to_crs("EPSG:4326")

@@ -204,6 +204,26 @@ def test_polygons_merge_adjacent_cells_of_a_class():
     assert areas.to_dict() == {11: 1.0, 12: 3.0, 30: 4.0}
 
 
+def test_class_polygons_keep_holes_and_match_shapely_per_feature():
+    """A ring of 12 around a 30 gives a polygon with a hole; the vectorised build equals
+    shapely.geometry.shape of each GeoJSON feature GDAL traces, vertex for vertex; an all-nodata
+    grid gives an empty layer."""
+    import rasterio.features
+    from shapely.geometry import shape
+
+    codes = np.full((5, 5), 12, dtype=np.uint8)
+    codes[2, 2] = 30
+    codes[0, :] = 255
+    polygons = class_polygons(codes, HANGZHOU.transform)
+    ring = polygons[polygons["degurba_l2"] == 12].to_crs(GHSL_CRS).geometry.iloc[0]
+    assert len(ring.interiors) == 1
+    assert ring.area == pytest.approx(19e6, rel=1e-6)  # 20 valid cells less the 30
+    expected = [shape(g) for g, _ in rasterio.features.shapes(codes, mask=codes != 255, transform=HANGZHOU.transform, connectivity=4)]
+    assert shapely.equals_exact(polygons.to_crs(GHSL_CRS).geometry.values, expected, tolerance=1e-6).all()
+    empty = class_polygons(np.full((3, 3), 255, dtype=np.uint8), HANGZHOU.transform)
+    assert len(empty) == 0 and list(empty.columns) == ["degurba_l2", "class_name", "geometry"]
+
+
 def test_quad_box_overlap_equals_shapely_on_random_convex_quads():
     from gis.degurba._resample import quad_box_overlap
 
