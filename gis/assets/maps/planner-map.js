@@ -118,6 +118,8 @@
 
   /* The national index (gis/maps/index.py): provinces, each a link to its county page. */
   function index(map, cfg, provinces) {
+    // A view first: vector layers cannot be added to a map without one.
+    map.fitBounds(cfg.bounds, { paddingTopLeft: [20, 120], paddingBottomRight: [20, 20], animate: false });
     placeBlock(map, "gis-title", "topleft");
     L.control.zoom({ position: "topleft", zoomInTitle: "放大 Zoom in", zoomOutTitle: "缩小 Zoom out" }).addTo(map);
     map.attributionControl.setPrefix(cfg.attributionPrefix);
@@ -146,7 +148,6 @@
     }).addTo(map);
     var provincesLayer = layer;
     addNoDataPattern(map.getRenderer(layer.getLayers()[0] || layer)._container, cfg.noData);
-    map.fitBounds(cfg.bounds, { paddingTopLeft: [20, 120], paddingBottomRight: [20, 20], animate: false });
     window.GisMap.instance = { map: map, units: layer, standard: standard };
   }
 
