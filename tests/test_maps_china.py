@@ -174,3 +174,28 @@ def test_requires_must_name_a_column(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(GisError, match=r"overlays\[1\]\.requires"):
         load_spec(path)
+
+
+def test_geopackage_has_the_maritime_line_with_its_qgis_style(tmp_path, zhejiang):
+    import sqlite3
+
+    import pyogrio
+    from click.testing import CliRunner
+
+    from gis.cli import main
+    from gis.indicators import seed_indicators
+    from gis.layers import build_layers
+
+    result = CliRunner().invoke(main, ["build", "--province", "460000", "--no-degurba", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    gpkg = tmp_path / "hainan.gpkg"
+    info = pyogrio.read_info(gpkg, layer="maritime_line")
+    assert info["geometry_type"] == "MultiLineString" and info["features"] == 1
+    line = pyogrio.read_dataframe(gpkg, layer="maritime_line").geometry.iloc[0]
+    assert len(line.geoms) == 10 and line.equals_exact(china.maritime_line(), 1e-9)
+    with sqlite3.connect(gpkg) as connection:
+        qml, default = connection.execute(
+            "SELECT styleQML, useAsDefault FROM layer_styles WHERE f_table_name = 'maritime_line'").fetchone()
+    assert default == 1 and 'class="SimpleLine"' in qml and "<layerGeometryType>1</layerGeometryType>" in qml
+    # A province away from the South China Sea has no such layer.
+    assert "maritime_line" not in build_layers(zhejiang, seed_indicators("330000"))

