@@ -65,7 +65,8 @@ def _inset_checks(browser: Chromium, shot: Path) -> None:
                              "return [b.left,b.top,b.right,b.bottom];})()")
     assert right > frame[2] - 40 and bottom > frame[3] - 60, (box, frame)  # the map's lower right
     assert 140 <= right - left <= 170 and 200 <= bottom - top <= 230, box
-    assert browser.evaluate("document.querySelectorAll('.gis-inset path.gis-inset-island').length") > 200
+    islands = browser.evaluate("document.querySelector('.gis-inset path.gis-inset-island').getAttribute('d')")
+    assert islands.count("M") > 200  # one subpath per island
     assert browser.evaluate("document.querySelector('.gis-inset-label').textContent") == "南海诸岛"
     lines = browser.evaluate("document.querySelectorAll('.gis-inset path.gis-inset-line').length")
     assert lines == 1

@@ -97,7 +97,7 @@ def _neighbours():
     for (path,) in rows:
         geometry = _clip(_read(path))
         parts += [p for p in shapely.get_parts(geometry) if p.area > 0.05]
-    return shapely.simplify(np.asarray(parts, dtype=object), 0.05) if parts else np.asarray([], dtype=object)
+    return shapely.simplify(np.asarray(parts, dtype=object), 0.08) if parts else np.asarray([], dtype=object)
 
 
 def needs_standard(province_codes) -> bool:
@@ -135,7 +135,8 @@ def standard_payload(basemap: str) -> dict:
     line_style, inset = settings["maritime_line"], settings["inset"]
     line = to_display_crs(np.asarray([maritime_line()], dtype=object), basemap)[0]
     land = shapely.simplify(inset_land(), 0.03)
-    islands = to_display_crs(shapely.simplify(inset_islands(), 0.002), basemap)
+    # One MultiPolygon: a few hundred islets need no feature wrapper each (page size).
+    islands = to_display_crs(np.asarray([shapely.multipolygons(shapely.simplify(inset_islands(), 0.005))], dtype=object), basemap)
     return {
         "line": {
             "label": f"{line_style['label_zh']} / {line_style['label_en']}",
