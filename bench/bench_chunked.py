@@ -87,7 +87,7 @@ def max_rss_mb():
 """
 
 _IN_MEMORY = _SAMPLER + r"""
-from gis.degurba import classify_grid
+from gis.degurba.classify import classify_grid
 classify_grid(np.full((300, 300), 2000.0))  # warm up imports
 baseline_mb = psutil.Process().memory_info().rss / 2**20
 started = time.perf_counter()
@@ -111,7 +111,7 @@ _CHUNKED = _SAMPLER + r"""
 import tempfile
 import dask.array as da
 from affine import Affine
-from gis.degurba_chunked import classify_grid_chunked, write_class_geotiff_chunked
+from gis.degurba.chunked import classify_grid_chunked, write_class_geotiff_chunked
 
 class NpyChunks:
     # Reads any window of a .npy file through a memory map closed right after the copy, so

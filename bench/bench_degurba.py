@@ -68,7 +68,7 @@ def best_of(function, repeats: int) -> float:
 
 
 def compare_with_degurba(size: int) -> dict:
-    from gis.degurba import classify_grid
+    from gis.degurba.classify import classify_grid
 
     population = synthetic_population(size)
     DEGURBA = _import_degurba_package()
@@ -99,7 +99,7 @@ def compare_with_degurba(size: int) -> dict:
 _CHILD = r"""
 import json, resource, sys, time, tracemalloc
 import numpy as np
-from gis.degurba import classify_grid
+from gis.degurba.classify import classify_grid
 population = np.load(sys.argv[1])
 classify_grid(population[:200, :200])  # warm up imports
 rss_before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from gis.boundaries import load_boundaries
+from gis.units.boundaries import load_boundaries
 
 
 @pytest.fixture(scope="session")

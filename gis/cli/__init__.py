@@ -1,7 +1,9 @@
 """The ``gis`` command line: small commands that compose, in the manner of rasterio's ``rio``.
 
-Each command lives in its own module of this package; this one only assembles the group
-and turns :class:`gis.errors.GisError` into a one-line message and exit status 2.
+One module per command (or command group) in this package; shared options are declared once
+in :mod:`gis.cli.options`. Commands are imported only when run, and each imports the library
+modules it uses inside its body, so ``gis --help`` starts without NumPy, pandas or GDAL.
+:class:`gis.errors.GisError` becomes a one-line message and exit status 2.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ import click
 
 from gis.errors import GisError
 
-# Modules of this package that each define one click command or group named in the tuple.
-_COMMANDS = (
-    ("gis.cli.build", "build"),
-    ("gis.cli.maps", "map"),
-    ("gis.cli.data", "template"),
-    ("gis.cli.data", "check"),
-    ("gis.cli.data", "index_command"),
-    ("gis.cli.data", "lisa"),
-    ("gis.cli.degurba", "degurba"),
-)
+#: name -> (module, attribute, one-line help shown by ``gis --help``).
+COMMANDS = {
+    "build": ("gis.cli.build", "build", "Build a province's styled GeoPackage, class grids and HTML maps."),
+    "map": ("gis.cli.maps", "map_command", "Draw offline HTML maps from map specs (TOML)."),
+    "template": ("gis.cli.template", "template", "Write a fill-in table for your own indicator data."),
+    "check": ("gis.cli.check", "check", "Validate your tables and print the join report; build nothing."),
+    "index": ("gis.cli.index", "index_command", "Urban-rural integration index (entropy weights) and coupling coordination."),
+    "lisa": ("gis.cli.lisa", "lisa", "Hot spots of one indicator: local Moran's I clusters."),
+    "degurba": ("gis.cli.degurba", "degurba", "Degree of Urbanisation of a population grid or of units."),
+}
 
 
 class _InputError(click.ClickException):
@@ -30,7 +32,22 @@ class _InputError(click.ClickException):
     exit_code = GisError.exit_code
 
 
-class _GisGroup(click.Group):
+class _LazyGroup(click.Group):
+    """A group whose commands are imported on use; ``--help`` lists them from :data:`COMMANDS`."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx, formatter):
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_text) for name, (_, _, help_text) in COMMANDS.items()])
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -38,12 +55,8 @@ class _GisGroup(click.Group):
             raise _InputError(str(error)) from None
 
 
-@click.group(cls=_GisGroup)
-@click.version_option(package_name="gis-urban-rural")
+@click.group(cls=_LazyGroup)
+@click.version_option(package_name="gis-urban-rural", prog_name="gis")
 def main() -> None:
     """Urban-rural integration planning: boundaries, indicators, Degree of Urbanisation,
     styled GeoPackages and offline HTML maps."""
-
-
-for _module, _name in _COMMANDS:
-    main.add_command(getattr(importlib.import_module(_module), _name))

@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import geopandas as gpd
-import numpy as np
 
+from gis.cli import options
 from gis.cli.report import stage, wrote
 from gis.errors import GisError
-
-
 
 
 @click.group()
@@ -24,19 +21,18 @@ def degurba() -> None:
 @click.option("--land", "land_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Permanent-land share raster (0..1); enables water (10).")
 @click.option("--built", "built_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Built-up share raster (0..1); >= 0.5 makes a cell dense.")
 @click.option("--values", "values_kind", type=click.Choice(["counts", "density"]), default="counts", show_default=True, help="Population raster holds persons per cell or persons per km².")
-@click.option("--sduc-distance-km", type=float, default=2.0, show_default=True, help="D of the semi-dense urban cluster rule, km edge to edge (GHSL grids use 3).")
+@options.sduc_distance
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Level 2 GeoTIFF to write; Level 1 goes to <stem>_l1.tif beside it.")
 @click.option("--chunks", type=click.IntRange(min=16), default=None, help="Classify out of core in blocks of N x N cells with dask (e.g. 2048), for grids larger than memory; same classes as in memory.")
 @click.option("--scheduler", default=None, help="With --chunks: a dask.distributed scheduler address (tcp://host:8786); default: local threads.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@options.overwrite
 def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, chunks, scheduler, overwrite) -> None:
     """Classify a population grid on the GHSL 1 km grid (Stage I, Levels 1 and 2)."""
-    from gis.degurba import classify_grid
-    from gis.grid import read_population, read_share
-    from gis.raster_io import refuse_overwrite, write_class_geotiff
+    from gis._files import refuse_overwrite
+    from gis.degurba.classify import classify_grid
+    from gis.degurba.population import read_population, read_share
+    from gis.degurba.rasters import write_class_geotiff
 
-    if sduc_distance_km < 0:
-        raise GisError(f"--sduc-distance-km {sduc_distance_km}: expected a distance >= 0 km")
     if scheduler is not None and chunks is None:
         raise GisError("--scheduler runs the chunked engine: give --chunks too (e.g. --chunks 2048)")
     l1_path = out_path.with_name(f"{out_path.stem}_l1{out_path.suffix or '.tif'}")
@@ -64,8 +60,8 @@ def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, 
 def _grid_chunked(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, l1_path, chunks, scheduler) -> None:
     """``gis degurba grid --chunks``: read, classify and write block by block (dask), so
     memory is bounded by the block size, not the grid's; outputs appear only when complete."""
-    from gis.degurba_chunked import classify_grid_chunked, write_class_geotiff_chunked
-    from gis.grid import read_population_chunked, read_share_chunked
+    from gis.degurba.chunked import classify_grid_chunked, write_class_geotiff_chunked
+    from gis.degurba.population import read_population_chunked, read_share_chunked
 
     population, window = read_population_chunked(population_path, values=values_kind, chunk=chunks)
     land = read_share_chunked(land_path, window, chunks) if land_path else None
@@ -82,9 +78,12 @@ def _grid_chunked(population_path, land_path, built_path, values_kind, sduc_dist
         wrote(write_class_geotiff_chunked(l1_path, classes.level1, window.transform, level=1, scheduler=scheduler, progress=True))
 
 
-def _read_units(units: str, province: str) -> gpd.GeoDataFrame:
+def _read_units(units: str, province: str):
+    """Polygons of --units (any CRS): a province's counties or prefectures, or a vector file."""
+    import geopandas as gpd
+
     if units in ("counties", "prefectures"):
-        from gis.boundaries import load_boundaries
+        from gis.units.boundaries import load_boundaries
 
         return getattr(load_boundaries(province), units)
     path = Path(units)
@@ -105,16 +104,21 @@ def _read_units(units: str, province: str) -> gpd.GeoDataFrame:
 @click.option("--grid", "grid_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Level 2 class GeoTIFF on the GHSL grid (e.g. from 'gis degurba grid'). Default: the official GHS-WUP-DEGURBA 2025 grid, or one classified from --population.")
 @click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Population raster: weights Stage II by population (and is classified when --grid is not given).")
 @click.option("--units", default="counties", show_default=True, help="counties, prefectures, or a polygon file (GeoPackage, GeoJSON, Shapefile).")
-@click.option("--province", default="330000", show_default=True, help="Province adcode for --units counties/prefectures.")
-@click.option("--sduc-distance-km", type=float, default=2.0, show_default=True, help="D of the semi-dense rule when classifying --population.")
+@options.province()
+@options.sduc_distance
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry) or .csv.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@options.overwrite
 def units(grid_path, population_path, units, province, sduc_distance_km, out_path, overwrite) -> None:
     """Classify spatial units (Stage II) with exact coverage fractions."""
-    from gis.degurba import classify_grid
-    from gis.grid import GHSL_CRS, read_population, snap_bounds
-    from gis.raster_io import ClassGrid, atomic_path, read_class_geotiff, refuse_overwrite
-    from gis.zonal import degurba_units
+    import geopandas as gpd
+    import numpy as np
+
+    from gis._files import atomic_path, refuse_overwrite
+    from gis.degurba.classify import classify_grid
+    from gis.degurba.grid import GHSL_CRS, snap_bounds
+    from gis.degurba.population import read_population
+    from gis.degurba.rasters import ClassGrid, read_class_geotiff
+    from gis.degurba.zonal import degurba_units
 
     if out_path.suffix.lower() not in (".gpkg", ".csv"):
         raise GisError(f"--out {out_path}: expected a .gpkg or .csv file name")
@@ -134,7 +138,7 @@ def units(grid_path, population_path, units, province, sduc_distance_km, out_pat
         class_grid = ClassGrid(classify_grid(layer.values, sduc_distance_km=sduc_distance_km).level2, layer.window)
         population = layer.values
     else:
-        from gis.official import ATTRIBUTION, cells_touching, official_grid
+        from gis.degurba.official import ATTRIBUTION, cells_touching, official_grid
 
         stage("sampling the official GHS-WUP-DEGURBA 2025 grid (area weights)")
         cells = cells_touching(frame.to_crs(GHSL_CRS).geometry.values, unit_window)

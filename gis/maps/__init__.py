@@ -9,47 +9,32 @@ by unit), :mod:`~gis.maps.geometry` (coverage simplification), :mod:`~gis.maps.a
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from gis._files import write_text_atomic
 from gis.errors import GisError
 from gis.maps import china
 from gis.maps.index import index_html, index_map_html
 from gis.maps.render import MapSkipped, build_page
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
 
-__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths", "DEFAULT_MAPS_DIR"]
+__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths"]
 
-#: The map specs of the project checkout (``maps/`` beside the package; an editable install).
-DEFAULT_MAPS_DIR = Path(__file__).resolve().parents[2] / "maps"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file in the same folder and os.replace,
-    so a reader never sees half a map."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _print_note(spec_path: Path, message: str) -> None:
     print(f"gis map: {spec_path}: {message}", file=sys.stderr)
 
 
-def default_spec_paths(maps_dir: str | Path = DEFAULT_MAPS_DIR) -> list[Path]:
-    """The map specs ``*.toml`` in ``maps_dir`` (default: the checkout's ``maps/``), sorted."""
-    return sorted(Path(maps_dir).glob("*.toml"))
+def default_spec_paths(maps_dir: str | Path | None = None) -> list[Path]:
+    """The map specs ``*.toml`` in ``maps_dir`` (default: the shipped ones,
+    :func:`gis.specs.specs_dir`), sorted."""
+    from gis.specs import specs_dir
+
+    return sorted(Path(maps_dir if maps_dir is not None else specs_dir("maps")).glob("*.toml"))
 
 
 def _provinces(layers: Mapping[str, object]) -> int:
@@ -71,7 +56,7 @@ def _page_provinces(spec: MapSpec, layers: Mapping[str, object]) -> set[str]:
 def _per_province(spec: MapSpec, layers: Mapping[str, object]) -> list[tuple[MapSpec, dict, set[str]]]:
     """One (spec, layers) per province: ``spec`` renamed ``<name>_<province slug>`` with
     ``{place}`` the province, and the layers cut to its units (the grid to its bounding box)."""
-    from gis.boundaries import province_name_en, province_slug
+    from gis.units.boundaries import province_name_en, province_slug
 
     jobs = []
     for code, name in zip(layers["province"]["adcode"], layers["province"]["name"]):
@@ -176,17 +161,17 @@ def render_maps(
             continue
         notes += [(spec.path, spec.name, message) for message in page.notes]
         target = out / f"{spec.name}.html"
-        write_atomic(target, page.html)
+        write_text_atomic(target, page.html)
         written.append(target)
     _report_notes(notes, note)
     index = out / "index.html"
     if _provinces(layers) > 1:
-        from gis.boundaries import province_slug
+        from gis.units.boundaries import province_slug
 
         provinces = layers["province"][["adcode", "name", "geometry"]].copy()
         provinces["slug"] = [province_slug(code) for code in provinces["adcode"]]
-        write_atomic(index, index_map_html(out, skipped, provinces, basemap or "none"))
+        write_text_atomic(index, index_map_html(out, skipped, provinces, basemap or "none"))
     else:
-        write_atomic(index, index_html(out, skipped))
+        write_text_atomic(index, index_html(out, skipped))
     written.append(index)
     return written

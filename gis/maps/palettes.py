@@ -24,7 +24,6 @@ COLORBLIND_SAFE = (
 NOT_COLORBLIND_SAFE = ("RdGy", "RdYlGn", "Spectral")
 
 #: Fill of units without a value: light grey under dark hatching, unlike any palette colour.
-NO_DATA_FILL = "#d9d9d9"
 
 
 def check_palette(name: object, classes: int, allow_unsafe: bool) -> str:

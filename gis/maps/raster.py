@@ -26,7 +26,7 @@ from pyproj import Transformer
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
-from gis.raster_io import hex_to_rgba
+from gis.colours import hex_to_rgba
 
 #: Finest pixel, metres of Web Mercator (about 87 m on the ground at 30°N): a 1 km cell edge
 #: is then placed to within half a pixel, less than what a cell looks like at zoom 12.

@@ -27,8 +27,8 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
 from gis.errors import GisError
-from gis.indicators import registry
 from gis.maps import assets, china
 from gis.maps.geometry import (
     bounds_latlon,
@@ -38,11 +38,18 @@ from gis.maps.geometry import (
     to_display_crs,
     tolerance_for,
 )
-from gis.maps.numbers import NO_DATA, format_number, format_value, is_missing, unit_labels
+from gis.maps.numbers import (
+    NO_DATA,
+    format_number,
+    format_value,
+    is_missing,
+    unit_labels,
+)
+from gis.maps.palettes import load_categories, palette_colours
 from gis.maps.raster import class_image, grid_image
-from gis.maps.palettes import NO_DATA_FILL, load_categories, palette_colours
 from gis.maps.schemes import SCHEMES, class_bounds, class_index
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
+from gis.tables.indicators import registry
 
 _YEAR_COLUMN = re.compile(r"^(?P<indicator>.+)_(?P<year>\d{4})$")
 
@@ -547,7 +554,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
         "basemaps": tiles,
         "attributions": attributions,
         "attributionPrefix": '<a href="https://leafletjs.com" title="Leaflet (BSD-2-Clause)">Leaflet</a>',
-        "noData": {"fill": NO_DATA_FILL, "hatch": "#737373"},
+        "noData": {"fill": NO_DATA_FILL, "hatch": NO_DATA_HATCH},
         "style": {
             "edge": "#ffffff",
             "edgeWeight": 1.0 if spec.layer == "prefectures" else 0.5,

@@ -46,9 +46,9 @@ from pathlib import Path
 from typing import Any
 
 from gis.errors import GisError
-from gis.indicators import registry, units
 from gis.maps.palettes import check_palette, load_categories
 from gis.maps.schemes import SCHEMES
+from gis.tables.indicators import registry, units
 
 LAYERS = ("prefectures", "counties", "degurba_grid")
 BASEMAPS = ("none", "osm", "amap", "tianditu")

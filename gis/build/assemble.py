@@ -1,0 +1,110 @@
+"""What ``gis build`` and ``gis map`` assemble before writing anything.
+
+:func:`assemble` reads a province's boundaries, the indicator values shipped for it plus any
+user tables (validated and joined, :mod:`gis.join`), the Degree of Urbanisation of its units
+(:mod:`gis.degurba_units`: our engine on a population raster, or the official GHS-WUP-DEGURBA
+grid by area), and joins them into one table per layer source (:func:`gis.layers.build_layers`).
+Writing is left to the commands, so the same tables feed the GeoPackage and the maps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from gis.build.layers import build_layers, combine_indicators, drop_overridden
+from gis.degurba.units import DegurbaResult, degurba_for_units
+from gis.tables.indicators import seed_indicators
+from gis.tables.join import load_user_tables
+from gis.tables.report import JoinError, JoinReport
+from gis.units.boundaries import NATIONAL, Boundaries, load_boundaries, province_name_en
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """Inputs of one build.
+
+    ``tables`` maps each layer source (``province``, ``prefectures``, ``counties``,
+    ``degurba_grid``, ``indicators``, ``sources``) to its frame, spatial ones in EPSG:4326.
+    ``degurba`` is None when it was not asked for; ``join_report`` is None without user tables.
+    """
+
+    boundaries: Boundaries
+    tables: dict[str, pd.DataFrame]
+    degurba: DegurbaResult | None
+    join_report: JoinReport | None
+
+    @property
+    def place(self) -> tuple[str, str]:
+        """Chinese and English name of the build's area (``浙江省``, ``Zhejiang``; ``全国``,
+        ``China``), for map titles."""
+        code = self.boundaries.code
+        return ("全国" if code == NATIONAL else self.boundaries.name), province_name_en(code)
+
+
+def assemble(
+    province: str = "330000",
+    data_paths=(),
+    allow_unmatched: bool = False,
+    year: int | None = None,
+    with_degurba: bool = True,
+    population_path: Path | None = None,
+    population_values: str = "counts",
+    sduc_distance_km: float = 2.0,
+    progress: Callable[[str], None] | None = None,
+) -> Assembled:
+    """Boundaries, indicators (shipped + ``data_paths``) and DEGURBA joined into layer tables.
+
+    Parameters
+    ----------
+    province
+        6-digit province adcode or ``"all"``.
+    data_paths
+        Users' tables (CSV/XLSX, see :func:`gis.join.load_user_tables`). A user's value
+        replaces a shipped one for the same unit, year and indicator, and each replacement
+        is reported; two user tables giving one value twice is an error naming both.
+    allow_unmatched, year
+        As for :func:`gis.join.load_user_tables`. On a join problem the report is passed to
+        ``progress`` line by line before :class:`gis.join.JoinError` is raised.
+    with_degurba
+        Classify the units with the Degree of Urbanisation (adds ``degurba_*`` columns and the
+        ``degurba_grid`` table).
+    population_path, population_values, sduc_distance_km
+        Population raster (counts or persons/km²) for our engine; None: the official grid with
+        area weights. See :func:`gis.degurba_units.degurba_for_units`.
+    progress
+        Called with one short message per stage.
+    """
+    say = progress or (lambda message: None)
+    say(f"reading boundaries of {province}")
+    boundaries = load_boundaries(province)
+    shipped = seed_indicators(boundaries.code)
+    user, report = None, None
+    if data_paths:
+        say(f"reading {len(data_paths)} table(s): {', '.join(str(p) for p in data_paths)}")
+        try:
+            user, report = load_user_tables(data_paths, boundaries, allow_unmatched=allow_unmatched, default_year=year)
+        except JoinError as error:
+            for line in error.report.summary().splitlines():
+                say(line)
+            raise
+        for line in report.summary().splitlines():
+            say(line)
+        shipped, replaced = drop_overridden(shipped, user)
+        for message in replaced:
+            say(f"note: {message}")
+    indicators = combine_indicators(shipped, user)
+    degurba = None
+    if with_degurba:
+        degurba = degurba_for_units(
+            boundaries,
+            population_path=population_path,
+            sduc_distance_km=sduc_distance_km,
+            population_values=population_values,
+            progress=say,
+        )
+    tables = build_layers(boundaries, indicators, degurba)
+    return Assembled(boundaries, tables, degurba, report)

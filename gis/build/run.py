@@ -1,0 +1,185 @@
+"""``gis build`` as a library call: plan the outputs, check them, assemble, write.
+
+:func:`plan_build` decides every file a build writes (one place for the names); :func:`run_build`
+checks the plan against existing files before any slow work, assembles the layers
+(:func:`gis.build.assemble.assemble`) and writes the GeoPackage, the class GeoTIFFs, the
+agreement CSV and the maps, each atomically. The CLI only parses options and calls it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from gis.errors import GisError
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Every file one build writes, under ``out_dir``."""
+
+    out_dir: Path
+    slug: str
+    national: bool
+    map_specs: tuple[Path, ...]
+    with_degurba: bool
+    with_agreement: bool
+
+    @property
+    def gpkg(self) -> Path:
+        return self.out_dir / f"{self.slug}.gpkg"
+
+    def class_grid(self, level: int) -> Path:
+        return self.out_dir / f"{self.slug}_degurba_l{level}.tif"
+
+    @property
+    def agreement(self) -> Path:
+        return self.out_dir / f"{self.slug}_degurba_agreement.csv"
+
+    @property
+    def coverage(self) -> Path:
+        return self.out_dir / f"{self.slug}_coverage.txt"
+
+    @property
+    def maps_dir(self) -> Path:
+        return self.out_dir / "maps"
+
+    def files(self) -> list[Path]:
+        """The files this build will write (per-province map pages of a national build aside:
+        their names depend on the data)."""
+        files = [self.gpkg, self.maps_dir / "index.html", *(self.maps_dir / f"{p.stem}.html" for p in self.map_specs)]
+        if self.with_degurba:
+            files += [self.class_grid(2), self.class_grid(1)]
+        if self.with_agreement:
+            files.append(self.agreement)
+        if self.national:
+            files.append(self.coverage)
+        return files
+
+
+@dataclass
+class BuildOptions:
+    """What ``gis build`` was asked for (see ``gis build --help``)."""
+
+    province: str = "330000"
+    out_dir: Path = Path("out")
+    epsg: int = 4326
+    data_paths: tuple[Path, ...] = ()
+    allow_unmatched: bool = False
+    year: int | None = None
+    population_path: Path | None = None
+    population_values: str = "counts"
+    sduc_distance_km: float = 2.0
+    with_degurba: bool = True
+    basemap: str | None = None
+    layers_dir: Path | None = None
+    maps_dir: Path | None = None
+    overwrite: bool = False
+
+
+def output_crs(epsg: int):
+    """The GeoPackage CRS for ``--crs``: a geographic EPSG CRS (4326 WGS-84, 4490 CGCS2000)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_epsg(epsg)
+    except CRSError:
+        raise GisError(f"--crs {epsg}: not an EPSG code pyproj knows (e.g. 4326 WGS-84, 4490 CGCS2000)") from None
+    if not crs.is_geographic:
+        raise GisError(f"--crs {epsg}: expected a geographic CRS such as 4326 (WGS-84) or 4490 (CGCS2000)")
+    return crs
+
+
+def plan_build(options: BuildOptions) -> BuildPlan:
+    """The files a build will write; raises :class:`GisError` for an unknown province."""
+    from gis.maps import default_spec_paths
+    from gis.specs import specs_dir
+    from gis.units.boundaries import NATIONAL, province_slug
+
+    return BuildPlan(
+        out_dir=Path(options.out_dir),
+        slug=province_slug(options.province),
+        national=options.province.strip().lower() == NATIONAL,
+        map_specs=tuple(default_spec_paths(options.maps_dir or specs_dir("maps"))),
+        with_degurba=options.with_degurba,
+        with_agreement=options.population_path is not None,
+    )
+
+
+def run_build(options: BuildOptions, progress: Callable[[str], None] = print, say: Callable[[str], None] = print) -> list[Path]:
+    """Run a whole build; return the files written, in order.
+
+    ``progress`` gets what is being done (the CLI prints it on stderr), ``say`` the results a
+    user reads (the agreement table; the CLI prints it on stdout).
+    """
+    from gis._files import atomic_path, refuse_overwrite
+    from gis.build.assemble import assemble
+    from gis.degurba.official import write_agreement_csv
+    from gis.degurba.rasters import write_class_geotiff
+    from gis.maps import load_spec, render_maps
+    from gis.outputs.gpkg import OutputLayer, write_geopackage
+    from gis.outputs.layer_specs import SOURCES, load_layer_specs, resolve_styles
+    from gis.specs import specs_dir
+    from gis.units.national import coverage_notes
+
+    crs = output_crs(options.epsg)
+    if options.population_path is not None and not options.with_degurba:
+        raise GisError("--population is for the Degree of Urbanisation; it cannot go with --no-degurba")
+    # Everything is checked before the slow work: layer and map specs, and existing outputs.
+    # Layers in the order a GIS user reads them: province, prefectures, counties, grid, tables.
+    specs = sorted(load_layer_specs(options.layers_dir or specs_dir("layers")), key=lambda spec: SOURCES.index(spec.source))
+    plan = plan_build(options)
+    for path in plan.map_specs:
+        load_spec(path)
+    refuse_overwrite(plan.files(), options.overwrite)
+
+    built = assemble(
+        options.province, options.data_paths, options.allow_unmatched, options.year,
+        with_degurba=options.with_degurba, population_path=options.population_path,
+        population_values=options.population_values, sduc_distance_km=options.sduc_distance_km, progress=progress,
+    )
+    tables = built.tables
+    if built.degurba is not None:
+        partial = built.degurba.counties.loc[built.degurba.counties["nodata_km2"] > 0, "adcode"]
+        if len(partial):
+            names = tables["counties"].set_index("adcode").loc[partial, "name"]
+            progress(f"note: {len(partial)} county-level unit(s) partly on grid cells without a class (see nodata_km2): "
+                     + ", ".join(f"{n} {c}" for c, n in names.items()))
+
+    layers, notes = [], []
+    for spec in specs:
+        if spec.source not in tables:
+            notes.append(f"layer {spec.name}: no {spec.source} table in this build, skipped")
+            continue
+        styles, style_notes = resolve_styles(spec, tables[spec.source])
+        notes += style_notes
+        layers.append(OutputLayer(spec.name, tables[spec.source], spec.title, spec.description, styles))
+    for note in notes:
+        progress(note)
+
+    written = []
+    if plan.national:
+        # What the boundary data holds and lacks across the country, said rather than guessed.
+        lines = coverage_notes(built.boundaries)
+        for line in lines:
+            progress(line)
+        with atomic_path(plan.coverage) as temporary:
+            temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written.append(plan.coverage)
+    progress(f"writing {plan.gpkg}")
+    written.append(write_geopackage(plan.gpkg, layers, crs=crs))
+    if built.degurba is not None:
+        degurba = built.degurba
+        written.append(write_class_geotiff(plan.class_grid(2), degurba.grid_l2.codes, degurba.grid_l2.transform, level=2))
+        written.append(write_class_geotiff(plan.class_grid(1), degurba.grid_l1.codes, degurba.grid_l1.transform, level=1))
+        if degurba.agreement is not None:
+            written += write_agreement_csv(degurba.agreement, plan.agreement)
+            progress(f"agreement with the official grid: {degurba.agreement.percent_same:.1f}% of "
+                     f"{degurba.agreement.cells_compared} cells in the same Level 2 class")
+            say(degurba.agreement.confusion.to_string())
+    progress(f"drawing {len(plan.map_specs)} map(s)")
+    written += render_maps(plan.map_specs, tables, plan.maps_dir, basemap=options.basemap, place=built.place,
+                           on_note=lambda spec, message: progress(f"{spec.name}: {message}"))
+    return written

@@ -1,0 +1,88 @@
+"""Options shared by several commands, declared once (as ``rio``'s ``options.py``).
+
+Numbers are checked here, at the boundary, with the range they may take: a year, a distance or
+a count outside it is one line naming the option and the range, before any work starts.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+
+#: Years a statistical table can speak of.
+YEARS = click.IntRange(1949, 2100)
+
+
+class FiniteFloat(click.ParamType):
+    """A finite float within ``[low, high]`` (NaN and infinities refused, unlike click.FloatRange)."""
+
+    name = "number"
+
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            self.fail(f"{value!r} is outside {self.low:g} to {self.high:g}", param, ctx)
+        return number
+
+    def get_metavar(self, param, ctx=None):
+        return f"[{self.low:g}-{self.high:g}]"
+
+
+class LazyChoice(click.Choice):
+    """A Choice whose values come from the library on first use, so declaring it imports nothing."""
+
+    def __init__(self, load):
+        self._load = load
+        self.case_sensitive = True
+
+    @property
+    def choices(self):
+        return self._load()
+
+
+def _basemaps():
+    from gis.maps.spec import BASEMAPS
+
+    return BASEMAPS
+
+
+def province(allow_all: bool = True):
+    return click.option(
+        "--province", default="330000", show_default=True,
+        help="6-digit province adcode" + (", or 'all' for the whole country." if allow_all else "."),
+    )
+
+
+def data(name: str = "data_paths"):
+    return click.option(
+        "--data", name, multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Your indicator table (.csv or .xlsx, see 'gis template'); repeat for several.",
+    )
+
+
+allow_unmatched = click.option(
+    "--allow-unmatched", is_flag=True, help="Leave out table rows that match no unit (they are still reported).")
+year = click.option(
+    "--year", type=YEARS, default=None,
+    help="Year of --data tables that have no year column or years in their headers.")
+overwrite = click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+population = click.option(
+    "--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Population raster (any CRS and resolution: GHS-POP, WorldPop).")
+population_values = click.option(
+    "--population-values", "values_kind", type=click.Choice(["counts", "density"]), default="counts",
+    show_default=True, help="The population raster holds persons per cell or persons per km².")
+sduc_distance = click.option(
+    "--sduc-distance-km", type=FiniteFloat(0, 50), default=2.0, show_default=True,
+    help="D of the semi-dense urban cluster rule, km edge to edge (GHSL grids use 3).")
+basemap = click.option(
+    "--basemap", type=LazyChoice(_basemaps), default=None,
+    help="Background tiles of the maps; overrides the specs ('none' needs no network; tianditu needs env TIANDITU_KEY).")

@@ -1,0 +1,633 @@
+"""Degree of Urbanisation, Stage I out of core: the rules of :mod:`gis.degurba` on dask arrays.
+
+:func:`classify_grid_chunked` gives, cell for cell, the same Level 1 and Level 2 codes as
+:func:`gis.degurba.classify_grid` (same rules, same "our choices" 1-6, same constants and
+helpers), while holding only a few chunks of the grid in memory at a time. Grids are row-major
+with row 0 at the top (north), e.g. windows of the GHSL 1 km grid (ESRI:54009, 1 km² cells).
+:func:`write_class_geotiff_chunked` writes the result as a styled GeoTIFF chunk row by chunk row.
+
+How each step works on chunks
+-----------------------------
+* **Cell densities** (dense, moderate, low, water, no data) are per cell: computed chunk by
+  chunk with the helpers of :mod:`gis.degurba` and stored, one byte per cell.
+* **Connected groups** (4-connected dense cells, 8-connected moderate or UC cells, …): each
+  chunk is labelled on its own with ``scipy.ndimage.label``; the labels along the chunk edges
+  are gathered (1-D, proportional to the length of the chunk borders), the pairs of labels that
+  touch across a border (with the same 4- or 8-connectivity, chunk corners included) become the
+  edges of a graph, and ``scipy.sparse.csgraph.connected_components`` turns it into groups.
+  This is the algorithm of ``dask_image.ndmeasure.label``, which is not used itself because its
+  single graph keeps every chunk's labels in memory until the global merge is done (a full-grid
+  int32 array), and its ``sum_labels`` builds one graph per label. Labels are not stored:
+  labelling is deterministic, so a later pass that needs them labels the same chunk again,
+  which is faster than writing and reading 4 bytes a cell.
+* **Group populations are bit-identical** to ``classify_grid``'s, since a group exactly at
+  50 000 / 5 000 / 500 persons decides its class. ``classify_grid`` sums with ``np.bincount``,
+  which adds each member's population in turn in row-major order, and floating-point addition
+  is not associative: adding per-chunk sums can differ in the last bit. So a group inside one
+  chunk gets its chunk's ``np.bincount`` (the grid's row-major order restricted to a chunk is
+  the chunk's own), and the groups spanning chunks are summed in one sequential pass over their
+  member cells, a full-width band of rows at a time, in row-major order with ``np.add.at``: the
+  same additions in the same order. Those members (cells of labels touching a chunk edge) are
+  written to disk, 16 bytes each, when a chunk is labelled.
+* **Smoothing** is a ``map_overlap`` with a 1-cell halo running
+  :func:`gis.degurba.smoothing_additions` (the 3 × 3 neighbour count), a whole pass at a time
+  until no chunk changes (our choice 3); chunks that changed are stored as bits.
+* **Hole filling** is a ``map_overlap`` with a ``MAX_HOLE_CELLS`` (15) cell halo running
+  :func:`gis.degurba.fill_urban_centre_holes` on each chunk plus halo, with cells outside the grid
+  as non-UC padding. No global labelling is needed: a hole (< 15 cells, not touching the grid
+  edge) around a chunk cell lies within 13 cells of it, so it is found whole in the window and
+  does not touch the window's edge; a region that is not a hole either has ≥ 15 cells inside
+  the window, or leaves it (touching the window's edge), or touches the grid edge (so joins the
+  padding, which reaches the window's edge) — not a hole in the window either.
+* **SDUC distance**: a ``map_overlap`` whose halo is the reach of
+  :func:`gis.degurba.edge_distance_rectangles` asks :func:`gis.degurba.near_cells` (as
+  ``classify_grid`` does) whether each candidate cell has a UC or DUC cell within D, edge to
+  edge; a candidate group is near if any of its cells is.
+
+Memory and disk
+---------------
+A task holds one chunk (plus halo) and its temporaries, at most about 55 bytes per chunk cell
+(when cell densities are computed from float64 inputs), with one task per thread; 2 048² chunks
+on 2 threads peaked at ~0.6 GB live (0.8 GB resident, with the memory glibc keeps after
+freeing) on a 16 000² grid. The driver holds 1-D arrays: an entry per chunk-local label, per
+group, and per cell on a chunk border. The cross-chunk sums read one full-width band of member
+cells at a time (about one chunk's worth of cells). Nothing of the grid's size is ever in
+memory. The population is read three times (densities, clusters, remaining clusters), the
+other inputs once. Intermediate grids live in a temporary folder (``workdir``; on a
+multi-machine dask cluster it must be shared by all workers): about 2 bytes per cell at peak
+(cell flags, Level 2 codes, masks as bits, members of edge-touching groups), then 1 byte per
+cell (the Level 2 codes) until the result is closed or garbage collected.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import rasterio
+from affine import Affine
+from scipy import ndimage
+
+from gis.degurba._chunk_labels import (
+    _ChunkLabels,
+    _group_populations,
+    _Groups,
+    _label_chunk,
+)
+from gis.degurba._chunk_store import (
+    _BlockStore,
+    _chunk_array,
+    _chunk_shape,
+    _load_codes,
+    _load_mask,
+    _Progress,
+    _save_codes,
+    _save_mask,
+    _Scheduler,
+)
+from gis.degurba.classify import (
+    EIGHT_CONNECTED,
+    FOUR_CONNECTED,
+    MAX_HOLE_CELLS,
+    NODATA,
+    RURAL_CLUSTER_MIN_POP,
+    URBAN_CENTRE_MIN_POP,
+    URBAN_CLUSTER_MIN_POP,
+    _dense_and_moderate,
+    _land_area_km2,
+    _rural_codes,
+    edge_distance_rectangles,
+    fill_urban_centre_holes,
+    level1_from_level2,
+    near_cells,
+    smoothing_additions,
+)
+from gis.degurba.grid import GHSL_CRS
+from gis.degurba.rasters import (
+    CLASS_TILE,
+    atomic_path,
+    class_geotiff_profile,
+    style_class_band,
+)
+from gis.errors import GisError
+
+#: Default chunk edge, cells: 2048² cells are 32 MB of float64 population per chunk.
+DEFAULT_CHUNK = 2048
+
+# One byte per cell for the per-cell results: bits 0-1 index the Level 2 code the cell gets
+# outside every cluster (_RURAL_CODES), bit 2 = dense, bit 3 = moderate.
+_RURAL_CODES = np.array([NODATA, 11, 12, 10], dtype=np.uint8)
+_RURAL_INDEX = np.zeros(256, dtype=np.uint8)
+_RURAL_INDEX[_RURAL_CODES] = np.arange(len(_RURAL_CODES), dtype=np.uint8)
+_RURAL_BITS = 3
+_DENSE = 4
+_MODERATE = 8
+
+# Per-cell classes once clusters are known (see _cluster_classes): bits 0-1 the class of the
+# cell's 8-connected (moderate | UC) group, bit 2 DUC, bit 3 UC.
+_NOT_CLUSTER, _RURAL_CLUSTER, _URBAN_CLUSTER = 0, 1, 2
+_CLUSTER_BITS = 3
+_DUC_BIT, _UC_BIT = 4, 8
+
+
+# --- result ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkedGridClasses:
+    """Stage I result as lazy uint8 dask arrays: ``level1`` (3/2/1) and ``level2`` (30…10),
+    255 = nodata, on the input's grid and chunks (row 0 = north).
+
+    ``level2`` reads its chunks from a temporary folder, ``level1`` is derived from it chunk by
+    chunk. The folder is deleted by :meth:`close` (or leaving a ``with`` block, or garbage
+    collection); compute or write the arrays before that. ``sduc_distance_km`` records the D
+    used for semi-dense clusters.
+    """
+
+    level1: da.Array
+    level2: da.Array
+    sduc_distance_km: float
+    _store: "_BlockStore | None" = field(default=None, repr=False)
+
+    def counts(self, scheduler=None) -> dict[int, int]:
+        """Number of cells per Level 2 code (including 255 when present), chunk by chunk."""
+        per_chunk = self.level2.map_blocks(_code_counts, new_axis=2, chunks=(1, 1, 256), dtype=np.int64)
+        with _Scheduler(scheduler) as run:
+            (totals,) = run.compute(per_chunk.sum(axis=(0, 1)))
+        return {int(code): int(n) for code, n in enumerate(totals) if n}
+
+    def close(self) -> None:
+        """Delete the temporary folder holding ``level2`` (the arrays are unusable after)."""
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> "ChunkedGridClasses":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _code_counts(codes: np.ndarray) -> np.ndarray:
+    return np.bincount(codes.ravel(), minlength=256)[None, None, :]
+
+
+# --- per-chunk passes ------------------------------------------------------------------------
+#
+# Masks of each labelling, from the stored per-cell flags and UC mask of a chunk. The same
+# function gives the mask when a chunk is first labelled and when it is labelled again.
+
+
+def _dense_mask(flags: np.ndarray) -> np.ndarray:
+    return (flags & _DENSE) != 0
+
+
+def _cluster_mask(flags: np.ndarray, urban_centre: np.ndarray) -> np.ndarray:
+    return ((flags & _MODERATE) != 0) | urban_centre
+
+
+def _dense_non_uc_mask(flags: np.ndarray, urban_centre: np.ndarray) -> np.ndarray:
+    return _dense_mask(flags) & ~urban_centre
+
+
+def _remaining_mask(codes: np.ndarray) -> np.ndarray:
+    # Before semi-dense clusters are known, 21 marks exactly the urban-cluster cells that are
+    # neither UC nor DUC (23 and 30 are written over 21).
+    return codes == 21
+
+
+def _cell_flags(population, land_share, built_share, cell_area_km2) -> np.ndarray:
+    """One byte per cell: rural code index, dense and moderate bits (rules of gis.degurba)."""
+    valid = np.isfinite(population)
+    land_area = _land_area_km2(land_share, cell_area_km2)
+    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid)
+    flags = _RURAL_INDEX[_rural_codes(population, land_area, land_share, valid)]
+    flags |= dense.view(np.uint8) * np.uint8(_DENSE)
+    flags |= moderate.view(np.uint8) * np.uint8(_MODERATE)
+    return flags
+
+
+def _valid(flags: np.ndarray) -> np.ndarray:
+    return (flags & _RURAL_BITS) != 0
+
+
+def _densities_pass(population, land_share, built_share, cell_area_km2, flags_path, members_path) -> _ChunkLabels:
+    """Store the cell flags of one chunk and label its dense cells (4-connected)."""
+    flags = _cell_flags(population, land_share, built_share, cell_area_km2)
+    _save_codes(flags_path, flags)
+    return _label_chunk(_dense_mask(flags), FOUR_CONNECTED, population, members_path)[0]
+
+
+def _urban_centre_seed(flags_path: str, shape: tuple[int, int], is_urban_centre: np.ndarray) -> np.ndarray:
+    """Cells of dense groups >= 50 000 in one chunk (``is_urban_centre`` per chunk label)."""
+    labels, _ = ndimage.label(_dense_mask(_load_codes(flags_path, shape)), structure=FOUR_CONNECTED)
+    return is_urban_centre[labels]
+
+
+def _smoothing_step(urban_centre: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    return urban_centre | smoothing_additions(urban_centre, _valid(flags))
+
+
+def _save_if_changed(grown: np.ndarray, previous: np.ndarray, path: str) -> bool:
+    """Store a chunk after a smoothing pass if the pass changed it; returns whether it did."""
+    changed = bool((grown != previous).any())
+    if changed:
+        _save_mask(path, grown)
+    return changed
+
+
+def _fill_holes_window(urban_centre: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    if not urban_centre.any():
+        return urban_centre
+    return fill_urban_centre_holes(urban_centre, _valid(flags))
+
+
+def _clusters_pass(urban_centre, flags_path, population, uc_path, cluster_members, duc_members):
+    """Store the final UC mask of one chunk and label its urban-cluster candidates (moderate or
+    UC, 8-connected) and its dense non-UC cells (4-connected)."""
+    _save_mask(uc_path, urban_centre)
+    flags = _load_codes(flags_path, urban_centre.shape)
+    clusters, _ = _label_chunk(_cluster_mask(flags, urban_centre), EIGHT_CONNECTED, population, cluster_members)
+    dense_clusters, _ = _label_chunk(_dense_non_uc_mask(flags, urban_centre), FOUR_CONNECTED, population, duc_members)
+    return clusters, dense_clusters
+
+
+def _cluster_classes(flags_path: str, uc_path: str, shape, cluster_class: np.ndarray, is_dense_cluster: np.ndarray) -> np.ndarray:
+    """Per cell of one chunk: 0 none, 1 rural cluster, 2 urban cluster, +4 if DUC (dense
+    non-UC group of 5 000 to 50 000 inside an urban cluster), +8 if UC."""
+    flags = _load_codes(flags_path, shape)
+    urban_centre = _load_mask(uc_path, shape)
+    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre), structure=EIGHT_CONNECTED)
+    classes = cluster_class[labels]
+    labels, _ = ndimage.label(_dense_non_uc_mask(flags, urban_centre), structure=FOUR_CONNECTED)
+    classes[is_dense_cluster[labels] & (classes == _URBAN_CLUSTER)] |= _DUC_BIT
+    classes[urban_centre] |= _UC_BIT
+    return classes
+
+
+def _uc_or_duc(classes: np.ndarray) -> np.ndarray:
+    return (classes & (_DUC_BIT | _UC_BIT)) != 0
+
+
+def _near_window(classes: np.ndarray, distance_cells: float, halo: tuple[int, int]) -> np.ndarray:
+    """Within ``distance_cells`` of a UC/DUC cell? Answered only where it is used, at the other
+    urban-cluster cells of the chunk, with :func:`gis.degurba.near_cells` (``halo`` = the halo
+    around the chunk, ≥ the reach of the distance, so those cells see every feature in reach);
+    False elsewhere."""
+    near = np.zeros(classes.shape, dtype=bool)
+    core = tuple(slice(d, size - d) for d, size in zip(halo, classes.shape))
+    rows, cols = np.nonzero(classes[core] == _URBAN_CLUSTER)  # no DUC/UC bit
+    if rows.size == 0:
+        return near
+    rows, cols = rows + halo[0], cols + halo[1]
+    # Only the box around the candidates (plus the reach) matters.
+    top, left = max(rows.min() - halo[0], 0), max(cols.min() - halo[1], 0)
+    box = (slice(top, rows.max() + halo[0] + 1), slice(left, cols.max() + halo[1] + 1))
+    near[rows, cols] = near_cells(_uc_or_duc(classes[box]), rows - top, cols - left, distance_cells)
+    return near
+
+
+def _remaining_pass(classes, near, flags_path, population, codes_path, members_path) -> _ChunkLabels:
+    """Store one chunk's Level 2 codes except 22 (semi-dense) and label its remaining urban
+    cluster cells (neither UC nor DUC, 8-connected), noting which labels are near a UC/DUC."""
+    codes = _RURAL_CODES[_load_codes(flags_path, classes.shape) & _RURAL_BITS]
+    cluster = classes & _CLUSTER_BITS
+    codes[cluster == _RURAL_CLUSTER] = 13
+    codes[cluster == _URBAN_CLUSTER] = 21
+    codes[(classes & _DUC_BIT) != 0] = 23
+    codes[(classes & _UC_BIT) != 0] = 30
+    _save_codes(codes_path, codes)
+    summary, labels = _label_chunk(_remaining_mask(codes), EIGHT_CONNECTED, population, members_path)
+    summary.near = np.zeros(summary.count + 1, dtype=bool)
+    summary.near[labels[near]] = True
+    summary.near[0] = False
+    return summary
+
+
+def _final_pass(codes_path: str, shape, is_semi_dense: np.ndarray, level2_path: str) -> None:
+    codes = _load_codes(codes_path, shape)
+    labels, _ = ndimage.label(_remaining_mask(codes), structure=EIGHT_CONNECTED)
+    codes[is_semi_dense[labels]] = 22
+    _save_codes(level2_path, codes)
+
+
+# --- the classification ----------------------------------------------------------------------
+
+
+def _number(value, name: str) -> float:
+    """``value`` as a finite float, or a GisError naming the parameter."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not np.isfinite(number):
+        raise GisError(f"{name} must be a finite number, not {value!r}")
+    return number
+
+
+def _as_grid_array(values, name: str, shape, chunks) -> da.Array:
+    """``values`` (NumPy or dask) as a dask array of ``shape`` on ``chunks``."""
+    array = values if isinstance(values, da.Array) else np.asarray(values)
+    if array.shape != tuple(shape):
+        raise GisError(f"{name} has shape {array.shape}; expected the population grid's shape {tuple(shape)}")
+    if isinstance(array, np.ndarray):
+        return da.from_array(array, chunks=chunks)
+    return array.rechunk(chunks)
+
+
+def _halo(depth, shape) -> tuple[int, int]:
+    """Halo (rows, cols) of a ``map_overlap``: ``depth``, but no deeper than the grid."""
+    depth = (depth, depth) if np.ndim(depth) == 0 else depth
+    return tuple(min(int(d), size) for d, size in zip(depth, shape))
+
+
+def _overlap(function, arrays, depth, chunks, **kwargs) -> da.Array:
+    """``map_overlap`` with cells outside the grid as False/0, back on ``chunks`` (dask widens
+    chunks narrower than the halo).
+
+    A halo deeper than the grid is cut to the grid's size: the window then holds the whole
+    axis, plus as much padding, which is all any of our window functions needs.
+    """
+    depth = _halo(depth, arrays[0].shape)
+    result = da.map_overlap(function, *arrays, depth=depth, boundary=0, dtype=bool, meta=np.array((), dtype=bool), **kwargs)
+    return result.rechunk(chunks)
+
+
+def classify_grid_chunked(
+    population,
+    land_share=None,
+    built_share=None,
+    sduc_distance_km: float = 2.0,
+    cell_area_km2=1.0,
+    cell_size_km: float = 1.0,
+    chunks=None,
+    scheduler=None,
+    progress=None,
+    workdir=None,
+) -> ChunkedGridClasses:
+    """Stage I of the Degree of Urbanisation on a grid too large for memory (dask).
+
+    Gives the same codes as :func:`gis.degurba.classify_grid`, cell for cell; see this module's
+    docstring for how and at what memory cost.
+
+    Parameters
+    ----------
+    population
+        2-D dask or NumPy array of persons per cell (NaN = no data), e.g. a window of the GHSL
+        1 km grid (ESRI:54009); converted to float64 chunk by chunk. Not modified.
+    land_share, built_share
+        Optional permanent-land and built-up shares (0..1) of each cell, same shape (dask or
+        NumPy); as in ``classify_grid``.
+    sduc_distance_km
+        D of the semi-dense urban cluster rule, km edge to edge (2: 2021 manual, 3: GHSL).
+    cell_area_km2
+        Area of a cell in km²: a number, or an array (dask or NumPy) of the grid's shape.
+    cell_size_km
+        Edge of a (square) cell in km, to turn ``sduc_distance_km`` into cells.
+    chunks
+        Chunk shape used throughout (an int or (rows, cols), in cells, or anything
+        ``dask.array.rechunk`` takes); default: a dask input's own chunks, 2048 × 2048 for NumPy.
+    scheduler
+        ``None`` (local threads), a local scheduler name (``"synchronous"``, ``"processes"``),
+        a ``dask.distributed.Client``, or a scheduler address such as ``"tcp://host:8786"``.
+    progress
+        ``True``: stage messages and progress bars on stderr; a callable: called with each
+        stage message; ``None``: silent.
+    workdir
+        Folder for the temporary store of intermediate grids (default: the system's temporary
+        folder); it must be shared by all workers of a multi-machine cluster.
+
+    Returns a :class:`ChunkedGridClasses` of lazy uint8 arrays on ``chunks``.
+    """
+    reporter = _Progress(progress)
+    if not (isinstance(population, da.Array) or hasattr(population, "shape")):
+        population = np.asarray(population)
+    if len(population.shape) != 2:
+        raise GisError(f"population must be a 2-D grid, got shape {tuple(population.shape)}")
+    distance, cell_size = _number(sduc_distance_km, "sduc_distance_km"), _number(cell_size_km, "cell_size_km")
+    if not distance >= 0:
+        raise GisError(f"sduc_distance_km must be a distance >= 0 km, not {sduc_distance_km!r}")
+    if not cell_size > 0:
+        raise GisError(f"cell_size_km must be > 0, not {cell_size_km!r}")
+    if chunks is None:
+        chunks = population.chunks if isinstance(population, da.Array) else DEFAULT_CHUNK
+    try:
+        population = _as_grid_array(population, "population", population.shape, chunks)
+    except (ValueError, ZeroDivisionError) as error:
+        raise GisError(f"cannot split the population grid {tuple(population.shape)} into chunks {chunks!r}: {error}") from None
+    chunks = population.chunks
+    shape = population.shape
+    if min(shape) == 0:
+        level2 = da.full(shape, NODATA, dtype=np.uint8, chunks=chunks)
+        return ChunkedGridClasses(level2.map_blocks(level1_from_level2, dtype=np.uint8), level2, distance)
+    if max(chunks[0]) * max(chunks[1]) >= 2**31:
+        raise GisError(f"chunks of {max(chunks[0])} x {max(chunks[1])} cells are too large (limit 2**31 cells)")
+    population = population.astype(np.float64)
+    optional = {
+        "land_share": None if land_share is None else _as_grid_array(land_share, "land_share", shape, chunks).astype(np.float64),
+        "built_share": None if built_share is None else _as_grid_array(built_share, "built_share", shape, chunks),
+    }
+    area = cell_area_km2
+    if np.ndim(area) != 0 or isinstance(area, da.Array):
+        area = _as_grid_array(area, "cell_area_km2", shape, chunks)
+    rectangles = edge_distance_rectangles(distance / cell_size)
+    near_depth = _halo((rectangles[-1][0], rectangles[0][1]), shape)
+
+    store = _BlockStore(workdir)
+    try:
+        with _Scheduler(scheduler, reporter) as run:
+            level2 = _classify(population, optional, area, near_depth, distance / cell_size, store, run)
+    except BaseException:
+        store.close()
+        raise
+    reporter.stage("done")
+    return ChunkedGridClasses(level2.map_blocks(level1_from_level2, dtype=np.uint8), level2, distance, store)
+
+
+def _classify(population, optional, area, near_depth, distance_cells, store, run) -> da.Array:
+    """The stages of Stage I, chunk by chunk; returns the stored Level 2 codes."""
+    chunks = population.chunks
+    indices = list(np.ndindex(population.numblocks))
+    origins = np.empty(population.numblocks, dtype=object)
+    row_starts, col_starts = np.cumsum((0,) + chunks[0]), np.cumsum((0,) + chunks[1])
+    for i, j in indices:
+        origins[i, j] = (int(row_starts[i]), int(col_starts[j]), chunks[1][j])
+    grid_width = population.shape[1]
+    # Cross-chunk sums read full-width bands of about one chunk's cells.
+    rows_per_band = max(1, max(chunks[0]) * max(chunks[1]) // grid_width)
+    progress = run.progress
+
+    def per_chunk(results) -> np.ndarray:
+        table = np.empty(population.numblocks, dtype=object)
+        for index, result in zip(indices, results):
+            table[index] = result
+        return table
+
+    def groups_of(labelled: list, structure) -> tuple:
+        """Merge chunk labellings; returns the groups and the delayed cross-chunk sums."""
+        return _group_populations(per_chunk(labelled), structure, origins, grid_width, rows_per_band)
+
+    def with_sums(groups, spanning, sums) -> _Groups:
+        groups.population[spanning] = sums
+        return groups
+
+    def optional_blocks(array):
+        return None if array is None else array.to_delayed(optimize_graph=False)
+
+    # 1. Cell densities and dense groups (4-connected) -> urban centre seeds (>= 50 000).
+    progress.stage(f"cell densities and dense cells: {len(indices)} chunks of up to {max(chunks[0])} x {max(chunks[1])} cells")
+    # Graphs are not optimised chunk-array by chunk-array: fusing would rename tasks that
+    # several consumers share in one computation, and compute them twice.
+    population_blocks = population.to_delayed(optimize_graph=False)
+    land_blocks, built_blocks = optional_blocks(optional["land_share"]), optional_blocks(optional["built_share"])
+    area_blocks = optional_blocks(area) if isinstance(area, da.Array) else None
+    dense_labels = run.compute(*[
+        dask.delayed(_densities_pass)(
+            population_blocks[index],
+            None if land_blocks is None else land_blocks[index],
+            None if built_blocks is None else built_blocks[index],
+            area if area_blocks is None else area_blocks[index],
+            store.path("flags", index), store.path("dense_members", index),
+        )
+        for index in indices
+    ])
+    progress.stage("merging dense groups across chunks")
+    dense_groups, spanning, spanning_sums = groups_of(dense_labels, FOUR_CONNECTED)
+    dense_groups = with_sums(dense_groups, spanning, *run.compute(spanning_sums))
+    flags = store.array("flags", chunks, np.uint8)
+    is_urban_centre = dense_groups.chunk_lookups(dense_groups.between(URBAN_CENTRE_MIN_POP))
+    # Where each chunk's current UC mask comes from: the seed (labelled again), then the file of
+    # the last smoothing pass that changed the chunk.
+    uc_sources = {
+        index: (_urban_centre_seed, store.path("flags", index), _chunk_shape(chunks, index), is_urban_centre[index])
+        for index in indices
+    }
+    del dense_labels, dense_groups, is_urban_centre
+
+    # 2. Smoothing, a whole pass at a time, until no chunk changes (as classify_grid).
+    for iteration in itertools.count(1):
+        progress.stage(f"smoothing urban centres, pass {iteration}")
+        urban_centre = _chunk_array(uc_sources.__getitem__, chunks, bool)
+        grown_blocks = _overlap(_smoothing_step, (urban_centre, flags), 1, chunks).to_delayed(optimize_graph=False)
+        previous_blocks = urban_centre.to_delayed(optimize_graph=False)
+        name = f"uc_pass{iteration}"
+        changed = run.compute(*[
+            dask.delayed(_save_if_changed)(grown_blocks[index], previous_blocks[index], store.path(name, index))
+            for index in indices
+        ])
+        for index, chunk_changed in zip(indices, changed):
+            if chunk_changed:
+                uc_sources[index] = (_load_mask, store.path(name, index), _chunk_shape(chunks, index))
+        if not any(changed):
+            break
+
+    # 3. Hole filling; urban-cluster candidates (8-connected) and dense non-UC cells (4).
+    progress.stage("filling holes; labelling urban clusters and dense clusters")
+    filled_blocks = _overlap(_fill_holes_window, (urban_centre, flags), MAX_HOLE_CELLS, chunks).to_delayed(optimize_graph=False)
+    labelled = run.compute(*[
+        dask.delayed(_clusters_pass, nout=2)(
+            filled_blocks[index], store.path("flags", index), population_blocks[index], store.path("uc", index),
+            store.path("cluster_members", index), store.path("duc_members", index),
+        )
+        for index in indices
+    ])
+    store.remove("dense_members", *(f"uc_pass{k}" for k in range(1, iteration + 1)))
+    progress.stage("merging urban clusters and dense clusters across chunks")
+    cluster_groups, cluster_spanning, cluster_sums = groups_of([c for c, _ in labelled], EIGHT_CONNECTED)
+    duc_groups, duc_spanning, duc_sums = groups_of([d for _, d in labelled], FOUR_CONNECTED)
+    cluster_sums, duc_sums = run.compute(cluster_sums, duc_sums)
+    cluster_groups = with_sums(cluster_groups, cluster_spanning, cluster_sums)
+    duc_groups = with_sums(duc_groups, duc_spanning, duc_sums)
+    del labelled
+
+    # 4. Codes so far (all but 22); remaining urban-cluster cells and their distance to UC/DUC.
+    progress.stage("urban, rural and dense clusters; distance of the other urban-cluster cells to them")
+    cluster_class = np.full(len(cluster_groups.population), _NOT_CLUSTER, dtype=np.uint8)
+    cluster_class[cluster_groups.between(RURAL_CLUSTER_MIN_POP, URBAN_CLUSTER_MIN_POP)] = _RURAL_CLUSTER
+    cluster_class[cluster_groups.between(URBAN_CLUSTER_MIN_POP)] = _URBAN_CLUSTER
+    cluster_class = cluster_groups.chunk_lookups(cluster_class)
+    is_dense_cluster = duc_groups.chunk_lookups(duc_groups.between(URBAN_CLUSTER_MIN_POP, URBAN_CENTRE_MIN_POP))
+    classes = _chunk_array(  # the lookups are bound now: the names are deleted below
+        lambda index, cluster_class=cluster_class, is_dense_cluster=is_dense_cluster: (
+            _cluster_classes, store.path("flags", index), store.path("uc", index), _chunk_shape(chunks, index),
+            cluster_class[index], is_dense_cluster[index],
+        ),
+        chunks, np.uint8,
+    )
+    del cluster_groups, duc_groups, cluster_class, is_dense_cluster
+    near_blocks = _overlap(
+        _near_window, (classes,), near_depth, chunks, distance_cells=distance_cells, halo=near_depth
+    ).to_delayed(optimize_graph=False)
+    class_blocks = classes.to_delayed(optimize_graph=False)
+    remaining_labels = run.compute(*[
+        dask.delayed(_remaining_pass)(
+            class_blocks[index], near_blocks[index], store.path("flags", index), population_blocks[index],
+            store.path("codes", index), store.path("remaining_members", index),
+        )
+        for index in indices
+    ])
+    store.remove("flags", "uc", "cluster_members", "duc_members")
+
+    # 5. Semi-dense clusters: remaining groups >= 5 000 with no cell within D of a UC/DUC cell.
+    progress.stage("semi-dense urban clusters")
+    remaining_groups, spanning, spanning_sums = groups_of(remaining_labels, EIGHT_CONNECTED)
+    remaining_groups = with_sums(remaining_groups, spanning, *run.compute(spanning_sums))
+    group_near = np.zeros(len(remaining_groups.population), dtype=bool)
+    for index, labels in zip(indices, remaining_labels):
+        group_near[remaining_groups.group_of[remaining_groups.offsets[index] + np.flatnonzero(labels.near)]] = True
+    is_semi_dense = remaining_groups.chunk_lookups(remaining_groups.between(URBAN_CLUSTER_MIN_POP) & ~group_near)
+    progress.stage("writing Level 2 codes")
+    run.compute(*[
+        dask.delayed(_final_pass)(
+            store.path("codes", index), _chunk_shape(chunks, index), is_semi_dense[index], store.path("level2", index)
+        )
+        for index in indices
+    ])
+    store.remove("codes", "remaining_members")
+    return store.array("level2", chunks, np.uint8)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_class_geotiff_chunked(
+    path, codes, transform: Affine, level: int = 2, crs=GHSL_CRS, scheduler=None, progress=None
+) -> Path:
+    """Write a Level 1 or Level 2 class grid (dask or NumPy, uint8, 255 = nodata) as the same
+    styled GeoTIFF as :func:`gis.raster_io.write_class_geotiff` (deflate, 256 × 256 tiles,
+    GHSL colour table, class names and tags), one row of chunks at a time.
+
+    ``transform`` and ``crs`` (default ESRI:54009) georeference the grid. Chunks are first
+    aligned to whole tiles so each compressed tile is written once. The file is written next
+    to ``path`` and moved into place only when complete (:func:`gis.raster_io.atomic_path`):
+    an error or interruption leaves no file at ``path``. Memory: one row of chunks of codes.
+    Returns the path written.
+    """
+    codes = codes if isinstance(codes, da.Array) else da.from_array(np.asarray(codes), chunks=DEFAULT_CHUNK)
+    if codes.ndim != 2:
+        raise GisError(f"class codes must be a 2-D grid, got shape {codes.shape}")
+    if level not in (1, 2):
+        raise GisError(f"level must be 1 or 2, not {level!r}")
+    profile = class_geotiff_profile(codes.shape, transform, crs)
+    if profile["tiled"]:
+        codes = codes.rechunk(tuple(-(-max(c) // CLASS_TILE) * CLASS_TILE for c in codes.chunks))
+    codes = codes.astype(np.uint8)
+    reporter = _Progress(progress)
+    path = Path(path)
+    row_starts, col_starts = np.cumsum((0,) + codes.chunks[0]), np.cumsum((0,) + codes.chunks[1])
+    with _Scheduler(scheduler, reporter) as run, atomic_path(path) as temporary:
+        with rasterio.open(temporary, "w", **profile) as dst:
+            for i in range(codes.numblocks[0]):
+                reporter.stage(f"writing {path.name}: chunk row {i + 1} of {codes.numblocks[0]}")
+                row = run.compute(*[codes.blocks[i, j] for j in range(codes.numblocks[1])])
+                for j, values in enumerate(row):
+                    window = rasterio.windows.Window(
+                        int(col_starts[j]), int(row_starts[i]), values.shape[1], values.shape[0]
+                    )
+                    dst.write(values, 1, window=window)
+            style_class_band(dst, level)
+    return path

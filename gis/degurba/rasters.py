@@ -1,0 +1,137 @@
+"""Writing and reading Degree of Urbanisation class grids, and turning them into polygons.
+
+Class GeoTIFFs are single-band uint8 with nodata 255, a GHSL colour table, and the class names
+in the band's metadata (``CLASS_30=urban centre`` …) and description. They are written to a
+temporary file in the destination folder and moved into place with ``os.replace``, so a
+reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import rasterio.features
+from affine import Affine
+from pyproj import CRS
+
+from gis._files import atomic_path
+from gis.colours import hex_to_rgba
+from gis.degurba.classify import L1_NAMES, L2_NAMES, NODATA
+from gis.degurba.grid import GHSL_CRS, GhslWindow, is_ghsl_crs, is_ghsl_transform
+from gis.errors import GisError
+
+#: GHSL (GHS-SMOD) colours of the Level 2 codes.
+L2_COLOURS = {
+    30: "#FF0000", 23: "#732600", 22: "#A87000", 21: "#FFFF00",
+    13: "#375623", 12: "#CDF57A", 11: "#ABCD66", 10: "#7AB6F5",
+}
+#: Colours of the Level 1 codes.
+L1_COLOURS = {3: "#FF0000", 2: "#FFAA00", 1: "#CDF57A"}
+
+
+@dataclass(frozen=True)
+class ClassGrid:
+    """A class raster on the GHSL grid: uint8 ``codes`` (255 = nodata) on ``window``."""
+
+    codes: np.ndarray
+    window: GhslWindow
+
+    @property
+    def transform(self) -> Affine:
+        return self.window.transform
+
+    @property
+    def crs(self) -> CRS:
+        return GHSL_CRS
+
+
+#: Tile edge of class GeoTIFFs, cells (grids smaller than a tile are written striped).
+CLASS_TILE = 256
+
+
+def class_geotiff_profile(shape: tuple[int, int], transform: Affine, crs=GHSL_CRS) -> dict:
+    """rasterio profile of a class GeoTIFF of ``shape`` (rows, cols): uint8, nodata 255,
+    deflate, 256 × 256 tiles (striped when the grid is smaller than a tile)."""
+    profile = dict(
+        driver="GTiff", dtype="uint8", count=1, nodata=NODATA, width=shape[1], height=shape[0],
+        transform=transform, crs=CRS.from_user_input(crs).to_wkt(), compress="deflate", tiled=True,
+        blockxsize=CLASS_TILE, blockysize=CLASS_TILE,
+    )
+    if shape[0] < CLASS_TILE or shape[1] < CLASS_TILE:
+        profile.update(tiled=False)
+        profile.pop("blockxsize")
+        profile.pop("blockysize")
+    return profile
+
+
+def style_class_band(dataset, level: int) -> None:
+    """Give band 1 of an open class GeoTIFF the GHSL colour table, class names and tags."""
+    names, colours = (L2_NAMES, L2_COLOURS) if level == 2 else (L1_NAMES, L1_COLOURS)
+    colour_map = {code: (255, 255, 255, 0) for code in range(256)}
+    colour_map.update({code: hex_to_rgba(colour) for code, colour in colours.items()})
+    dataset.write_colormap(1, colour_map)
+    dataset.set_band_description(1, f"Degree of Urbanisation, Level {level} (GHS-SMOD codes)")
+    dataset.update_tags(1, **{f"CLASS_{code}": name for code, name in names.items()})
+    dataset.update_tags(DEGURBA_LEVEL=str(level), NODATA_MEANS="no data")
+
+
+def write_class_geotiff(path, codes: np.ndarray, transform: Affine, level: int = 2, crs=GHSL_CRS) -> Path:
+    """Write a Level 1 or Level 2 class array as a styled uint8 GeoTIFF (atomically).
+
+    ``codes`` uses the GHS-SMOD codes (see :mod:`gis.degurba`), 255 = nodata; ``transform`` and
+    ``crs`` (default ESRI:54009) georeference it. Returns the path written.
+    """
+    profile = class_geotiff_profile(codes.shape, transform, crs)
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        with rasterio.open(temporary, "w", **profile) as dst:
+            dst.write(codes.astype(np.uint8, copy=False), 1)
+            style_class_band(dst, level)
+    return path
+
+
+def read_class_geotiff(path) -> ClassGrid:
+    """Read a Level 2 class GeoTIFF that lies on the GHSL 1 km grid (ESRI:54009)."""
+    try:
+        with rasterio.open(path) as src:
+            if not (is_ghsl_crs(src.crs) and is_ghsl_transform(src.transform)):
+                raise GisError(
+                    f"{path}: expected a class grid on the GHSL 1 km grid (ESRI:54009, 1000 m cells "
+                    f"aligned with x=-18041000, y=9000000), got CRS {src.crs} and cell size {src.res}"
+                )
+            data = src.read(1, masked=True)
+            window = GhslWindow.from_transform(src.transform, src.shape)
+    except rasterio.errors.RasterioIOError as error:
+        raise GisError(f"{path}: cannot read as a raster ({error})") from None
+    codes = np.ma.filled(data, NODATA).astype(np.uint8)
+    unknown = ~np.isin(codes, [*L2_NAMES, NODATA])
+    if unknown.any():
+        raise GisError(
+            f"{path}: {int(unknown.sum())} cells hold values that are not Level 2 codes "
+            f"(e.g. {int(codes[unknown][0])}); expected {sorted(L2_NAMES)} or 255"
+        )
+    return ClassGrid(codes, window)
+
+
+def class_polygons(codes: np.ndarray, transform: Affine, crs=GHSL_CRS) -> gpd.GeoDataFrame:
+    """Polygons of a Level 2 class grid: adjacent cells of one class merged (4-connected).
+
+    Returns a GeoDataFrame in EPSG:4326 with ``degurba_l2`` (int) and ``class_name``; nodata
+    cells (255) give no polygon.
+    """
+    valid = codes != NODATA
+    features = [
+        {"type": "Feature", "properties": {"degurba_l2": int(value)}, "geometry": geometry}
+        for geometry, value in rasterio.features.shapes(codes, mask=valid, transform=transform, connectivity=4)
+    ]
+    if not features:
+        frame = gpd.GeoDataFrame({"degurba_l2": [], "class_name": []}, geometry=[], crs=crs)
+    else:
+        frame = gpd.GeoDataFrame.from_features(features, crs=crs)
+    frame["degurba_l2"] = frame["degurba_l2"].astype("int64")
+    frame["class_name"] = frame["degurba_l2"].map(L2_NAMES).astype(str)
+    return frame[["degurba_l2", "class_name", "geometry"]].to_crs("EPSG:4326")

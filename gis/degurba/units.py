@@ -1,0 +1,145 @@
+"""Degree of Urbanisation for a province's units, end to end (called by ``gis build``).
+
+With a population raster: Stage I on the GHSL 1 km grid around the province (our engine,
+:mod:`gis.degurba`), Stage II with population weights, and a comparison with the official
+GHS-WUP-DEGURBA grid over the province's cells. Without one: the official grid
+(:mod:`gis.official`) and Stage II with **area** weights (``degurba_weights = "area"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis.degurba.classify import NODATA, classify_grid, level1_from_level2
+from gis.degurba.grid import GHSL_CRS, GhslWindow, buffer_window, snap_bounds
+from gis.degurba.official import (
+    ATTRIBUTION,
+    Agreement,
+    agreement,
+    cells_touching,
+    official_grid,
+)
+from gis.degurba.population import read_population
+from gis.degurba.rasters import ClassGrid, class_polygons
+from gis.degurba.zonal import degurba_units
+
+#: Population around the province also classified (km), so clusters crossing the border are
+#: judged with their population outside it.
+DEFAULT_MARGIN_KM = 20
+
+
+@dataclass(frozen=True)
+class DegurbaResult:
+    """Degree of Urbanisation of a province.
+
+    grid_l2, grid_l1
+        :class:`gis.raster_io.ClassGrid` (uint8 ``codes`` + GHSL ``window``/``transform``,
+        ESRI:54009) covering the province's bounding box; cells not touching the province are
+        255.
+    grid_polygons
+        GeoDataFrame (EPSG:4326) of ``grid_l2``: ``degurba_l2`` (int), ``class_name``.
+    counties, prefectures
+        DataFrames with an ``adcode`` column (one row per unit, same order as the boundaries)
+        and the Stage II columns of :func:`gis.zonal.classify_units` (``pop_*`` or
+        ``area_km2_*``, ``share_*``, ``degurba_l1``, ``degurba_l2``, names, ``degurba_weights``).
+    weights
+        ``"population"`` (our grid from a population raster) or ``"area"`` (official grid).
+    agreement
+        :class:`gis.official.Agreement` of our grid vs the official one over the province's
+        cells, or None without a population raster.
+    source
+        Where the classes come from, with the required attribution.
+    """
+
+    grid_l2: ClassGrid
+    grid_l1: ClassGrid
+    grid_polygons: gpd.GeoDataFrame
+    counties: pd.DataFrame
+    prefectures: pd.DataFrame
+    weights: str
+    agreement: Agreement | None
+    source: str
+    sduc_distance_km: float
+
+
+def _crop(codes: np.ndarray, outer: GhslWindow, inner: GhslWindow) -> np.ndarray:
+    r0, c0 = inner.row_off - outer.row_off, inner.col_off - outer.col_off
+    return codes[r0:r0 + inner.height, c0:c0 + inner.width]
+
+
+def degurba_for_units(
+    boundaries,
+    population_path=None,
+    sduc_distance_km: float = 2.0,
+    progress: Callable[[str], None] | None = None,
+    population_values: str = "counts",
+    margin_km: int = DEFAULT_MARGIN_KM,
+) -> DegurbaResult:
+    """Degree of Urbanisation of ``boundaries``' counties and prefectures.
+
+    Parameters
+    ----------
+    boundaries
+        :class:`gis.boundaries.Boundaries` (EPSG:4326 frames with ``adcode``).
+    population_path
+        Population raster (any CRS/resolution, counts unless ``population_values="density"``).
+        None: use the official GHS-WUP-DEGURBA 2025 grid and area weights.
+    sduc_distance_km
+        D of the semi-dense urban cluster rule (km, edge to edge); only with a population.
+    progress
+        Called with a short message at each stage (e.g. ``click.echo`` to stderr).
+    margin_km
+        Population this far (km) around the province's bounding box is classified too.
+    """
+    say = progress or (lambda message: None)
+    province_54009 = boundaries.province.to_crs(GHSL_CRS)
+    window = snap_bounds(tuple(province_54009.total_bounds))
+    province_cells = cells_touching(province_54009.geometry.values, window)
+
+    if population_path is None:
+        say("sampling the official GHS-WUP-DEGURBA 2025 grid over the province")
+        grid_l2 = official_grid(window, province_cells, progress=say)
+        population, weights, report = None, "area", None
+        source = f"{ATTRIBUTION}; Stage II weighted by area (no population raster)"
+    else:
+        outer = buffer_window(window, int(margin_km))
+        say(f"reading {population_path} onto the GHSL 1 km grid")
+        population_layer = read_population(population_path, outer, values=population_values)
+        say(f"classifying {outer.height} x {outer.width} cells (D = {sduc_distance_km:g} km)")
+        classes = classify_grid(population_layer.values, sduc_distance_km=sduc_distance_km)
+        codes = _crop(classes.level2, outer, window).copy()
+        codes[~province_cells] = NODATA
+        grid_l2 = ClassGrid(codes, window)
+        population = _crop(population_layer.values, outer, window)
+        say("sampling the official grid for comparison")
+        official = official_grid(window, province_cells, progress=say)
+        report = agreement(grid_l2.codes, official.codes, province_cells)
+        say(f"agreement with the official grid: {report.percent_same:.1f}% of {report.cells_compared} cells")
+        weights = "population"
+        source = (
+            f"Degree of Urbanisation (gis-urban-rural) from {Path(population_path).name} on the GHSL 1 km grid, "
+            f"D = {sduc_distance_km:g} km; compared with {ATTRIBUTION}"
+        )
+
+    say("Stage II: counties and prefectures (exact coverage fractions)")
+    counties = degurba_units(boundaries.counties, grid_l2.codes, window, population)
+    prefectures = degurba_units(boundaries.prefectures, grid_l2.codes, window, population)
+    say("polygonising the class grid")
+    polygons = class_polygons(grid_l2.codes, window.transform)
+    return DegurbaResult(
+        grid_l2=grid_l2,
+        grid_l1=ClassGrid(level1_from_level2(grid_l2.codes), window),
+        grid_polygons=polygons,
+        counties=counties,
+        prefectures=prefectures,
+        weights=weights,
+        agreement=report,
+        source=source,
+        sduc_distance_km=float(sduc_distance_km),
+    )

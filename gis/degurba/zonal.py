@@ -1,0 +1,182 @@
+"""Degree of Urbanisation, Stage II: classify spatial units from a classified grid.
+
+For each unit (county, prefecture, township …) the population living in each Level 2 grid
+class is summed, counting a cell cut by the unit's boundary in proportion to the share of the
+cell's area inside the unit. The coverage fractions are **exact** (``exactextract``, on the
+equal-area ESRI:54009 grid, so a fraction of a cell is a fraction of its area). Units arrive in
+EPSG:4326 and are reprojected to ESRI:54009 for the computation.
+
+Rules (``DEGURBA.md``): City (3/30) if ≥ 50 % of the population is in urban centres; else Rural
+(1) if ≥ 50 % is in rural grid cells (13/12/11); else Town and semi-dense area (2). Level 2 is
+the class with the largest share among 23/22/21 (towns) or 13/12/11 (rural), ties to the
+denser class. A unit with no population is 1/11.
+
+Our choices:
+
+- Water cells (10) are reported (``pop_water`` / ``area_km2_water``) but left out of the
+  denominator of every share and rule: with population weights they hold nobody by definition;
+  with area weights a lake should not make a city district "rural".
+- Cells without data (255) are left out too and reported as ``nodata_km2`` so a unit only
+  partly covered by the grid can be spotted.
+- Two shares are "tied" when they differ by less than 1e-9 of the larger (rounding of
+  fractional sums); ties go to the denser class. "≥ 50 %" is tested as ``2 × part ≥ total``.
+- With area weights (``degurba_weights = "area"``: an official class grid, no population)
+  the same rules are applied to land area instead of population; columns are ``area_km2_*``
+  instead of ``pop_*``, shares and class columns are the same.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from exactextract import exact_extract
+from exactextract.raster import NumPyRasterSource
+
+from gis.degurba.classify import NODATA
+from gis.degurba.grid import GHSL_CRS, GhslWindow
+from gis.errors import GisError
+
+#: Column suffix of every Level 2 grid class, densest first.
+CLASS_COLUMNS = {
+    30: "urban_centre",
+    23: "dense_urban_cluster",
+    22: "semi_dense_urban_cluster",
+    21: "suburban",
+    13: "rural_cluster",
+    12: "low_density_rural",
+    11: "very_low_density_rural",
+    10: "water",
+}
+#: Names of the Level 1 and Level 2 unit classes.
+UNIT_L1_NAMES = {3: "city", 2: "town and semi-dense area", 1: "rural area"}
+UNIT_L2_NAMES = {
+    30: "city", 23: "dense town", 22: "semi-dense town", 21: "suburban or peri-urban area",
+    13: "village", 12: "dispersed rural area", 11: "mostly uninhabited area",
+}
+_TOWN_CODES = (23, 22, 21)
+_RURAL_CODES = (13, 12, 11)
+_TIE_TOLERANCE = 1e-9
+
+
+def unit_cell_coverage(units: gpd.GeoDataFrame, window: GhslWindow) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact coverage of the grid's cells by each unit.
+
+    Returns three equal-length arrays: the unit's position in ``units``, the flat cell index
+    (row * width + col) in ``window``, and the fraction (0..1] of that cell's area inside the
+    unit. Cells outside the window are not reported.
+    """
+    if units.crs is None:
+        raise GisError("units have no CRS; expected polygons in EPSG:4326 (or any declared CRS)")
+    projected = units[[units.geometry.name]].to_crs(GHSL_CRS).reset_index(drop=True)
+    left, bottom, right, top = window.bounds
+    # A dummy raster without nodata: we only want cell ids and coverage fractions.
+    index_raster = NumPyRasterSource(
+        np.zeros(window.shape, dtype=np.uint8), left, bottom, right, top, srs_wkt=GHSL_CRS.to_wkt()
+    )
+    result = exact_extract(index_raster, projected, ["cell_id", "coverage"], output="pandas")
+    cells = list(result["cell_id"])
+    fractions = list(result["coverage"])
+    lengths = np.array([len(c) for c in cells], dtype=np.int64)
+    unit_index = np.repeat(np.arange(len(projected)), lengths)
+    if lengths.sum() == 0:
+        return unit_index, np.zeros(0, dtype=np.int64), np.zeros(0)
+    return unit_index, np.concatenate(cells).astype(np.int64), np.concatenate(fractions).astype("float64")
+
+
+def class_totals(
+    units: gpd.GeoDataFrame,
+    class_codes: np.ndarray,
+    window: GhslWindow,
+    population: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Population (or area, km²) of each unit in each Level 2 grid class.
+
+    ``class_codes`` (uint8, 255 = nodata) and the optional ``population`` (persons per cell,
+    NaN = nodata) lie on ``window``. Without population, each cell weighs its area (1 km² ×
+    coverage fraction). Returns one row per unit (same order), columns ``pop_<class>`` or
+    ``area_km2_<class>`` for every class of :data:`CLASS_COLUMNS`, and ``nodata_km2``.
+    """
+    if class_codes.shape != window.shape or (population is not None and population.shape != window.shape):
+        raise ValueError("class grid, population and window must have the same shape")
+    unit_index, cells, fractions = unit_cell_coverage(units, window)
+    codes = class_codes.ravel()[cells]
+    if population is None:
+        weights, prefix = fractions, "area_km2_"
+    else:
+        weights, prefix = fractions * np.nan_to_num(population.ravel()[cells], nan=0.0), "pop_"
+    n_units = len(units)
+    slots = list(CLASS_COLUMNS)
+    slot_of_code = np.full(256, len(slots), dtype=np.int64)  # last slot: nodata / unknown
+    slot_of_code[slots] = np.arange(len(slots))
+    n_slots = len(slots) + 1
+    slot = slot_of_code[codes]
+    totals = np.bincount(unit_index * n_slots + slot, weights=weights, minlength=n_units * n_slots)
+    totals = totals.reshape(n_units, n_slots)
+    nodata_area = np.bincount(unit_index, weights=fractions * (codes == NODATA), minlength=n_units)
+    frame = pd.DataFrame(totals[:, :-1], columns=[prefix + CLASS_COLUMNS[c] for c in slots])
+    frame["nodata_km2"] = nodata_area
+    return frame
+
+
+def classify_units(totals: pd.DataFrame) -> pd.DataFrame:
+    """Add shares and the Stage II classes to a :func:`class_totals` frame.
+
+    Adds ``<prefix>total`` (all classes but water), ``share_<class>`` (of that total, 0..1; NaN
+    when the total is 0), ``share_rural_grid``, ``degurba_l1``, ``degurba_l2`` and their names
+    ``degurba_l1_name`` / ``degurba_l2_name``, and ``degurba_weights``.
+    """
+    prefix = "pop_" if "pop_urban_centre" in totals.columns else "area_km2_"
+    weights = "population" if prefix == "pop_" else "area"
+    frame = totals.copy()
+    part = {code: frame[prefix + name].to_numpy() for code, name in CLASS_COLUMNS.items()}
+    total = sum(part[code] for code in CLASS_COLUMNS if code != 10)
+    frame[prefix + "total"] = total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for code, name in CLASS_COLUMNS.items():
+            if code != 10:
+                frame["share_" + name] = np.where(total > 0, part[code] / total, np.nan)
+        rural = sum(part[c] for c in _RURAL_CODES)
+        frame["share_rural_grid"] = np.where(total > 0, rural / total, np.nan)
+
+    populated = total > 0
+    city = populated & (2 * part[30] >= total)
+    rural_area = populated & ~city & (2 * rural >= total)
+    level1 = np.where(city, 3, np.where(rural_area, 1, 2))
+    level1 = np.where(populated, level1, 1)
+    level2 = np.where(city, 30, np.where(rural_area, _densest_largest(part, _RURAL_CODES), _densest_largest(part, _TOWN_CODES)))
+    level2 = np.where(populated, level2, 11)
+    frame["degurba_l1"] = level1.astype("int64")
+    frame["degurba_l2"] = level2.astype("int64")
+    frame["degurba_l1_name"] = frame["degurba_l1"].map(UNIT_L1_NAMES)
+    frame["degurba_l2_name"] = frame["degurba_l2"].map(UNIT_L2_NAMES)
+    frame["degurba_weights"] = weights
+    return frame
+
+
+def _densest_largest(part: dict[int, np.ndarray], codes: tuple[int, ...]) -> np.ndarray:
+    """Per unit, the code among ``codes`` (densest first) with the largest value; ties (within
+    a relative 1e-9) go to the denser code."""
+    values = np.column_stack([part[c] for c in codes])
+    largest = values.max(axis=1, keepdims=True)
+    near_largest = values >= largest * (1 - _TIE_TOLERANCE)
+    return np.asarray(codes)[np.argmax(near_largest, axis=1)]
+
+
+def degurba_units(
+    units: gpd.GeoDataFrame,
+    class_codes: np.ndarray,
+    window: GhslWindow,
+    population: np.ndarray | None = None,
+    keep_columns: tuple[str, ...] = ("adcode",),
+) -> pd.DataFrame:
+    """Stage II for ``units``: :func:`class_totals` + :func:`classify_units`.
+
+    ``keep_columns`` of ``units`` that exist are copied to the front of the result (default
+    ``adcode``, the key for merging onto boundaries). Rows follow ``units``' order.
+    """
+    frame = classify_units(class_totals(units, class_codes, window, population))
+    kept = [c for c in keep_columns if c in units.columns]
+    for position, column in enumerate(kept):
+        frame.insert(position, column, units[column].to_numpy())
+    return frame

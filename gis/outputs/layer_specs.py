@@ -1,0 +1,226 @@
+"""Declarative GeoPackage layer specs (``layers/*.toml``) and the QGIS styles they describe.
+
+A spec names a layer, the table the build assembles for it (``source``) and any number of
+QGIS styles. :func:`load_layer_specs` reads and validates the files (errors name the file
+and the key); :func:`resolve_styles` turns a spec's styles into
+:class:`gis.qgis_style.LayerStyle` objects for a given frame, computing class bounds from the
+data where the spec asks for a classification scheme. See ``layers/README.md``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from gis.errors import GisError
+from gis.outputs.qgis_style import (
+    FillSymbol,
+    LayerStyle,
+    StyleClass,
+    class_bounds,
+    graduated_classes,
+    literal,
+    no_data_class,
+    quote_field,
+)
+from gis.specs import specs_dir
+
+SOURCES = ("province", "prefectures", "counties", "maritime_line", "degurba_grid", "indicators", "sources")
+RENDERERS = ("single", "graduated", "categorized")
+SCHEMES = ("quantiles", "fisher_jenks", "equal_interval")
+
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One GeoPackage layer as declared in ``layers/<name>.toml``."""
+
+    path: Path
+    name: str
+    title: str
+    description: str
+    source: str
+    styles: tuple[dict, ...]
+    geometry: str = "polygon"
+
+
+class SpecError(GisError):
+    """A layer or map spec that does not follow the documented keys."""
+
+
+def _require(table: dict, key: str, kind, path: Path, where: str = ""):
+    if key not in table:
+        raise SpecError(f"{path}: missing key {where}{key!r}")
+    value = table[key]
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise SpecError(f"{path}: key {where}{key!r} must be a {expected}, got {value!r}")
+    return value
+
+
+def _check_choice(value, allowed, path: Path, key: str):
+    if value not in allowed:
+        raise SpecError(f"{path}: key {key!r} is {value!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+def _check_colour(value, path: Path, key: str):
+    if not (isinstance(value, str) and len(value) == 7 and value.startswith("#")):
+        raise SpecError(f"{path}: key {key!r} must be a colour like '#a1b2c3', got {value!r}")
+    try:
+        int(value[1:], 16)
+    except ValueError:
+        raise SpecError(f"{path}: key {key!r} must be a colour like '#a1b2c3', got {value!r}") from None
+
+
+def _validate_style(style: dict, path: Path, index: int) -> None:
+    where = f"styles[{index}]."
+    _require(style, "name", str, path, where)
+    renderer = _require(style, "renderer", str, path, where)
+    _check_choice(renderer, RENDERERS, path, where + "renderer")
+    for key in ("fill", "outline"):
+        if key in style:
+            _check_colour(style[key], path, where + key)
+    if renderer == "graduated":
+        _require(style, "column", str, path, where)
+        colours = _require(style, "colors", list, path, where)
+        for i, colour in enumerate(colours):
+            _check_colour(colour, path, f"{where}colors[{i}]")
+        if "breaks" in style:
+            breaks = _require(style, "breaks", list, path, where)
+            numeric = all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in breaks)
+            if len(breaks) < 2 or not numeric or any(b <= a for a, b in zip(breaks, breaks[1:])):
+                raise SpecError(f"{path}: key {where}'breaks' must be at least two increasing numbers")
+            if len(colours) != len(breaks) - 1:
+                raise SpecError(
+                    f"{path}: key {where}'colors' has {len(colours)} colours for "
+                    f"{len(breaks) - 1} classes (one colour per class between breaks)"
+                )
+        else:
+            scheme = _require(style, "scheme", str, path, where)
+            _check_choice(scheme, SCHEMES, path, where + "scheme")
+            classes = _require(style, "classes", int, path, where)
+            if len(colours) < classes:
+                raise SpecError(f"{path}: key {where}'colors' needs {classes} colours, has {len(colours)}")
+    elif renderer == "categorized":
+        _require(style, "column", str, path, where)
+        for i, entry in enumerate(_require(style, "classes", list, path, where)):
+            _require(entry, "value", (str, int, float, bool), path, f"{where}classes[{i}].")
+            _require(entry, "label", str, path, f"{where}classes[{i}].")
+            for key in ("fill", "outline"):
+                if key in entry:
+                    _check_colour(entry[key], path, f"{where}classes[{i}].{key}")
+
+
+def read_layer_spec(path: Path) -> LayerSpec:
+    """Read and validate one layer spec file."""
+    path = Path(path)
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: cannot read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{path}: not valid TOML: {error}") from None
+    name = _require(spec, "name", str, path)
+    source = _require(spec, "source", str, path)
+    _check_choice(source, SOURCES, path, "source")
+    geometry = spec.get("geometry", "polygon")
+    _check_choice(geometry, ("polygon", "line"), path, "geometry")
+    styles = spec.get("styles", [])
+    if not isinstance(styles, list):
+        raise SpecError(f"{path}: key 'styles' must be an array of tables ([[styles]])")
+    for i, style in enumerate(styles):
+        _validate_style(style, path, i)
+    defaults = [s["name"] for s in styles if s.get("default")]
+    if len(defaults) > 1:
+        raise SpecError(f"{path}: more than one style has default = true: {', '.join(defaults)}")
+    return LayerSpec(
+        path=path,
+        name=name,
+        title=str(spec.get("title", name)),
+        description=str(spec.get("description", "")),
+        source=source,
+        styles=tuple(styles),
+        geometry=geometry,
+    )
+
+
+def load_layer_specs(directory: Path | None = None) -> list[LayerSpec]:
+    """All ``*.toml`` layer specs in ``directory`` (default: the shipped ones, :func:`gis.specs.specs_dir`),
+    sorted by file name; names must be unique."""
+    directory = Path(directory) if directory is not None else specs_dir("layers")
+    paths = sorted(directory.glob("*.toml"))
+    if not paths:
+        raise SpecError(f"{directory}: no layer specs (*.toml) found")
+    specs = [read_layer_spec(p) for p in paths]
+    seen: dict[str, Path] = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise SpecError(f"{spec.path}: layer name {spec.name!r} is also used by {seen[spec.name]}")
+        seen[spec.name] = spec.path
+    return specs
+
+
+def _symbol(entry: dict, defaults: FillSymbol = FillSymbol()) -> FillSymbol:
+    return FillSymbol(
+        fill=entry.get("fill", defaults.fill),
+        fill_opacity=float(entry.get("fill_opacity", defaults.fill_opacity)),
+        outline=entry.get("outline", defaults.outline),
+        outline_width_mm=float(entry.get("outline_width_mm", defaults.outline_width_mm)),
+    )
+
+
+def _style_classes(style: dict, frame: pd.DataFrame) -> list[StyleClass]:
+    renderer = style["renderer"]
+    base = _symbol(style)
+    if renderer == "single":
+        return [StyleClass(filter="", label=style["name"], symbol=base)]
+    column = style["column"]
+    if renderer == "graduated":
+        if "breaks" in style:
+            bounds = [float(b) for b in style["breaks"]]
+        else:
+            bounds = class_bounds(frame[column], style["scheme"], style["classes"])
+        classes = graduated_classes(
+            column, bounds, style["colors"], int(style.get("decimals", 2)), base
+        )
+    else:
+        classes = [
+            StyleClass(
+                filter=f"{quote_field(column)} = {literal(entry['value'])}",
+                label=entry["label"],
+                symbol=_symbol(entry, base),
+            )
+            for entry in style["classes"]
+        ]
+    return [*classes, no_data_class(base.outline, base.outline_width_mm)]
+
+
+def resolve_styles(spec: LayerSpec, frame: pd.DataFrame) -> tuple[list[LayerStyle], list[str]]:
+    """The QGIS styles of ``spec`` for the data in ``frame``, and notes on styles skipped.
+
+    A style whose column is missing from ``frame``, or has no values, is skipped (noted); if
+    the default style is skipped, the first remaining style becomes the default.
+    """
+    styles, notes = [], []
+    for style in spec.styles:
+        column = style.get("column")
+        if column is not None and (column not in frame.columns or frame[column].isna().all()):
+            notes.append(f"layer {spec.name}: style {style['name']!r} skipped, no values in column {column!r}")
+            continue
+        styles.append(
+            LayerStyle(
+                name=style["name"],
+                classes=_style_classes(style, frame),
+                label_field=style.get("label_field"),
+                description=spec.description,
+                default=bool(style.get("default", False)),
+                geometry=spec.geometry,
+            )
+        )
+    if styles and not any(s.default for s in styles):
+        first = styles[0]
+        styles[0] = LayerStyle(first.name, first.classes, first.label_field, first.description, True, first.geometry)
+    return styles, notes

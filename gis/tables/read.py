@@ -1,0 +1,361 @@
+"""Reading users' own tables: CSV in any of the usual Chinese encodings, XLSX, and the numbers in them.
+
+Users bring tables from statistical yearbooks, census reports and their own spreadsheets. This
+module turns one file into a :class:`RawTable` (header + rows, each row with the row number the
+user sees in the spreadsheet) and knows how Chinese tables write numbers
+(:func:`parse_number`) and how their columns are headed (:func:`classify_column`). Matching rows
+to units and checking values lives in :mod:`gis.join`.
+
+Encodings (CSV): UTF-8, UTF-8 with BOM (what Excel writes for "CSV UTF-8"), GBK and GB18030
+(what Excel writes for "CSV" on a Chinese Windows). :func:`detect_encoding` says which was used.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gis.errors import GisError
+from gis.tables.indicators import registry, units
+
+#: Encodings tried, in this order, for CSV files without a byte-order mark. GBK is tried before
+#: GB18030 because it is the narrower one (GB18030 decodes every GBK file), so the report names
+#: the encoding Excel most likely used.
+CSV_ENCODINGS = ("utf-8", "gbk", "gb18030")
+
+#: Cells that mean "no value" in Chinese statistical tables: blank, dashes (— is 空缺/不适用),
+#: ellipses (… is 数据不足/不详), and the ASCII spellings of those.
+MISSING_MARKERS = frozenset(
+    {"", "—", "——", "–", "-", "--", "－", "…", "……", "...", "..", "·", "×", "x", "X", "/", "NA", "N/A", "n/a", "nan", "NaN"}
+)
+
+#: Header names (normalised by :func:`normalise_header`) of the columns that identify units or
+#: describe long rows, by role.
+ID_COLUMN_ALIASES = {
+    "adcode": {"adcode", "code", "区划代码", "行政区划代码", "代码", "地区代码", "区划编码"},
+    "name": {"name", "地区", "名称", "地区名称", "区县", "县市区", "县(市、区)", "县(市,区)", "县(市区)", "县级单位", "单位名称", "county"},
+    "prefecture": {"prefecture", "prefecture_name", "所属地市", "所属设区市", "所属市", "地级市", "地市", "设区市"},
+    "year": {"year", "年份", "年度", "年"},
+    "indicator": {"indicator", "指标", "指标名称", "indicator_name"},
+    "value": {"value", "数值", "值", "指标值"},
+    "unit": {"unit", "计量单位", "单位"},
+}
+
+#: Columns users often keep in their sheets that carry no data for us; they are listed in the
+#: report as ignored, never silently dropped.
+IGNORABLE_COLUMNS = frozenset({"备注", "note", "notes", "remark", "remarks", "序号", "no", "no.", "#", "说明", "source", "来源", "资料来源", "数据来源"})
+
+#: First cells that mark a footnote row (注：…, 资料来源：…) rather than a data row.
+NOTE_ROW_PREFIXES = ("注", "说明", "资料来源", "数据来源", "#", "备注")
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_YEAR = re.compile(r"^(19|20)\d{2}$")
+
+
+@dataclass
+class RawTable:
+    """One user file as read: header, data rows and where each row is in the spreadsheet.
+
+    ``rows`` holds ``(row_number, cells)`` with ``row_number`` counted as the spreadsheet shows
+    it (the first line of a CSV file is row 1). Cells are strings (CSV) or the values openpyxl
+    returns (XLSX: str, int, float, datetime or None).
+    """
+
+    path: Path
+    encoding: str  # "utf-8", "utf-8-sig", "gbk", "gb18030" or "xlsx"
+    sheet: str | None
+    header: list[str]
+    header_row: int
+    rows: list[tuple[int, list[object]]]
+    skipped_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, why) for blank/note/title rows
+
+    @property
+    def file_name(self) -> str:
+        """The file name as the user knows it (no directories), used in sources and messages."""
+        return self.path.name
+
+
+# --------------------------------------------------------------------------------------------
+# Encodings and reading
+
+
+def detect_encoding(raw: bytes) -> str:
+    """Name the encoding of CSV bytes: ``utf-8-sig``, ``utf-8``, ``gbk`` or ``gb18030``.
+
+    A UTF-8 byte-order mark decides at once; otherwise the first of :data:`CSV_ENCODINGS` that
+    decodes every byte wins. Raises :class:`ValueError` if none does.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    for encoding in CSV_ENCODINGS:
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise ValueError("not UTF-8, GBK or GB18030 text")
+
+
+def read_table(path: str | Path) -> RawTable:
+    """Read a ``.csv`` or ``.xlsx`` file into a :class:`RawTable`; other suffixes are an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise GisError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv" or suffix == ".txt":
+        return _read_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    if suffix == ".xls":
+        raise GisError(f"{path.name}: old Excel .xls files are not read; save it as .xlsx or CSV in Excel")
+    raise GisError(f"{path.name}: expected a .csv or .xlsx file")
+
+
+def _read_csv(path: Path) -> RawTable:
+    raw = path.read_bytes()
+    try:
+        encoding = detect_encoding(raw)
+    except ValueError:
+        raise GisError(
+            f"{path.name}: cannot decode the file as UTF-8, GBK or GB18030; save it from Excel as 'CSV UTF-8' or 'CSV'"
+        ) from None
+    text = raw.decode(encoding)
+    first_line = text.split("\n", 1)[0]
+    # Tab-separated text pasted from a spreadsheet has tabs and usually no commas in the header.
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records = []
+    while True:
+        start_line = reader.line_num + 1  # the spreadsheet row this record starts on
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise GisError(f"{path.name}, row {start_line}: not valid CSV ({error})") from None
+        records.append((start_line, [c for c in cells]))
+    return _split_header(path, encoding, None, records)
+
+
+def _read_xlsx(path: Path) -> RawTable:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many types for damaged files
+        raise GisError(f"{path.name}: cannot open as an Excel workbook ({error})") from None
+    try:
+        # The template's first sheet is named "data"; otherwise the first sheet holds the table.
+        sheet = workbook["data"] if "data" in workbook.sheetnames else workbook.worksheets[0]
+        records = []
+        for row in sheet.iter_rows():
+            cells = [cell.value for cell in row]
+            row_number = next((cell.row for cell in row if hasattr(cell, "row") and cell.row), None)
+            if row_number is None:
+                continue
+            records.append((row_number, cells))
+        title = sheet.title
+    finally:
+        workbook.close()
+    return _split_header(path, "xlsx", title, records)
+
+
+def _cell_text(cell: object) -> str:
+    """A cell as stripped text ('' for None); floats that are whole numbers lose their '.0'."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def _is_blank(cells: list[object]) -> bool:
+    return all(_cell_text(c) == "" for c in cells)
+
+
+def _split_header(path: Path, encoding: str, sheet: str | None, records: list[tuple[int, list[object]]]) -> RawTable:
+    """Find the header row (the first naming an identifier column) and the data rows below it.
+
+    Rows above the header (titles such as "表3-5 各县(市、区)居民收入", the template's "#" comment
+    block) and blank or footnote rows below it are kept in ``skipped_rows`` with the reason, so
+    the report can list them.
+    """
+    skipped: list[tuple[int, str]] = []
+    header_index = None
+    for index, (row_number, cells) in enumerate(records[:200]):
+        roles = {classify_id_column(_cell_text(c)) for c in cells}
+        if roles & {"adcode", "name", "prefecture"}:
+            header_index = index
+            break
+    if header_index is None:
+        raise GisError(
+            f"{path.name}: no header row naming the units; expected a column headed adcode (区划代码) "
+            f"or name (地区) in the first 200 rows"
+        )
+    for row_number, cells in records[:header_index]:
+        if not _is_blank(cells):
+            first = next(_cell_text(c) for c in cells if _cell_text(c))
+            skipped.append((row_number, "comment" if first.startswith("#") else "title above the header"))
+    header_row, header_cells = records[header_index]
+    header = [_cell_text(c) for c in header_cells]
+    # Trailing empty header cells (Excel's used range often runs past the table) carry nothing.
+    while header and header[-1] == "":
+        header.pop()
+    rows = []
+    for row_number, cells in records[header_index + 1 :]:
+        cells = list(cells) + [None] * (len(header) - len(cells))
+        extra = [c for c in cells[len(header) :] if _cell_text(c) != ""]
+        if extra:
+            raise GisError(
+                f"{path.name}, row {row_number}: {len(extra)} value(s) right of the last headed column "
+                f"(first: {_cell_text(extra[0])!r}); give that column a header or delete the values"
+            )
+        cells = cells[: len(header)]
+        if _is_blank(cells):
+            skipped.append((row_number, "blank"))
+            continue
+        filled = [_cell_text(c) for c in cells if _cell_text(c) != ""]
+        if len(filled) == 1 and filled[0].startswith(NOTE_ROW_PREFIXES):
+            skipped.append((row_number, f"footnote {filled[0][:20]!r}"))
+            continue
+        rows.append((row_number, cells))
+    return RawTable(path, encoding, sheet, header, header_row, rows, skipped)
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers
+
+
+def parse_number(cell: object) -> tuple[float | None, bool]:
+    """Parse a number as Chinese tables write it; return ``(value, had_percent_sign)``.
+
+    Accepts thousands separators (``1,234`` and ``1，234``), full-width digits (``１２３``),
+    a trailing ``%``/``％``, the minus signs ``-``, ``−`` and ``－``, and numeric cells from
+    Excel. Returns ``(None, False)`` for a missing value (:data:`MISSING_MARKERS`: blank,
+    ``—``, ``-``, ``－``, ``…``). Raises :class:`ValueError` with the reason for anything else.
+    """
+    if cell is None:
+        return None, False
+    if isinstance(cell, bool):
+        raise ValueError("a TRUE/FALSE cell, not a number")
+    if isinstance(cell, (int, float)):
+        if isinstance(cell, float) and math.isnan(cell):
+            return None, False
+        return float(cell), False
+    text = unicodedata.normalize("NFKC", str(cell)).strip()
+    text = text.replace("\u2212", "-").replace("\u00a0", "").replace(" ", "")
+    if text in MISSING_MARKERS:
+        return None, False
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1]
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    elif "," in text:
+        raise ValueError("commas that are not thousands separators (expected e.g. 12,345.6)")
+    if not _PLAIN.match(text):
+        raise ValueError("not a number")
+    return float(text), percent
+
+
+# --------------------------------------------------------------------------------------------
+# Column headers
+
+
+def normalise_header(text: str) -> str:
+    """Header text compared case-insensitively, with full-width forms and spaces folded away."""
+    text = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    return re.sub(r"\s+", "", text)
+
+
+def classify_id_column(header: str) -> str | None:
+    """The role of an identifying column (``adcode``, ``name``, ``prefecture``, ``year``,
+    ``indicator``, ``value``, ``unit``) or ``None`` if ``header`` is not one of them."""
+    key = normalise_header(header)
+    for role, aliases in ID_COLUMN_ALIASES.items():
+        if key in {normalise_header(a) for a in aliases}:
+            return role
+    return None
+
+
+@dataclass(frozen=True)
+class IndicatorColumn:
+    """A data column: which registry indicator, which year (None if the table has a year
+    column) and the unit written in the header, if any (e.g. "元" from "农村居民收入(元)")."""
+
+    indicator: str
+    year: int | None
+    header_unit: str | None
+
+
+def _indicator_lookup() -> dict[str, str]:
+    """Normalised registry name and Chinese/English label -> indicator name."""
+    lookup = {}
+    for name, row in registry().iterrows():
+        lookup[normalise_header(name)] = name
+        lookup[normalise_header(row["label_zh"])] = name
+        lookup[normalise_header(row["label_en"])] = name
+    return lookup
+
+
+def resolve_indicator(text: str) -> str | None:
+    """The registry name for an indicator written as its name or Chinese/English label."""
+    return _indicator_lookup().get(normalise_header(text))
+
+
+def closest_indicators(text: str, n: int = 3) -> list[str]:
+    """Registry names or Chinese labels closest to ``text`` (difflib), for error messages."""
+    reg = registry()
+    choices = list(reg.index) + list(reg["label_zh"])
+    return difflib.get_close_matches(normalise_header(text), [normalise_header(c) for c in choices], n=n, cutoff=0.4)
+
+
+def classify_column(header: str) -> IndicatorColumn | None:
+    """Recognise an indicator column header, with or without a year and a unit.
+
+    Accepted: ``rural_income``, ``农村常住居民人均可支配收入``, ``rural_income_2020``,
+    ``农村常住居民人均可支配收入_2020``, ``2020年农村常住居民人均可支配收入``,
+    ``农村常住居民人均可支配收入(2020)``, and any of these followed by a unit in brackets,
+    ``…(元)``. Returns ``None`` if the header names no registry indicator.
+    """
+    text = normalise_header(header)
+    header_unit = None
+    unit_match = re.match(r"^(.*?)[(\[]([^()\[\]]*)[)\]]$", text)
+    if unit_match and not _YEAR.match(unit_match.group(2).rstrip("年")):
+        text, header_unit = unit_match.group(1), unit_match.group(2)
+    patterns = [
+        (r"^(?P<name>.+?)[_\-](?P<year>(19|20)\d{2})年?$", True),
+        (r"^(?P<year>(19|20)\d{2})年?[_\-]?(?P<name>.+)$", True),
+        (r"^(?P<name>.+?)[(\[](?P<year>(19|20)\d{2})年?[)\]]$", True),
+    ]
+    indicator = resolve_indicator(text)
+    if indicator is not None:
+        return IndicatorColumn(indicator, None, header_unit)
+    for pattern, _ in patterns:
+        match = re.match(pattern, text)
+        if match:
+            indicator = resolve_indicator(match.group("name"))
+            if indicator is not None:
+                return IndicatorColumn(indicator, int(match.group("year")), header_unit)
+    return None
+
+
+def unit_accepts(indicator: str, written_unit: str) -> bool:
+    """True if ``written_unit`` (from a header or a unit column) is the registry unit of
+    ``indicator``, spelled as its name (``yuan``), Chinese label (``元``) or English label."""
+    unit = registry().loc[indicator, "unit"]
+    spellings = {normalise_header(unit)}
+    if unit in units().index:
+        spellings |= {normalise_header(units().loc[unit, "label_zh"]), normalise_header(units().loc[unit, "label_en"])}
+    if unit == "percent":
+        spellings |= {"%", "百分比", "percent"}
+    if unit == "yuan":
+        spellings |= {"元/人", "元每人"}
+    return normalise_header(written_unit) in spellings

@@ -1,0 +1,361 @@
+"""The out-of-core Stage I (gis.degurba_chunked) against the in-memory engine (gis.degurba).
+
+Every grid is classified twice, by ``classify_grid`` and by ``classify_grid_chunked`` split into
+deliberately awkward chunks, and the Level 1 and Level 2 codes must be identical cell for cell.
+The hand-built grids put each rule's decisive cells across chunk borders and corners and check
+that the rule really decided (so a test cannot pass by having nothing to compare).
+"""
+
+from __future__ import annotations
+
+import math
+
+import dask.array as da
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+
+from gis.degurba.chunked import classify_grid_chunked, write_class_geotiff_chunked
+from gis.degurba.classify import classify_grid
+from gis.degurba.rasters import write_class_geotiff
+from gis.errors import GisError
+
+# A GHSL-aligned transform (1 km cells, ESRI:54009).
+TRANSFORM = Affine(1000.0, 0.0, -18_041_000.0 + 29_700_000.0, 0.0, -1000.0, 9_000_000.0 - 5_600_000.0)
+
+
+def classify_both(population, chunks, **options):
+    """Level 1 and Level 2 of both engines: ((l1, l2) in memory, (l1, l2) chunked)."""
+    expected = classify_grid(population, **options)
+    with classify_grid_chunked(population, chunks=chunks, **options) as chunked:
+        level1, level2 = da.compute(chunked.level1, chunked.level2)
+    return (expected.level1, expected.level2), (level1, level2)
+
+
+def assert_same_classes(population, chunks, **options) -> np.ndarray:
+    """Assert both engines agree; return the Level 2 codes."""
+    (l1, l2), (chunked_l1, chunked_l2) = classify_both(population, chunks, **options)
+    mismatched = np.argwhere(l2 != chunked_l2)
+    assert mismatched.size == 0, f"{len(mismatched)} cells differ, first at {mismatched[:5].tolist()}"
+    np.testing.assert_array_equal(chunked_l1, l1)
+    return l2
+
+
+# --- grids -----------------------------------------------------------------------------------
+
+
+def settlement_field(height: int, width: int, seed: int):
+    """Population, land share and built-up share of a made-up region: log-normal rural
+    background, villages, towns and two cities as Gaussian blobs, a lake (land 0, nobody) and
+    patches without data."""
+    rng = np.random.default_rng(seed)
+    population = rng.lognormal(2.5, 1.2, size=(height, width))
+    seeds = np.zeros((height, width))
+    for count, persons, sigma in ((2, 4.0e5, 3.0), (5, 3.0e4, 1.5), (25, 1.5e3, 0.8)):
+        seeds[rng.integers(0, height, count), rng.integers(0, width, count)] += persons
+        population += ndimage.gaussian_filter(seeds, sigma)
+        seeds[:] = 0
+    land = np.ones((height, width))
+    lake = (slice(height // 2, height // 2 + 4), slice(3, 9))
+    land[lake] = 0.0
+    population[lake] = 0.0
+    land[rng.random((height, width)) < 0.05] = 0.6
+    population[rng.random((height, width)) < 0.02] = np.nan
+    population[5:8, width - 9:width - 5] = np.nan
+    built = np.where(population > 800, rng.random((height, width)), 0.0)
+    return population, land, built
+
+
+def planned_city(height: int = 48, width: int = 60) -> np.ndarray:
+    """One of each class at known places (very low density background of 20 per cell)."""
+    population = np.full((height, width), 20.0)
+    population[4:24, 6:30] = 2000.0  # urban centre (480 000)
+    population[4, 16] = population[5, 16] = 0.0  # a notch that smoothing fills
+    population[12:15, 12:16] = np.nan  # a 12-cell nodata hole around one valid cell: filled
+    population[13, 13] = 0.0
+    population[17:20, 20:25] = np.nan  # a 15-cell nodata hole with a valid cell: not filled
+    population[18, 22] = 0.0
+    population[30:33, 36:39] = 1600.0  # a dense urban cluster (14 400)
+    population[30:32, 41:44] = 1000.0  # moderate cluster 2 cells from the DUC: suburban (21)
+    population[40:42, 50:54] = 900.0  # moderate cluster far from any UC/DUC: semi-dense (22)
+    population[40:42, 6:8] = 400.0  # rural cluster (1 600)
+    population[36:46, 20:30] = 60.0  # low density rural
+    population[26:28, 50:58] = np.nan  # no data
+    return population
+
+
+GRID_CHUNKS = [
+    pytest.param((7, 5), id="7x5"),
+    pytest.param((13, 17), id="13x17"),
+    pytest.param((1, 1000), id="one row per chunk"),
+    pytest.param((1000, 3), id="three columns per chunk"),
+]
+
+
+@pytest.mark.parametrize("chunks", GRID_CHUNKS)
+def test_planned_city_matches_in_memory(chunks):
+    population = planned_city()
+    level2 = assert_same_classes(population, chunks)
+    assert set(np.unique(level2)) == {11, 12, 13, 21, 22, 23, 30, 255}
+    assert level2[13, 13] == 30 and level2[18, 22] != 30  # the two holes
+    assert level2[4, 16] == 30  # smoothing
+
+
+@pytest.mark.parametrize(
+    "chunks, distance_km",
+    [((7, 5), 2.0), ((13, 17), 3.0), ((1, 1000), 3.0), ((1000, 3), 2.0)],
+    ids=["7x5, D=2", "13x17, D=3", "one row per chunk, D=3", "three columns per chunk, D=2"],
+)
+def test_settlement_field_with_land_and_built_share_matches_in_memory(chunks, distance_km):
+    population, land, built = settlement_field(40, 54, seed=int(distance_km))
+    level2 = assert_same_classes(
+        population, chunks, land_share=land, built_share=built, sduc_distance_km=distance_km
+    )
+    assert {10, 11, 12, 30, 255} <= set(np.unique(level2))
+
+
+def test_cell_area_array_matches_in_memory():
+    population, _, _ = settlement_field(30, 40, seed=5)
+    cell_area = np.full(population.shape, 1.0)
+    cell_area[:, 20:] = 0.5  # denser per km² on the right half
+    assert_same_classes(population, (8, 9), cell_area_km2=cell_area)
+
+
+# --- each rule across chunk borders ------------------------------------------------------------
+
+
+def test_hole_straddling_four_chunks_is_filled():
+    # Chunks of 10 x 12: the holes sit on chunk corners (20, 24) and (20, 36).
+    population = np.zeros((40, 60))
+    population[6:34, 6:54] = 2000.0
+    small = (slice(18, 22), slice(22, 25))  # 12 cells over four chunks
+    large = (slice(18, 21), slice(34, 39))  # 15 cells over four chunks
+    for hole, valid_cell in ((small, (20, 23)), (large, (19, 36))):
+        population[hole] = np.nan
+        population[valid_cell] = 0.0  # fewer than 5 UC neighbours: smoothing leaves it
+    level2 = assert_same_classes(population, (10, 12))
+    assert level2[20, 23] == 30  # < 15 cells: filled
+    assert level2[19, 36] == 11  # 15 cells: not a hole
+    assert (level2[np.isnan(population)] == 255).all()
+
+
+def test_non_uc_region_reaching_the_grid_edge_through_chunks_is_not_a_hole():
+    # A 3-row corridor of nodata (with a valid cell in its middle that no smoothing reaches)
+    # from inside a UC to the non-UC border of the grid, across chunk borders: one region with
+    # the border, so not a hole, though the corridor alone has fewer than 15 cells.
+    population = np.zeros((22, 22))
+    population[2:20, 2:20] = 2000.0
+    population[10:13, 2:6] = np.nan
+    population[11, 4] = 0.0
+    level2 = assert_same_classes(population, (4, 5))
+    assert level2[11, 4] == 11
+    population[10:13, 2] = 2000.0  # closed: now a 9-cell hole, filled
+    level2 = assert_same_classes(population, (4, 5))
+    assert level2[11, 4] == 30
+
+
+def test_urban_centre_needs_an_edge_across_a_chunk_border_and_dense_clusters_are_4_connected():
+    # Two 2x2 blocks of 7 000 (28 000 each) meeting at the corner of four 5x5 chunks.
+    population = np.zeros((20, 20))
+    population[3:5, 3:5] = 7000.0
+    population[5:7, 5:7] = 7000.0
+    level2 = assert_same_classes(population, (5, 5))
+    assert (level2[3:5, 3:5] == 23).all() and (level2[5:7, 5:7] == 23).all()
+    population[5:7, 4:6] = 7000.0  # now sharing an edge across the chunk border
+    population[5:7, 6] = 0.0
+    level2 = assert_same_classes(population, (5, 5))
+    assert (level2[3:5, 3:5] == 30).all() and (level2[5:7, 4:6] == 30).all()
+
+
+def test_urban_cluster_along_a_diagonal_through_chunk_corners():
+    # Six moderate cells of 1 000 on a diagonal crossing two chunk corners: one 8-connected
+    # cluster of 6 000, semi-dense (no UC/DUC anywhere).
+    population = np.zeros((9, 9))
+    diagonal = (np.arange(1, 7), np.arange(1, 7))
+    population[diagonal] = 1000.0
+    for chunks in ((3, 3), (1, 1)):
+        level2 = assert_same_classes(population, chunks)
+        assert (level2[diagonal] == 22).all()
+
+
+@pytest.mark.parametrize(
+    "centre_value, centre_code, gap_rows, gap_cols, distance_km, expected",
+    [
+        (1600.0, 23, -2, 2, 2.0, 21),  # 2 cells from a DUC, exactly D: within
+        (1600.0, 23, -2, 3, 2.0, 22),
+        (1600.0, 23, -2, 3, 3.0, 21),
+        (1600.0, 23, -2, 4, 3.0, 22),
+        (1600.0, 23, 2, 2, 2.0, 22),  # diagonal across a chunk corner: 2.83 km
+        (1600.0, 23, 2, 2, 3.0, 21),
+        (13000.0, 30, -2, 2, 2.0, 21),  # the same from an urban centre
+        (13000.0, 30, -2, 3, 2.0, 22),
+        (13000.0, 30, 2, 2, 3.0, 21),
+    ],
+)
+def test_semi_dense_distance_across_a_chunk_border(centre_value, centre_code, gap_rows, gap_cols, distance_km, expected):
+    # A DUC or UC (2x2 of 1 600 or 13 000) ending at row/col 7 and a moderate cluster (2x3 of
+    # 1 000) starting gap cells further; chunks of 8 x 9 put a chunk border (and corner) between.
+    population = np.zeros((30, 30))
+    population[5:7, 5:7] = centre_value
+    r0, c0 = 7 + gap_rows, 7 + gap_cols
+    cluster = (slice(r0, r0 + 2), slice(c0, c0 + 3))
+    population[cluster] = 1000.0
+    level2 = assert_same_classes(population, (8, 9), sduc_distance_km=distance_km)
+    assert (level2[5:7, 5:7] == centre_code).all()
+    assert (level2[cluster] == expected).all()
+
+
+def sequential_sum(values) -> float:
+    """Sum in the given order, one addition at a time (what np.bincount does)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
+
+
+@pytest.mark.parametrize(
+    "threshold, low, high, expected",
+    [(50_000.0, 1500.0, 1620.0, 30), (5_000.0, 300.0, 330.0, 22)],
+    ids=["urban centre at exactly 50 000", "urban cluster at exactly 5 000"],
+)
+def test_group_population_at_a_threshold_is_summed_in_the_same_order(threshold, low, high, expected):
+    # A 4 x 4 group over four 3x3 chunks whose row-major sum is exactly the threshold while the
+    # sum of per-chunk sums falls short: only the same additions in the same order agree.
+    rng = np.random.default_rng(0)
+    rows, cols = slice(1, 5), slice(1, 5)
+    for _ in range(10_000):
+        values = rng.uniform(low, high, size=16)
+        values[-1] = threshold - sequential_sum(values[:-1])
+        group = values.reshape(4, 4)
+        quarters = [group[:2, :2], group[:2, 2:], group[2:, :2], group[2:, 2:]]
+        if low <= values[-1] and sum(sequential_sum(q.ravel()) for q in quarters) < threshold:
+            break
+    else:
+        pytest.fail("no grid found whose per-chunk sums differ in the last bit")
+    assert sequential_sum(group.ravel()) == threshold
+    population = np.zeros((7, 7))
+    population[rows, cols] = group
+    level2 = assert_same_classes(population, (3, 3))
+    assert (level2[rows, cols] == expected).all()
+
+
+# --- random grids ----------------------------------------------------------------------------
+
+_values = st.sampled_from([0.0, 20.0, 60.0, 320.0, 900.0, 1600.0, 4000.0, 9000.0, 26000.0, math.nan])
+
+
+@st.composite
+def chunked_grids(draw):
+    height = draw(st.integers(3, 11))
+    width = draw(st.integers(3, 11))
+    cells = height * width
+    population = np.array(draw(st.lists(_values, min_size=cells, max_size=cells))).reshape(height, width)
+    land = None
+    if draw(st.booleans()):
+        land = np.array(draw(st.lists(st.sampled_from([0.0, 0.3, 1.0, 1.0]), min_size=cells, max_size=cells)))
+        land = land.reshape(height, width)
+    built = None
+    if draw(st.booleans()):
+        built = np.array(draw(st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.9]), min_size=cells, max_size=cells)))
+        built = built.reshape(height, width)
+    distance = draw(st.sampled_from([0.0, 1.0, 1.5, 2.0, 3.0]))
+    chunks = (draw(st.integers(1, height)), draw(st.integers(1, width)))
+    return population, land, built, distance, chunks
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chunked_grids())
+def test_random_grids_in_random_chunks_match_in_memory(case):
+    population, land, built, distance, chunks = case
+    assert_same_classes(population, chunks, land_share=land, built_share=built, sduc_distance_km=distance)
+
+
+# --- schedulers, inputs, clean-up --------------------------------------------------------------
+
+
+def test_same_classes_on_a_distributed_local_cluster():
+    import dask.distributed as distributed  # a dependency: never skipped
+    population, land, built = settlement_field(36, 40, seed=7)
+    expected = classify_grid(population, land_share=land, built_share=built)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        with classify_grid_chunked(
+            population, land_share=land, built_share=built, chunks=(9, 11), scheduler=cluster.scheduler_address
+        ) as chunked:
+            level2 = chunked.level2.compute(scheduler="threads")
+    np.testing.assert_array_equal(level2, expected.level2)
+
+
+def test_dask_input_keeps_its_chunks_reports_progress_and_cleans_up(tmp_path):
+    population, _, _ = settlement_field(30, 40, seed=3)
+    messages = []
+    lazy = da.from_array(population, chunks=(11, 13))
+    result = classify_grid_chunked(lazy, progress=messages.append, workdir=tmp_path)
+    assert result.level2.chunks == lazy.chunks and result.level1.dtype == np.uint8
+    expected = classify_grid(population)
+    np.testing.assert_array_equal(result.level2.compute(), expected.level2)
+    assert result.counts() == expected.counts()
+    assert any("smoothing" in m for m in messages) and messages[-1].endswith("done")
+    (folder,) = tmp_path.iterdir()
+    assert [p.name.split(".")[0] for p in folder.iterdir()] == ["level2"] * 12  # only the result
+    result.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(population=np.zeros((2, 3, 4))), "2-D"),
+        (dict(population=np.zeros((5, 5)), land_share=np.ones((5, 4))), "land_share has shape"),
+        (dict(population=np.zeros((5, 5)), sduc_distance_km=-1.0), "sduc_distance_km"),
+        (dict(population=np.zeros((5, 5)), scheduler=42), "scheduler"),
+    ],
+)
+def test_bad_input_raises_gis_error(arguments, message):
+    with pytest.raises(GisError, match=message):
+        classify_grid_chunked(**arguments)
+
+
+# --- the chunked GeoTIFF writer ----------------------------------------------------------------
+
+
+def test_chunked_geotiff_is_tiled_compressed_and_styled_like_the_in_memory_one(tmp_path):
+    population, land, built = settlement_field(300, 520, seed=11)
+    with classify_grid_chunked(population, land_share=land, built_share=built, chunks=(100, 130)) as result:
+        path = write_class_geotiff_chunked(tmp_path / "l2.tif", result.level2, TRANSFORM, level=2)
+        level2 = result.level2.compute()
+    reference = write_class_geotiff(tmp_path / "reference.tif", level2, TRANSFORM, level=2)
+    with rasterio.open(path) as written, rasterio.open(reference) as expected:
+        assert written.profile["tiled"] and written.block_shapes == [(256, 256)]
+        assert written.compression.value.lower() == "deflate"
+        assert written.nodata == 255 and written.crs == expected.crs and written.transform == TRANSFORM
+        np.testing.assert_array_equal(written.read(1), level2)
+        assert written.colormap(1) == expected.colormap(1)
+        assert written.tags(1) == expected.tags(1) and written.tags() == expected.tags()
+        assert written.descriptions == expected.descriptions
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["l2.tif", "reference.tif"]
+
+
+def test_failed_chunked_write_leaves_no_file(tmp_path):
+    codes = da.from_array(np.full((600, 700), 11, dtype=np.uint8), chunks=(256, 256))
+
+    def fail_on_the_last_chunk(block, block_info=None):
+        if block_info[0]["chunk-location"] == (2, 2):
+            raise RuntimeError("disk full")
+        return block
+
+    failing = codes.map_blocks(fail_on_the_last_chunk, dtype=np.uint8)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_class_geotiff_chunked(tmp_path / "out.tif", failing, TRANSFORM)
+    assert list(tmp_path.iterdir()) == []
+    # A small grid (striped, not tiled) from NumPy, Level 1.
+    small = np.array([[3, 2], [1, 255]], dtype=np.uint8)
+    path = write_class_geotiff_chunked(tmp_path / "l1.tif", small, TRANSFORM, level=1)
+    with rasterio.open(path) as written:
+        np.testing.assert_array_equal(written.read(1), small)
+        assert written.tags()["DEGURBA_LEVEL"] == "1"
