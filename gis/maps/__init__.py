@@ -4,7 +4,8 @@
 per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.schemes`
 (classification), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
 by unit), :mod:`~gis.maps.geometry` (coverage simplification), :mod:`~gis.maps.assets`
-(vendored Leaflet), :mod:`~gis.maps.render` (the page) and :mod:`~gis.maps.index`.
+(vendored Leaflet), :mod:`~gis.maps.render` (the page), :mod:`~gis.maps.china` (the China
+map standard: maritime line, 南海诸岛 inset, footer) and :mod:`~gis.maps.index`.
 """
 
 from __future__ import annotations
