@@ -79,10 +79,7 @@ def test_national_overview_and_one_county_map_per_province_within_budget(nationa
 
 
 def test_national_maps_follow_the_china_map_standard_and_speak_once(national):
-    import json
     import re
-
-    import pyogrio
 
     out, result = national
     maps = out / "maps"
@@ -98,6 +95,6 @@ def test_national_maps_follow_the_china_map_standard_and_speak_once(national):
     index = (maps / "index.html").read_text(encoding="utf-8")
     hrefs = set(re.findall(r'"href":"([^"]+)"', index))
     assert len(hrefs) == 34 and all((maps / href).is_file() for href in hrefs)
-    assert index.encode("utf-8").__len__() < 3_000_000
+    assert len(index.encode("utf-8")) < 3_000_000
     line = pyogrio.read_info(out / "china.gpkg", layer="maritime_line")
     assert line["geometry_type"] == "MultiLineString" and line["features"] == 1
