@@ -489,7 +489,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     notes += [f"popup field {c!r} is not in layer {spec.layer!r}" for c in spec.popup_fields
               if c not in frame.columns and c != INDICATORS_TOKEN and c not in _DEFAULT_OPTIONAL]
     tips = [c for c in spec.tooltip_fields if has_values(frame, c)]
-    notes += [f"tooltip field {c!r} is not in layer {spec.layer!r}" for c in spec.tooltip_fields if c not in tips]
+    notes += [f"tooltip field {c!r} is not in layer {spec.layer!r}" for c in spec.tooltip_fields if c not in frame.columns]
     indicators = indicator_columns(frame)
     names = frame["name"] if "name" in frame.columns else frame.get("adcode", pd.Series(range(len(frame))))
 
