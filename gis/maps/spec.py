@@ -25,8 +25,16 @@ Spec layout (see ``maps/*.toml`` for complete examples)::
     [tooltip]  fields = ["prefecture_name"]      # extra rows under name and value
     [popup]    fields = ["region", "@indicators"] # "@indicators" = every indicator with data
 
+    review_number = "GS(2024)1234号"   # optional 审图号, printed in the footer; without it
+                              # the footer says the map is a schematic (示意图) from AMap data
+
     [[overlays]]              # outlined groups or a categorised layer, toggleable
     where = "mountain26"      # bool column of the map's layer: its members, dissolved, outlined
+    requires = "mountain26"   # the overlay, with its description_zh/_en sentence, is dropped
+                              # on pages whose data lack this column or have no value in it
+                              # (default: the 'where' column); e.g. other provinces' pages
+    description_zh = "…"      # optional sentence appended to the map's description when
+    description_en = "…"      # the overlay is drawn
 """
 
 from __future__ import annotations
@@ -104,6 +112,9 @@ class Overlay:
     dash: str | None
     fill_opacity: float
     show: bool
+    requires: str | None = None
+    description_zh: str = ""
+    description_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ class MapSpec:
     popup_fields: tuple[str, ...]
     overlays: tuple[Overlay, ...]
     fields: dict[str, FieldLabel] = field(default_factory=dict)
+    review_number: str = ""
 
     def with_tokens(self, zh: dict[str, str], en: dict[str, str]) -> "MapSpec":
         """This spec with ``{key}`` in its titles and descriptions replaced by ``zh[key]``
@@ -147,6 +159,10 @@ class MapSpec:
         return replace(
             self, title_zh=fill(self.title_zh, zh), title_en=fill(self.title_en, en),
             description_zh=fill(self.description_zh, zh), description_en=fill(self.description_en, en),
+            overlays=tuple(
+                replace(o, description_zh=fill(o.description_zh, zh), description_en=fill(o.description_en, en))
+                for o in self.overlays
+            ),
         )
 
     def for_place(self, place_zh: str, place_en: str) -> "MapSpec":
@@ -182,7 +198,7 @@ DEFAULT_POPUP_FIELDS = (
 
 _TOP_KEYS = {
     "title_zh", "title_en", "description_zh", "description_en", "layer", "basemap",
-    "source_zh", "source_en", "views", "tooltip", "popup", "overlays", "fields",
+    "source_zh", "source_en", "views", "tooltip", "popup", "overlays", "fields", "review_number",
 }
 _VIEW_KEYS = {
     "label_zh", "label_en", "indicator", "column", "unit", "years", "scheme", "classes",
@@ -191,7 +207,7 @@ _VIEW_KEYS = {
 }
 _OVERLAY_KEYS = {
     "label_zh", "label_en", "layer", "where", "column", "categories", "color", "weight",
-    "dash", "fill_opacity", "show",
+    "dash", "fill_opacity", "show", "requires", "description_zh", "description_en",
 }
 
 
@@ -417,7 +433,17 @@ def _read_overlay(reader: _Reader, layer: str) -> Overlay:
         dash=_dash(reader),
         fill_opacity=reader.number("fill_opacity", 0.75, 0.0, 1.0),
         show=reader.boolean("show", True),
+        requires=_requires(reader, where),
+        description_zh=reader.text("description_zh", ""),
+        description_en=reader.text("description_en", ""),
     )
+
+
+def _requires(reader: _Reader, where: str | None) -> str | None:
+    value = reader.table.get("requires", where)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise reader.fail("requires", f"{value!r} is not allowed; the name of a column of the map's layer")
+    return value
 
 
 def _dash(reader: _Reader) -> str | None:
@@ -481,4 +507,5 @@ def load_spec(path: str | Path) -> MapSpec:
         popup_fields=popup.strings("fields", DEFAULT_POPUP_FIELDS),
         overlays=tuple(_read_overlay(top.sub("overlays", i), layer) for i in range(len(raw_overlays))),
         fields=_read_fields(top.sub("fields")),
+        review_number=top.text("review_number", ""),
     )

@@ -63,8 +63,9 @@ def _write_layer(path: Path, layer: OutputLayer, crs) -> None:
         kwargs["dataset_options"] = {"VERSION": "1.3"}
     if isinstance(frame, gpd.GeoDataFrame):
         frame = frame.to_crs(crs) if crs is not None else frame
+        lines = len(frame) > 0 and frame.geom_type.isin(["LineString", "MultiLineString"]).all()
         pyogrio.write_dataframe(
-            frame, path, geometry_type="MultiPolygon", promote_to_multi=True,
+            frame, path, geometry_type="MultiLineString" if lines else "MultiPolygon", promote_to_multi=True,
             layer_options={"GEOMETRY_NAME": GEOMETRY_COLUMN}, **kwargs,
         )
     else:

@@ -28,7 +28,7 @@ from gis.outputs.qgis_style import (
 )
 from gis.specs import specs_dir
 
-SOURCES = ("province", "prefectures", "counties", "degurba_grid", "indicators", "sources")
+SOURCES = ("province", "prefectures", "counties", "maritime_line", "degurba_grid", "indicators", "sources")
 RENDERERS = ("single", "graduated", "categorized")
 SCHEMES = ("quantiles", "fisher_jenks", "equal_interval")
 
@@ -44,6 +44,7 @@ class LayerSpec:
     description: str
     source: str
     styles: tuple[dict, ...]
+    geometry: str = "polygon"
 
 
 class SpecError(GisError):
@@ -125,6 +126,8 @@ def read_layer_spec(path: Path) -> LayerSpec:
     name = _require(spec, "name", str, path)
     source = _require(spec, "source", str, path)
     _check_choice(source, SOURCES, path, "source")
+    geometry = spec.get("geometry", "polygon")
+    _check_choice(geometry, ("polygon", "line"), path, "geometry")
     styles = spec.get("styles", [])
     if not isinstance(styles, list):
         raise SpecError(f"{path}: key 'styles' must be an array of tables ([[styles]])")
@@ -140,6 +143,7 @@ def read_layer_spec(path: Path) -> LayerSpec:
         description=str(spec.get("description", "")),
         source=source,
         styles=tuple(styles),
+        geometry=geometry,
     )
 
 
@@ -213,9 +217,10 @@ def resolve_styles(spec: LayerSpec, frame: pd.DataFrame) -> tuple[list[LayerStyl
                 label_field=style.get("label_field"),
                 description=spec.description,
                 default=bool(style.get("default", False)),
+                geometry=spec.geometry,
             )
         )
     if styles and not any(s.default for s in styles):
         first = styles[0]
-        styles[0] = LayerStyle(first.name, first.classes, first.label_field, first.description, True)
+        styles[0] = LayerStyle(first.name, first.classes, first.label_field, first.description, True, first.geometry)
     return styles, notes

@@ -51,6 +51,8 @@ class LayerStyle:
     label_field: str | None = None
     description: str = ""
     default: bool = False
+    #: "polygon", or "line" (the outline colour and width draw the line; e.g. maritime_line)
+    geometry: str = "polygon"
 
 
 def quote_field(name: str) -> str:
@@ -152,6 +154,20 @@ def _symbol_layer_props(symbol: FillSymbol) -> dict[str, str]:
     }
 
 
+def _line_symbol_element(name: str, symbol: FillSymbol) -> ET.Element:
+    """A SimpleLine symbol drawn with the symbol's outline colour and width."""
+    element = ET.Element("symbol", {"type": "line", "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"})
+    layer = ET.SubElement(element, "layer", {"class": "SimpleLine", "enabled": "1", "locked": "0", "pass": "0"})
+    props = {"line_color": _rgba(symbol.outline), "line_style": "solid", "line_width": f"{symbol.outline_width_mm:g}",
+             "line_width_unit": "MM", "capstyle": "flat", "joinstyle": "round", "offset": "0", "offset_unit": "MM"}
+    options = ET.SubElement(layer, "Option", {"type": "Map"})
+    for key, value in props.items():
+        ET.SubElement(options, "Option", {"type": "QString", "name": key, "value": value})
+    for key, value in props.items():
+        ET.SubElement(layer, "prop", {"k": key, "v": value})
+    return element
+
+
 def _symbol_element(name: str, symbol: FillSymbol) -> ET.Element:
     element = ET.Element(
         "symbol",
@@ -229,12 +245,13 @@ def to_qml(style: LayerStyle, qgis_version: str = "3.22.0-Białowieża") -> str:
             "rule",
             {"key": f"rule{i}", "symbol": str(i), "label": style_class.label, "filter": style_class.filter},
         )
-        symbols.append(_symbol_element(str(i), style_class.symbol))
+        make = _line_symbol_element if style.geometry == "line" else _symbol_element
+        symbols.append(make(str(i), style_class.symbol))
     if style.label_field:
         root.append(_labeling_element(style.label_field))
     ET.SubElement(root, "blendMode").text = "0"
     ET.SubElement(root, "featureBlendMode").text = "0"
-    ET.SubElement(root, "layerGeometryType").text = "2"
+    ET.SubElement(root, "layerGeometryType").text = "1" if style.geometry == "line" else "2"
     ET.indent(root)
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
         root, encoding="unicode"

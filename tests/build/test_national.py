@@ -76,3 +76,25 @@ def test_national_overview_and_one_county_map_per_province_within_budget(nationa
         assert f'href="{page.name}"' in index
     assert "浙江省县（市、区）城市化程度" in (maps / "county_degurba_zhejiang.html").read_text(encoding="utf-8")
     assert not (maps / "county_degurba.html").exists()
+
+
+def test_national_maps_follow_the_china_map_standard_and_speak_once(national):
+    import re
+
+    out, result = national
+    maps = out / "maps"
+    # One console line per kind of skipped map (34 province pages each), not one per page.
+    skipped = [line for line in result.output.splitlines() if "map skipped" in line]
+    assert 0 < len(skipped) <= 4, skipped
+    assert any(re.search(r"county_income_gap\.toml: 34 pages .*map skipped", line) for line in skipped)
+    overview = (maps / "prefecture_degurba.html").read_text(encoding="utf-8")
+    assert '"label_zh":"南海诸岛"' in overview and "示意图" in overview
+    anhui = (maps / "county_degurba_anhui.html").read_text(encoding="utf-8")
+    assert "山区26县" not in anhui and "嘉湖" not in anhui and '"standard":null' in anhui
+    assert '"label_zh":"南海诸岛"' in (maps / "county_degurba_hainan.html").read_text(encoding="utf-8")
+    index = (maps / "index.html").read_text(encoding="utf-8")
+    hrefs = set(re.findall(r'"href":"([^"]+)"', index))
+    assert len(hrefs) == 34 and all((maps / href).is_file() for href in hrefs)
+    assert len(index.encode("utf-8")) < 3_000_000
+    line = pyogrio.read_info(out / "china.gpkg", layer="maritime_line")
+    assert line["geometry_type"] == "MultiLineString" and line["features"] == 1

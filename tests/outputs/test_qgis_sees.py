@@ -73,3 +73,18 @@ def test_qgis_draws_the_degurba_grid_in_ghsl_colours(built_zhejiang):
     drawn = _colours_drawn(png)
     # Urban centres (Hangzhou, Ningbo, ...) and low density rural cells are on the picture.
     assert (0xFF, 0x00, 0x00) in drawn and (0xCD, 0xF5, 0x7A) in drawn
+
+
+def test_qgis_draws_the_maritime_line_of_a_south_china_sea_build(tmp_path):
+    from click.testing import CliRunner
+
+    from gis.cli import main
+
+    result = CliRunner().invoke(main, ["build", "--province", "460000", "--no-degurba", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    png = OUTPUT / "qgis_maritime_line.png"
+    seen = _qgis_sees(tmp_path / "hainan.gpkg", "province,maritime_line", png)
+    line = seen["maritime_line"]
+    assert line["valid"] and line["features"] == 1 and line["crs"] == "EPSG:4326"
+    assert line["rules"][0]["colour"] == "#7b3294"
+    assert (0x7B, 0x32, 0x94) in _colours_drawn(png)

@@ -68,11 +68,95 @@
     return name;
   }
 
+  var NO_INTERACTION = {
+    zoomControl: false, attributionControl: false, dragging: false, scrollWheelZoom: false,
+    doubleClickZoom: false, boxZoom: false, keyboard: false, touchZoom: false, tap: false,
+    zoomSnap: 0, inertia: false, fadeAnimation: false, zoomAnimation: false
+  };
+
+  /* China map standard (gis/maps/china.py): the maritime line on the main map, wherever it
+   * is in view, and the 南海诸岛 inset in the lower right as its own non-interactive map. */
+  function addStandard(map, std) {
+    if (!std) { return null; }
+    var pane = makePane(map, "gis-maritime", 460);
+    var line = L.geoJSON(std.line.data, {
+      pane: pane, interactive: false,
+      style: function () { return { className: "gis-maritime", color: std.line.color, weight: std.line.weight, opacity: 1 }; }
+    }).addTo(map);
+    var inset = std.inset;
+    var frame = null;
+    var Inset = L.Control.extend({
+      onAdd: function () {
+        var box = el("div", "gis-inset");
+        box.setAttribute("role", "img");
+        box.setAttribute("aria-label", inset.label_zh + " " + inset.label_en);
+        frame = el("div", "gis-inset-map");
+        frame.style.width = inset.width + "px";
+        frame.style.height = inset.height + "px";
+        box.appendChild(frame);
+        box.appendChild(el("div", "gis-inset-label", inset.label_zh));
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    var control = new Inset({ position: "bottomright" }).addTo(map);
+    var small = L.map(frame, NO_INTERACTION);
+    small.fitBounds(inset.bounds, { padding: [0, 0], animate: false });
+    var c = inset.colors;
+    L.geoJSON(inset.neighbours, { interactive: false, style: function () {
+      return { fillColor: c.neighbour_fill, fillOpacity: 1, color: "#bdbdbd", weight: 0.5 }; } }).addTo(small);
+    L.geoJSON(inset.land, { interactive: false, style: function () {
+      return { fillColor: c.land, fillOpacity: 1, color: c.land_edge, weight: 0.6 }; } }).addTo(small);
+    // Islands are a few hundred metres across: their outline keeps each one visible as a dot.
+    L.geoJSON(inset.islands, { interactive: false, style: function () {
+      return { className: "gis-inset-island", fillColor: c.island, fillOpacity: 1, color: c.island, weight: 1.4 }; } }).addTo(small);
+    L.geoJSON(std.line.data, { interactive: false, style: function () {
+      return { className: "gis-inset-line", color: std.line.color, weight: 1.6, opacity: 1 }; } }).addTo(small);
+    return { line: line, inset: small, control: control };
+  }
+
+  /* The national index (gis/maps/index.py): provinces, each a link to its county page. */
+  function index(map, cfg, provinces) {
+    // A view first: vector layers cannot be added to a map without one.
+    map.fitBounds(cfg.bounds, { paddingTopLeft: [20, 120], paddingBottomRight: [20, 20], animate: false });
+    placeBlock(map, "gis-title", "topleft");
+    L.control.zoom({ position: "topleft", zoomInTitle: "放大 Zoom in", zoomOutTitle: "缩小 Zoom out" }).addTo(map);
+    map.attributionControl.setPrefix(cfg.attributionPrefix);
+    cfg.attributions.forEach(function (html) { map.attributionControl.addAttribution(html); });
+    var standard = addStandard(map, cfg.standard);
+    placeBlock(map, "gis-footer", "bottomleft");
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    var layer = L.geoJSON(provinces, {
+      style: function (feature) {
+        return { className: "gis-unit gis-province", color: "#ffffff", weight: 1, opacity: 1,
+                 fillColor: feature.properties.href ? cfg.fill : NO_DATA_FILL, fillOpacity: 0.85 };
+      },
+      onEachFeature: function (feature, layer) {
+        layer.bindTooltip(function () {
+          var box = el("div", "gis-tip");
+          box.appendChild(el("div", "gis-tip-name", feature.properties.n));
+          box.appendChild(el("div", "gis-tip-extra", feature.properties.href ? cfg.hint : cfg.noPage));
+          return box;
+        }, { sticky: true, direction: "top", offset: [0, -8], className: "gis-tooltip" });
+        layer.on("mouseover", function () { layer.setStyle({ weight: 3, color: "#1a1a1a" }); layer.bringToFront(); });
+        layer.on("mouseout", function () { provincesLayer.resetStyle(layer); });
+        layer.on("click", function () {
+          if (feature.properties.href) { window.location.href = feature.properties.href; }
+        });
+      }
+    }).addTo(map);
+    var provincesLayer = layer;
+    addNoDataPattern(map.getRenderer(layer.getLayers()[0] || layer)._container, cfg.noData);
+    window.GisMap.instance = { map: map, units: layer, standard: standard };
+  }
+
   function init(map, cfg, units, overlays) {
     var state = { view: cfg.initialView, year: cfg.views.map(function (v) { return v.initialYear; }) };
 
     placeBlock(map, "gis-title", "topleft");
     L.control.zoom({ position: "topleft", zoomInTitle: "放大 Zoom in", zoomOutTitle: "缩小 Zoom out" }).addTo(map);
+    placeBlock(map, "gis-footer", "bottomleft");
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
     map.attributionControl.setPrefix(cfg.attributionPrefix);
     cfg.attributions.forEach(function (html) { map.attributionControl.addAttribution(html); });
@@ -173,6 +257,8 @@
       overlayLayers[overlay.label] = layer;
     });
 
+    // The inset first: Leaflet stacks later bottom controls above earlier ones.
+    var standard = addStandard(map, cfg.standard);
     var legend = placeBlock(map, "gis-legend", "bottomright");
     var yearBox = null;
 
@@ -269,9 +355,10 @@
       overlays: overlayLayers,
       setView: function (i) { state.view = i; refresh(); },
       setYear: function (i) { state.year[state.view] = i; refresh(); },
-      legend: legend
+      legend: legend,
+      standard: standard
     };
   }
 
-  window.GisMap = { init: init, instance: null };
+  window.GisMap = { init: init, index: index, instance: null };
 })();
