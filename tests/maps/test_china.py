@@ -7,7 +7,6 @@ Drawn from real boundaries of five provinces together (a national build in minia
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
