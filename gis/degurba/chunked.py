@@ -673,14 +673,15 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
 
 
 def write_class_geotiff_chunked(
-    path, codes, transform: Affine, level: int = 2, crs=GHSL_CRS, scheduler=None, progress=None
+    path, codes, transform: Affine, level: int = 2, crs=GHSL_CRS, scheduler=None, progress=None, tags=None
 ) -> Path:
     """Write a Level 1 or Level 2 class grid (dask or NumPy, uint8, 255 = nodata) as the same
     styled GeoTIFF as :func:`gis.degurba.rasters.write_class_geotiff` (deflate, 256 × 256 tiles,
     GHSL colour table, class names and tags), one row of chunks at a time.
 
     ``transform`` and ``crs`` (default ESRI:54009) georeference the grid. Chunks are first
-    aligned to whole tiles so each compressed tile is written once. The file is written next
+    aligned to whole tiles so each compressed tile is written once. ``tags`` (e.g.
+    :meth:`gis.degurba.rules.Rules.geotiff_tags`) become dataset tags. The file is written next
     to ``path`` and moved into place only when complete (:func:`gis.degurba.rasters.atomic_path`):
     an error or interruption leaves no file at ``path``. Memory: one row of chunks of codes.
     Returns the path written.
@@ -707,5 +708,5 @@ def write_class_geotiff_chunked(
                         int(col_starts[j]), int(row_starts[i]), values.shape[1], values.shape[0]
                     )
                     dst.write(values, 1, window=window)
-            style_class_band(dst, level)
+            style_class_band(dst, level, tags)
     return path
