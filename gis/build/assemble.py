@@ -53,8 +53,9 @@ def assemble(
     with_degurba: bool = True,
     population_path: Path | None = None,
     population_values: str = "counts",
-    sduc_distance_km: float = 2.0,
+    sduc_distance_km: float | None = None,
     progress: Callable[[str], None] | None = None,
+    rules=None,
 ) -> Assembled:
     """Boundaries, indicators (shipped + ``data_paths``) and DEGURBA joined into layer tables.
 
@@ -74,7 +75,10 @@ def assemble(
         ``degurba_grid`` table).
     population_path, population_values, sduc_distance_km
         Population raster (counts or persons/km²) for our engine; None: the official grid with
-        area weights. See :func:`gis.degurba.units.degurba_for_units`.
+        area weights. See :func:`gis.degurba.units.degurba_for_units`. ``sduc_distance_km``
+        overrides the rules' distance (None: the rules').
+    rules
+        :class:`gis.degurba.rules.Rules`, a preset name or a rules file (None: manual-2021).
     progress
         Called with one short message per stage.
     """
@@ -105,6 +109,7 @@ def assemble(
             sduc_distance_km=sduc_distance_km,
             population_values=population_values,
             progress=say,
+            rules=rules,
         )
     tables = build_layers(boundaries, indicators, degurba)
     return Assembled(boundaries, tables, degurba, report)

@@ -127,6 +127,14 @@ def build_layers(
         # The raster the polygons came from, for maps (see gis.maps.render: "<layer>.<column>").
         tables["degurba_grid.degurba_l2"] = degurba.grid_l2
         sources.append({"layer": "degurba_grid", "column": "all", "source": degurba.source})
+        rules = getattr(degurba, "rules", None)
+        if rules is not None:
+            from gis.degurba.rules import rules_table
+
+            tables["degurba_rules"] = rules_table(rules, stage_one_applies=degurba.stage_one_applies)
+            sources.append({"layer": "degurba_rules", "column": "all", "source": (
+                f"rules {rules.name}; manual_2021: Applying the Degree of Urbanisation, 2021 methodological manual"
+            )})
 
     labels = registry()[["label_zh", "label_en"]]
     tables["indicators"] = (

@@ -70,7 +70,8 @@ class BuildOptions:
     year: int | None = None
     population_path: Path | None = None
     population_values: str = "counts"
-    sduc_distance_km: float = 2.0
+    rules: str | None = None  # preset name or rules file (None: manual-2021)
+    sduc_distance_km: float | None = None  # overrides the rules' distance_km
     with_degurba: bool = True
     basemap: str | None = None
     layers_dir: Path | None = None
@@ -124,7 +125,10 @@ def run_build(options: BuildOptions, progress: Callable[[str], None] = print, sa
     from gis.specs import specs_dir
     from gis.units.national import coverage_notes
 
+    from gis.degurba.rules import load_rules
+
     crs = output_crs(options.epsg)
+    rules = load_rules(options.rules).with_distance(options.sduc_distance_km)  # checked before slow work
     if options.population_path is not None and not options.with_degurba:
         raise GisError("--population is for the Degree of Urbanisation; it cannot go with --no-degurba")
     # Everything is checked before the slow work: layer and map specs, and existing outputs.
@@ -138,7 +142,7 @@ def run_build(options: BuildOptions, progress: Callable[[str], None] = print, sa
     built = assemble(
         options.province, options.data_paths, options.allow_unmatched, options.year,
         with_degurba=options.with_degurba, population_path=options.population_path,
-        population_values=options.population_values, sduc_distance_km=options.sduc_distance_km, progress=progress,
+        population_values=options.population_values, rules=rules, progress=progress,
     )
     tables = built.tables
     if built.degurba is not None:
@@ -172,8 +176,10 @@ def run_build(options: BuildOptions, progress: Callable[[str], None] = print, sa
     written.append(write_geopackage(plan.gpkg, layers, crs=crs))
     if built.degurba is not None:
         degurba = built.degurba
-        written.append(write_class_geotiff(plan.class_grid(2), degurba.grid_l2.codes, degurba.grid_l2.transform, level=2))
-        written.append(write_class_geotiff(plan.class_grid(1), degurba.grid_l1.codes, degurba.grid_l1.transform, level=1))
+        tags = degurba.geotiff_tags()
+        written.append(write_class_geotiff(plan.class_grid(2), degurba.grid_l2.codes, degurba.grid_l2.transform, level=2, tags=tags))
+        written.append(write_class_geotiff(plan.class_grid(1), degurba.grid_l1.codes, degurba.grid_l1.transform, level=1, tags=tags))
+        progress(f"Degree of Urbanisation: {degurba.rules_note}")
         if degurba.agreement is not None:
             written += write_agreement_csv(degurba.agreement, plan.agreement)
             progress(f"agreement with the official grid: {degurba.agreement.percent_same:.1f}% of "

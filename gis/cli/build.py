@@ -21,6 +21,7 @@ from gis.cli.report import stage, wrote
 @options.year
 @options.population
 @options.population_values
+@options.rules
 @options.sduc_distance
 @click.option("--no-degurba", is_flag=True, help="Skip the Degree of Urbanisation (no grid layer, no DEGURBA map).")
 @options.basemap
@@ -29,7 +30,7 @@ from gis.cli.report import stage, wrote
 @options.overwrite
 def build(
     province, out_dir, epsg, data_paths, allow_unmatched, year, population_path, values_kind,
-    sduc_distance_km, no_degurba, basemap, layers_dir, maps_dir, overwrite,
+    rules_name, sduc_distance_km, no_degurba, basemap, layers_dir, maps_dir, overwrite,
 ) -> None:
     """Build a province's styled GeoPackage, DEGURBA class grids and HTML maps into OUT."""
     from gis.build.run import BuildOptions, run_build
@@ -39,7 +40,7 @@ def build(
         BuildOptions(
             province=province, out_dir=out_dir, epsg=epsg, data_paths=data_paths, allow_unmatched=allow_unmatched,
             year=year, population_path=population_path, population_values=values_kind,
-            sduc_distance_km=sduc_distance_km, with_degurba=not no_degurba, basemap=basemap,
+            rules=rules_name, sduc_distance_km=sduc_distance_km, with_degurba=not no_degurba, basemap=basemap,
             layers_dir=layers_dir, maps_dir=maps_dir, overwrite=overwrite,
         ),
         progress=stage, say=click.echo,

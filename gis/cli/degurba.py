@@ -21,24 +21,27 @@ def degurba() -> None:
 @click.option("--land", "land_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Permanent-land share raster (0..1); enables water (10).")
 @click.option("--built", "built_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Built-up share raster (0..1); >= 0.5 makes a cell dense.")
 @click.option("--values", "values_kind", type=click.Choice(["counts", "density"]), default="counts", show_default=True, help="Population raster holds persons per cell or persons per km².")
+@options.rules
 @options.sduc_distance
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Level 2 GeoTIFF to write; Level 1 goes to <stem>_l1.tif beside it.")
 @click.option("--chunks", type=click.IntRange(min=16), default=None, help="Classify out of core in blocks of N x N cells with dask (e.g. 2048), for grids larger than memory; same classes as in memory.")
 @click.option("--scheduler", default=None, help="With --chunks: a dask.distributed scheduler address (tcp://host:8786); default: local threads.")
 @options.overwrite
-def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, chunks, scheduler, overwrite) -> None:
+def grid(population_path, land_path, built_path, values_kind, rules_name, sduc_distance_km, out_path, chunks, scheduler, overwrite) -> None:
     """Classify a population grid on the GHSL 1 km grid (Stage I, Levels 1 and 2)."""
     from gis._files import refuse_overwrite
     from gis.degurba.classify import classify_grid
     from gis.degurba.population import read_population, read_share
     from gis.degurba.rasters import write_class_geotiff
+    from gis.degurba.rules import load_rules
 
     if scheduler is not None and chunks is None:
         raise GisError("--scheduler runs the chunked engine: give --chunks too (e.g. --chunks 2048)")
+    rules = load_rules(rules_name).with_distance(sduc_distance_km)
     l1_path = out_path.with_name(f"{out_path.stem}_l1{out_path.suffix or '.tif'}")
     refuse_overwrite([out_path, l1_path], overwrite)
     if chunks is not None:
-        _grid_chunked(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, l1_path, chunks, scheduler)
+        _grid_chunked(population_path, land_path, built_path, values_kind, rules, out_path, l1_path, chunks, scheduler)
         return
     stage(f"reading {population_path} onto the GHSL 1 km grid")
     population = read_population(population_path, values=values_kind)
@@ -49,15 +52,16 @@ def grid(population_path, land_path, built_path, values_kind, sduc_distance_km, 
     )
     land = read_share(land_path, window).values if land_path else None
     built = read_share(built_path, window).values if built_path else None
-    stage(f"classifying (D = {sduc_distance_km:g} km)")
-    classes = classify_grid(population.values, land_share=land, built_share=built, sduc_distance_km=sduc_distance_km)
+    stage(f"classifying ({rules.describe()})")
+    classes = classify_grid(population.values, land_share=land, built_share=built, rules=rules)
     for code, count in sorted(classes.counts().items(), reverse=True):
         stage(f"  class {code}: {count} cells")
-    wrote(write_class_geotiff(out_path, classes.level2, window.transform, level=2))
-    wrote(write_class_geotiff(l1_path, classes.level1, window.transform, level=1))
+    tags = rules.geotiff_tags()
+    wrote(write_class_geotiff(out_path, classes.level2, window.transform, level=2, tags=tags))
+    wrote(write_class_geotiff(l1_path, classes.level1, window.transform, level=1, tags=tags))
 
 
-def _grid_chunked(population_path, land_path, built_path, values_kind, sduc_distance_km, out_path, l1_path, chunks, scheduler) -> None:
+def _grid_chunked(population_path, land_path, built_path, values_kind, rules, out_path, l1_path, chunks, scheduler) -> None:
     """``gis degurba grid --chunks``: read, classify and write block by block (dask), so
     memory is bounded by the block size, not the grid's; outputs appear only when complete."""
     from gis.degurba.chunked import classify_grid_chunked, write_class_geotiff_chunked
@@ -68,14 +72,16 @@ def _grid_chunked(population_path, land_path, built_path, values_kind, sduc_dist
     built = read_share_chunked(built_path, window, chunks) if built_path else None
     stage(f"{window.height} x {window.width} cells in blocks of {chunks} x {chunks}"
            + (f" on {scheduler}" if scheduler else " on local threads"))
+    stage(f"rules: {rules.describe()}")
+    tags = rules.geotiff_tags()
     with classify_grid_chunked(
-        population, land_share=land, built_share=built, sduc_distance_km=sduc_distance_km,
+        population, land_share=land, built_share=built, rules=rules,
         scheduler=scheduler, progress=True,  # stage messages and a progress bar per stage, on stderr
     ) as classes:
         for code, count in sorted(classes.counts(scheduler).items(), reverse=True):
             stage(f"  class {code}: {count} cells")
-        wrote(write_class_geotiff_chunked(out_path, classes.level2, window.transform, level=2, scheduler=scheduler, progress=True))
-        wrote(write_class_geotiff_chunked(l1_path, classes.level1, window.transform, level=1, scheduler=scheduler, progress=True))
+        wrote(write_class_geotiff_chunked(out_path, classes.level2, window.transform, level=2, scheduler=scheduler, progress=True, tags=tags))
+        wrote(write_class_geotiff_chunked(l1_path, classes.level1, window.transform, level=1, scheduler=scheduler, progress=True, tags=tags))
 
 
 def _read_units(units: str, province: str):
@@ -105,10 +111,11 @@ def _read_units(units: str, province: str):
 @click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Population raster: weights Stage II by population (and is classified when --grid is not given).")
 @click.option("--units", default="counties", show_default=True, help="counties, prefectures, or a polygon file (GeoPackage, GeoJSON, Shapefile).")
 @options.province()
+@options.rules
 @options.sduc_distance
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry) or .csv.")
 @options.overwrite
-def units(grid_path, population_path, units, province, sduc_distance_km, out_path, overwrite) -> None:
+def units(grid_path, population_path, units, province, rules_name, sduc_distance_km, out_path, overwrite) -> None:
     """Classify spatial units (Stage II) with exact coverage fractions."""
     import geopandas as gpd
     import numpy as np
@@ -118,25 +125,30 @@ def units(grid_path, population_path, units, province, sduc_distance_km, out_pat
     from gis.degurba.grid import GHSL_CRS, snap_bounds
     from gis.degurba.population import read_population
     from gis.degurba.rasters import ClassGrid, read_class_geotiff
+    from gis.degurba.rules import load_rules
     from gis.degurba.zonal import degurba_units
 
     if out_path.suffix.lower() not in (".gpkg", ".csv"):
         raise GisError(f"--out {out_path}: expected a .gpkg or .csv file name")
     refuse_overwrite([out_path], overwrite)
+    rules = load_rules(rules_name).with_distance(sduc_distance_km)
     frame = _read_units(units, province)
     stage(f"{len(frame)} units")
     unit_window = snap_bounds(tuple(frame.to_crs(GHSL_CRS).total_bounds))
     population = None
     if grid_path is not None:
         class_grid = read_class_geotiff(grid_path)
+        recorded = _recorded_rules(grid_path)
+        rules_note = f"grid {grid_path.name} ({recorded}); Stage II shares of {rules.name}"
         if population_path is not None:
             stage(f"reading {population_path} onto the class grid")
             population = read_population(population_path, class_grid.window).values
     elif population_path is not None:
-        stage(f"reading {population_path} and classifying (D = {sduc_distance_km:g} km)")
+        stage(f"reading {population_path} and classifying ({rules.describe()})")
         layer = read_population(population_path)
-        class_grid = ClassGrid(classify_grid(layer.values, sduc_distance_km=sduc_distance_km).level2, layer.window)
+        class_grid = ClassGrid(classify_grid(layer.values, rules=rules).level2, layer.window)
         population = layer.values
+        rules_note = f"rules {rules.describe()}"
     else:
         from gis.degurba.official import ATTRIBUTION, cells_touching, official_grid
 
@@ -144,8 +156,11 @@ def units(grid_path, population_path, units, province, sduc_distance_km, out_pat
         cells = cells_touching(frame.to_crs(GHSL_CRS).geometry.values, unit_window)
         class_grid = official_grid(unit_window, cells, progress=stage)
         stage(f"source: {ATTRIBUTION}")
+        rules_note = f"grid: official JRC GHS-WUP-DEGURBA (its own Stage I rules); Stage II shares of {rules.name}"
+        stage(f"note: the Stage I rules of {rules.name} do not apply to the official grid, only its Stage II shares")
     stage("Stage II (exact coverage fractions)")
-    result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"))
+    result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"), rules=rules)
+    result["degurba_rules"] = rules_note
     outside = result["nodata_km2"].to_numpy() > 0
     if outside.any():
         stage(f"note: {int(outside.sum())} unit(s) partly on cells without data (see nodata_km2)")
@@ -159,3 +174,53 @@ def units(grid_path, population_path, units, province, sduc_distance_km, out_pat
     wrote(out_path)
     counts = np.unique(result["degurba_l2"], return_counts=True)
     stage("units per class: " + ", ".join(f"{c}: {n}" for c, n in zip(*counts)))
+
+
+def _recorded_rules(path: Path) -> str:
+    """The rules a class GeoTIFF records (``DEGURBA_RULES`` tag), or says it records none."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return src.tags().get("DEGURBA_RULES", "rules not recorded")
+
+
+@degurba.command()
+@click.argument("grid_a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("grid_b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--units", default=None, help="Also compare units: counties, prefectures, or a polygon file (GeoPackage, GeoJSON, Shapefile).")
+@options.province()
+@click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="With --units: weight Stage II by this population raster (default: by area).")
+@options.rules
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder: cell_changes.csv, unit_changes.csv, unit_classes.csv, compare.html.")
+@options.overwrite
+def compare(grid_a, grid_b, units, province, population_path, rules_name, out_dir, overwrite) -> None:
+    """Change matrices between two Level 2 class grids A and B (and their units)."""
+    from gis._files import refuse_overwrite
+    from gis.degurba.compare import Comparison, cell_change_matrix, unit_change_matrix, unit_changes, write_comparison
+    from gis.degurba.population import read_population
+    from gis.degurba.rasters import read_class_geotiff
+    from gis.degurba.rules import load_rules
+    from gis.degurba.zonal import degurba_units
+
+    names = ["cell_changes.csv", "compare.html"] + (["unit_changes.csv", "unit_classes.csv"] if units else [])
+    refuse_overwrite([out_dir / name for name in names], overwrite)
+    rules = load_rules(rules_name)
+    first, second = read_class_geotiff(grid_a), read_class_geotiff(grid_b)
+    labels = (f"{grid_a.name} ({_recorded_rules(grid_a)})", f"{grid_b.name} ({_recorded_rules(grid_b)})")
+    cells = cell_change_matrix(first, second)
+    unit_matrix = unit_rows = None
+    if units is not None:
+        frame = _read_units(units, province)
+        population = read_population(population_path, first.window).values if population_path else None
+        weights = "population" if population is not None else "area"
+        stage(f"{len(frame)} units, Stage II weighted by {weights}, shares of {rules.name}")
+        results = [degurba_units(frame, grid.codes, grid.window, population, rules=rules) for grid in (first, second)]
+        unit_matrix = unit_change_matrix(*results)
+        unit_rows = unit_changes(frame, *results)
+        labels = tuple(f"{label}; units weighted by {weights}, shares of {rules.name}" for label in labels)
+    for path in write_comparison(Comparison(labels, cells, unit_matrix, unit_rows), out_dir):
+        wrote(path)
+    changed = int(cells.to_numpy().sum() - cells.to_numpy().trace())
+    stage(f"{changed} of {int(cells.to_numpy().sum())} cells change class")
+    if unit_rows is not None:
+        stage(f"{int(unit_rows['changed'].sum())} of {len(unit_rows)} units change Level 2 class")

@@ -81,8 +81,13 @@ population_values = click.option(
     "--population-values", "values_kind", type=click.Choice(["counts", "density"]), default="counts",
     show_default=True, help="The population raster holds persons per cell or persons per km².")
 sduc_distance = click.option(
-    "--sduc-distance-km", type=FiniteFloat(0, 50), default=2.0, show_default=True,
-    help="D of the semi-dense urban cluster rule, km edge to edge (GHSL grids use 3).")
+    "--sduc-distance-km", type=FiniteFloat(0, 50), default=None,
+    help="Shortcut: D of the semi-dense urban cluster rule, km edge to edge; overrides the rules' "
+         "semi_dense_urban_cluster.distance_km (manual-2021: 2, ghsl-r2023a: 3).")
+rules = click.option(
+    "--rules", "rules_name", default="manual-2021", show_default=True, metavar="NAME|FILE",
+    help="Degree of Urbanisation rules: a preset (manual-2021, ghsl-r2023a) or a rules file (.toml) "
+         "setting only the keys it changes (see gis/degurba/rules.py).")
 basemap = click.option(
     "--basemap", type=LazyChoice(_basemaps), default=None,
     help="Background tiles of the maps; overrides the specs ('none' needs no network; tianditu needs env TIANDITU_KEY).")

@@ -1,8 +1,9 @@
 """Degree of Urbanisation, Stage I out of core: the rules of :mod:`gis.degurba` on dask arrays.
 
 :func:`classify_grid_chunked` gives, cell for cell, the same Level 1 and Level 2 codes as
-:func:`gis.degurba.classify.classify_grid` (same rules, same "our choices" 1-6, same constants and
-helpers), while holding only a few chunks of the grid in memory at a time. Grids are row-major
+:func:`gis.degurba.classify.classify_grid` (same rules, same "our choices" 1-7, same constants and
+helpers, the same :class:`gis.degurba.rules.Rules`), while holding only a few chunks of the grid
+in memory at a time. Grids are row-major
 with row 0 at the top (north), e.g. windows of the GHSL 1 km grid (ESRI:54009, 1 km² cells).
 :func:`write_class_geotiff_chunked` writes the result as a styled GeoTIFF chunk row by chunk row.
 
@@ -32,7 +33,8 @@ How each step works on chunks
 * **Smoothing** is a ``map_overlap`` with a 1-cell halo running
   :func:`gis.degurba.classify.smoothing_additions` (the 3 × 3 neighbour count), a whole pass at a time
   until no chunk changes (our choice 3); chunks that changed are stored as bits.
-* **Hole filling** is a ``map_overlap`` with a ``MAX_HOLE_CELLS`` (15) cell halo running
+* **Hole filling** is a ``map_overlap`` with a halo of the hole-size limit T in cells (15 with
+  the manual's ``max_hole_km2``; below, numbers are for 15) running
   :func:`gis.degurba.classify.fill_urban_centre_holes` on each chunk plus halo, with cells outside the grid
   as non-UC padding. No global labelling is needed: a hole (< 15 cells, not touching the grid
   edge) around a chunk cell lies within 13 cells of it, so it is found whole in the window and
@@ -90,22 +92,21 @@ from gis.degurba._chunk_store import (
     _Scheduler,
 )
 from gis.degurba.classify import (
-    EIGHT_CONNECTED,
-    FOUR_CONNECTED,
-    MAX_HOLE_CELLS,
+    CONTIGUITY,
+    MANUAL_RULES,
     NODATA,
-    RURAL_CLUSTER_MIN_POP,
-    URBAN_CENTRE_MIN_POP,
-    URBAN_CLUSTER_MIN_POP,
     _dense_and_moderate,
     _land_area_km2,
+    _rural_cluster_cells,
     _rural_codes,
     edge_distance_rectangles,
     fill_urban_centre_holes,
     level1_from_level2,
+    max_hole_cells,
     near_cells,
     smoothing_additions,
 )
+from gis.degurba.rules import Rules
 from gis.degurba.grid import GHSL_CRS
 from gis.degurba.rasters import (
     CLASS_TILE,
@@ -119,13 +120,16 @@ from gis.errors import GisError
 DEFAULT_CHUNK = 2048
 
 # One byte per cell for the per-cell results: bits 0-1 index the Level 2 code the cell gets
-# outside every cluster (_RURAL_CODES), bit 2 = dense, bit 3 = moderate.
+# outside every cluster (_RURAL_CODES), bit 2 = dense, bit 3 = moderate, bit 4 = dense enough
+# for a rural cluster (only set when the rules' rural-cluster density differs from the
+# urban-cluster density; otherwise rural clusters come from the urban-cluster labelling).
 _RURAL_CODES = np.array([NODATA, 11, 12, 10], dtype=np.uint8)
 _RURAL_INDEX = np.zeros(256, dtype=np.uint8)
 _RURAL_INDEX[_RURAL_CODES] = np.arange(len(_RURAL_CODES), dtype=np.uint8)
 _RURAL_BITS = 3
 _DENSE = 4
 _MODERATE = 8
+_RURAL_DENSE = 16
 
 # Per-cell classes once clusters are known (see _cluster_classes): bits 0-1 the class of the
 # cell's 8-connected (moderate | UC) group, bit 2 DUC, bit 3 UC.
@@ -145,12 +149,13 @@ class ChunkedGridClasses:
     ``level2`` reads its chunks from a temporary folder, ``level1`` is derived from it chunk by
     chunk. The folder is deleted by :meth:`close` (or leaving a ``with`` block, or garbage
     collection); compute or write the arrays before that. ``sduc_distance_km`` records the D
-    used for semi-dense clusters.
+    used for semi-dense clusters, ``rules`` every rule used.
     """
 
     level1: da.Array
     level2: da.Array
     sduc_distance_km: float
+    rules: Rules = MANUAL_RULES
     _store: "_BlockStore | None" = field(default=None, repr=False)
 
     def counts(self, scheduler=None) -> dict[int, int]:
@@ -200,14 +205,21 @@ def _remaining_mask(codes: np.ndarray) -> np.ndarray:
     return codes == 21
 
 
-def _cell_flags(population, land_share, built_share, cell_area_km2) -> np.ndarray:
-    """One byte per cell: rural code index, dense and moderate bits (rules of gis.degurba)."""
+def _rural_dense_mask(flags: np.ndarray) -> np.ndarray:
+    return (flags & _RURAL_DENSE) != 0
+
+
+def _cell_flags(population, land_share, built_share, cell_area_km2, rules: Rules, separate_rural: bool) -> np.ndarray:
+    """One byte per cell: rural code index, dense, moderate and (with ``separate_rural``)
+    rural-cluster-density bits (rules of gis.degurba)."""
     valid = np.isfinite(population)
     land_area = _land_area_km2(land_share, cell_area_km2)
-    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid)
-    flags = _RURAL_INDEX[_rural_codes(population, land_area, land_share, valid)]
+    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid, rules)
+    flags = _RURAL_INDEX[_rural_codes(population, land_area, land_share, valid, rules.low_density_rural.density)]
     flags |= dense.view(np.uint8) * np.uint8(_DENSE)
     flags |= moderate.view(np.uint8) * np.uint8(_MODERATE)
+    if separate_rural:
+        flags |= _rural_cluster_cells(population, land_area, dense, rules).view(np.uint8) * np.uint8(_RURAL_DENSE)
     return flags
 
 
@@ -215,21 +227,21 @@ def _valid(flags: np.ndarray) -> np.ndarray:
     return (flags & _RURAL_BITS) != 0
 
 
-def _densities_pass(population, land_share, built_share, cell_area_km2, flags_path, members_path) -> _ChunkLabels:
-    """Store the cell flags of one chunk and label its dense cells (4-connected)."""
-    flags = _cell_flags(population, land_share, built_share, cell_area_km2)
+def _densities_pass(population, land_share, built_share, cell_area_km2, flags_path, members_path, rules, separate_rural) -> _ChunkLabels:
+    """Store the cell flags of one chunk and label its dense cells (urban-centre contiguity)."""
+    flags = _cell_flags(population, land_share, built_share, cell_area_km2, rules, separate_rural)
     _save_codes(flags_path, flags)
-    return _label_chunk(_dense_mask(flags), FOUR_CONNECTED, population, members_path)[0]
+    return _label_chunk(_dense_mask(flags), CONTIGUITY[rules.urban_centre.contiguity], population, members_path)[0]
 
 
-def _urban_centre_seed(flags_path: str, shape: tuple[int, int], is_urban_centre: np.ndarray) -> np.ndarray:
+def _urban_centre_seed(flags_path: str, shape: tuple[int, int], is_urban_centre: np.ndarray, structure) -> np.ndarray:
     """Cells of dense groups >= 50 000 in one chunk (``is_urban_centre`` per chunk label)."""
-    labels, _ = ndimage.label(_dense_mask(_load_codes(flags_path, shape)), structure=FOUR_CONNECTED)
+    labels, _ = ndimage.label(_dense_mask(_load_codes(flags_path, shape)), structure=structure)
     return is_urban_centre[labels]
 
 
-def _smoothing_step(urban_centre: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    return urban_centre | smoothing_additions(urban_centre, _valid(flags))
+def _smoothing_step(urban_centre: np.ndarray, flags: np.ndarray, min_neighbours: int) -> np.ndarray:
+    return urban_centre | smoothing_additions(urban_centre, _valid(flags), min_neighbours)
 
 
 def _save_if_changed(grown: np.ndarray, previous: np.ndarray, path: str) -> bool:
@@ -240,30 +252,52 @@ def _save_if_changed(grown: np.ndarray, previous: np.ndarray, path: str) -> bool
     return changed
 
 
-def _fill_holes_window(urban_centre: np.ndarray, flags: np.ndarray) -> np.ndarray:
+def _fill_holes_window(urban_centre: np.ndarray, flags: np.ndarray, max_cells: float) -> np.ndarray:
     if not urban_centre.any():
         return urban_centre
-    return fill_urban_centre_holes(urban_centre, _valid(flags))
+    return fill_urban_centre_holes(urban_centre, _valid(flags), max_cells)
 
 
-def _clusters_pass(urban_centre, flags_path, population, uc_path, cluster_members, duc_members):
+def _clusters_pass(urban_centre, flags_path, population, uc_path, cluster_members, duc_members, cluster_structure, dense_structure):
     """Store the final UC mask of one chunk and label its urban-cluster candidates (moderate or
-    UC, 8-connected) and its dense non-UC cells (4-connected)."""
+    UC, urban-cluster contiguity) and its dense non-UC cells (urban-centre contiguity)."""
     _save_mask(uc_path, urban_centre)
     flags = _load_codes(flags_path, urban_centre.shape)
-    clusters, _ = _label_chunk(_cluster_mask(flags, urban_centre), EIGHT_CONNECTED, population, cluster_members)
-    dense_clusters, _ = _label_chunk(_dense_non_uc_mask(flags, urban_centre), FOUR_CONNECTED, population, duc_members)
+    clusters, _ = _label_chunk(_cluster_mask(flags, urban_centre), cluster_structure, population, cluster_members)
+    dense_clusters, _ = _label_chunk(_dense_non_uc_mask(flags, urban_centre), dense_structure, population, duc_members)
     return clusters, dense_clusters
 
 
-def _cluster_classes(flags_path: str, uc_path: str, shape, cluster_class: np.ndarray, is_dense_cluster: np.ndarray) -> np.ndarray:
+def _outside_urban_clusters_mask(flags, urban_centre, cluster_class, cluster_structure) -> np.ndarray:
+    """Rural-cluster-density cells of one chunk outside urban clusters."""
+    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre), structure=cluster_structure)
+    return _rural_dense_mask(flags) & (cluster_class[labels] != _URBAN_CLUSTER)
+
+
+def _rural_pass(flags_path, uc_path, shape, cluster_class, population, members_path, cluster_structure) -> _ChunkLabels:
+    """Label one chunk's candidate rural-cluster cells (only when the rural-cluster density
+    differs from the urban-cluster density: our choice 7)."""
+    flags = _load_codes(flags_path, shape)
+    mask = _outside_urban_clusters_mask(flags, _load_mask(uc_path, shape), cluster_class, cluster_structure)
+    return _label_chunk(mask, cluster_structure, population, members_path)[0]
+
+
+def _cluster_classes(
+    flags_path: str, uc_path: str, shape, cluster_class: np.ndarray, is_dense_cluster: np.ndarray,
+    cluster_structure, dense_structure, is_rural_cluster=None,
+) -> np.ndarray:
     """Per cell of one chunk: 0 none, 1 rural cluster, 2 urban cluster, +4 if DUC (dense
-    non-UC group of 5 000 to 50 000 inside an urban cluster), +8 if UC."""
+    non-UC group of 5 000 to 50 000 inside an urban cluster), +8 if UC. ``is_rural_cluster``
+    (per label of the separate rural labelling, when there is one) marks rural clusters."""
     flags = _load_codes(flags_path, shape)
     urban_centre = _load_mask(uc_path, shape)
-    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre), structure=EIGHT_CONNECTED)
+    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre), structure=cluster_structure)
     classes = cluster_class[labels]
-    labels, _ = ndimage.label(_dense_non_uc_mask(flags, urban_centre), structure=FOUR_CONNECTED)
+    if is_rural_cluster is not None:
+        rural = _outside_urban_clusters_mask(flags, urban_centre, cluster_class, cluster_structure)
+        labels, _ = ndimage.label(rural, structure=cluster_structure)
+        classes[is_rural_cluster[labels]] = _RURAL_CLUSTER
+    labels, _ = ndimage.label(_dense_non_uc_mask(flags, urban_centre), structure=dense_structure)
     classes[is_dense_cluster[labels] & (classes == _URBAN_CLUSTER)] |= _DUC_BIT
     classes[urban_centre] |= _UC_BIT
     return classes
@@ -291,7 +325,7 @@ def _near_window(classes: np.ndarray, distance_cells: float, halo: tuple[int, in
     return near
 
 
-def _remaining_pass(classes, near, flags_path, population, codes_path, members_path) -> _ChunkLabels:
+def _remaining_pass(classes, near, flags_path, population, codes_path, members_path, cluster_structure) -> _ChunkLabels:
     """Store one chunk's Level 2 codes except 22 (semi-dense) and label its remaining urban
     cluster cells (neither UC nor DUC, 8-connected), noting which labels are near a UC/DUC."""
     codes = _RURAL_CODES[_load_codes(flags_path, classes.shape) & _RURAL_BITS]
@@ -301,16 +335,16 @@ def _remaining_pass(classes, near, flags_path, population, codes_path, members_p
     codes[(classes & _DUC_BIT) != 0] = 23
     codes[(classes & _UC_BIT) != 0] = 30
     _save_codes(codes_path, codes)
-    summary, labels = _label_chunk(_remaining_mask(codes), EIGHT_CONNECTED, population, members_path)
+    summary, labels = _label_chunk(_remaining_mask(codes), cluster_structure, population, members_path)
     summary.near = np.zeros(summary.count + 1, dtype=bool)
     summary.near[labels[near]] = True
     summary.near[0] = False
     return summary
 
 
-def _final_pass(codes_path: str, shape, is_semi_dense: np.ndarray, level2_path: str) -> None:
+def _final_pass(codes_path: str, shape, is_semi_dense: np.ndarray, level2_path: str, cluster_structure) -> None:
     codes = _load_codes(codes_path, shape)
-    labels, _ = ndimage.label(_remaining_mask(codes), structure=EIGHT_CONNECTED)
+    labels, _ = ndimage.label(_remaining_mask(codes), structure=cluster_structure)
     codes[is_semi_dense[labels]] = 22
     _save_codes(level2_path, codes)
 
@@ -361,13 +395,14 @@ def classify_grid_chunked(
     population,
     land_share=None,
     built_share=None,
-    sduc_distance_km: float = 2.0,
+    sduc_distance_km: float | None = None,
     cell_area_km2=1.0,
     cell_size_km: float = 1.0,
     chunks=None,
     scheduler=None,
     progress=None,
     workdir=None,
+    rules: Rules | None = None,
 ) -> ChunkedGridClasses:
     """Stage I of the Degree of Urbanisation on a grid too large for memory (dask).
 
@@ -383,7 +418,8 @@ def classify_grid_chunked(
         Optional permanent-land and built-up shares (0..1) of each cell, same shape (dask or
         NumPy); as in ``classify_grid``.
     sduc_distance_km
-        D of the semi-dense urban cluster rule, km edge to edge (2: 2021 manual, 3: GHSL).
+        D of the semi-dense urban cluster rule, km edge to edge (2: 2021 manual, 3: GHSL);
+        overrides the rules' ``distance_km``. None: the rules' value.
     cell_area_km2
         Area of a cell in km²: a number, or an array (dask or NumPy) of the grid's shape.
     cell_size_km
@@ -400,6 +436,8 @@ def classify_grid_chunked(
     workdir
         Folder for the temporary store of intermediate grids (default: the system's temporary
         folder); it must be shared by all workers of a multi-machine cluster.
+    rules
+        :class:`gis.degurba.rules.Rules` (default: the 2021 manual's), as in ``classify_grid``.
 
     Returns a :class:`ChunkedGridClasses` of lazy uint8 arrays on ``chunks``.
     """
@@ -408,9 +446,13 @@ def classify_grid_chunked(
         population = np.asarray(population)
     if len(population.shape) != 2:
         raise GisError(f"population must be a 2-D grid, got shape {tuple(population.shape)}")
-    distance, cell_size = _number(sduc_distance_km, "sduc_distance_km"), _number(cell_size_km, "cell_size_km")
-    if not distance >= 0:
-        raise GisError(f"sduc_distance_km must be a distance >= 0 km, not {sduc_distance_km!r}")
+    rules = rules or MANUAL_RULES
+    if sduc_distance_km is not None:
+        distance = _number(sduc_distance_km, "sduc_distance_km")
+        if not distance >= 0:
+            raise GisError(f"sduc_distance_km must be a distance >= 0 km, not {sduc_distance_km!r}")
+        rules = rules.with_distance(distance)
+    distance, cell_size = rules.semi_dense_urban_cluster.distance_km, _number(cell_size_km, "cell_size_km")
     if not cell_size > 0:
         raise GisError(f"cell_size_km must be > 0, not {cell_size_km!r}")
     if chunks is None:
@@ -423,7 +465,7 @@ def classify_grid_chunked(
     shape = population.shape
     if min(shape) == 0:
         level2 = da.full(shape, NODATA, dtype=np.uint8, chunks=chunks)
-        return ChunkedGridClasses(level2.map_blocks(level1_from_level2, dtype=np.uint8), level2, distance)
+        return ChunkedGridClasses(level2.map_blocks(level1_from_level2, dtype=np.uint8), level2, distance, rules)
     if max(chunks[0]) * max(chunks[1]) >= 2**31:
         raise GisError(f"chunks of {max(chunks[0])} x {max(chunks[1])} cells are too large (limit 2**31 cells)")
     population = population.astype(np.float64)
@@ -440,16 +482,20 @@ def classify_grid_chunked(
     store = _BlockStore(workdir)
     try:
         with _Scheduler(scheduler, reporter) as run:
-            level2 = _classify(population, optional, area, near_depth, distance / cell_size, store, run)
+            level2 = _classify(population, optional, area, near_depth, distance / cell_size, store, run, rules, cell_size)
     except BaseException:
         store.close()
         raise
     reporter.stage("done")
-    return ChunkedGridClasses(level2.map_blocks(level1_from_level2, dtype=np.uint8), level2, distance, store)
+    return ChunkedGridClasses(level2.map_blocks(level1_from_level2, dtype=np.uint8), level2, distance, rules, store)
 
 
-def _classify(population, optional, area, near_depth, distance_cells, store, run) -> da.Array:
+def _classify(population, optional, area, near_depth, distance_cells, store, run, rules: Rules, cell_size_km: float) -> da.Array:
     """The stages of Stage I, chunk by chunk; returns the stored Level 2 codes."""
+    centre, cluster = rules.urban_centre, rules.urban_cluster
+    dense_structure, cluster_structure = CONTIGUITY[centre.contiguity], CONTIGUITY[cluster.contiguity]
+    separate_rural = rules.rural_cluster.density != cluster.density
+    hole_cells = max_hole_cells(rules, cell_size_km)
     chunks = population.chunks
     indices = list(np.ndindex(population.numblocks))
     origins = np.empty(population.numblocks, dtype=object)
@@ -491,28 +537,33 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
             None if land_blocks is None else land_blocks[index],
             None if built_blocks is None else built_blocks[index],
             area if area_blocks is None else area_blocks[index],
-            store.path("flags", index), store.path("dense_members", index),
+            store.path("flags", index), store.path("dense_members", index), rules, separate_rural,
         )
         for index in indices
     ])
     progress.stage("merging dense groups across chunks")
-    dense_groups, spanning, spanning_sums = groups_of(dense_labels, FOUR_CONNECTED)
+    dense_groups, spanning, spanning_sums = groups_of(dense_labels, dense_structure)
     dense_groups = with_sums(dense_groups, spanning, *run.compute(spanning_sums))
     flags = store.array("flags", chunks, np.uint8)
-    is_urban_centre = dense_groups.chunk_lookups(dense_groups.between(URBAN_CENTRE_MIN_POP))
+    is_urban_centre = dense_groups.chunk_lookups(dense_groups.between(centre.population))
     # Where each chunk's current UC mask comes from: the seed (labelled again), then the file of
     # the last smoothing pass that changed the chunk.
     uc_sources = {
-        index: (_urban_centre_seed, store.path("flags", index), _chunk_shape(chunks, index), is_urban_centre[index])
+        index: (_urban_centre_seed, store.path("flags", index), _chunk_shape(chunks, index), is_urban_centre[index], dense_structure)
         for index in indices
     }
     del dense_labels, dense_groups, is_urban_centre
 
     # 2. Smoothing, a whole pass at a time, until no chunk changes (as classify_grid).
     for iteration in itertools.count(1):
-        progress.stage(f"smoothing urban centres, pass {iteration}")
         urban_centre = _chunk_array(uc_sources.__getitem__, chunks, bool)
-        grown_blocks = _overlap(_smoothing_step, (urban_centre, flags), 1, chunks).to_delayed(optimize_graph=False)
+        if centre.smoothing_neighbours > 8:  # no smoothing
+            iteration = 0
+            break
+        progress.stage(f"smoothing urban centres, pass {iteration}")
+        grown_blocks = _overlap(
+            _smoothing_step, (urban_centre, flags), 1, chunks, min_neighbours=centre.smoothing_neighbours
+        ).to_delayed(optimize_graph=False)
         previous_blocks = urban_centre.to_delayed(optimize_graph=False)
         name = f"uc_pass{iteration}"
         changed = run.compute(*[
@@ -527,18 +578,23 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
 
     # 3. Hole filling; urban-cluster candidates (8-connected) and dense non-UC cells (4).
     progress.stage("filling holes; labelling urban clusters and dense clusters")
-    filled_blocks = _overlap(_fill_holes_window, (urban_centre, flags), MAX_HOLE_CELLS, chunks).to_delayed(optimize_graph=False)
+    # A hole of fewer than T cells around a chunk cell lies within T - 2 cells of it: a halo of
+    # ceil(T) cells holds it whole (see the module docstring).
+    hole_halo = max(1, int(np.ceil(hole_cells)))
+    filled_blocks = _overlap(
+        _fill_holes_window, (urban_centre, flags), hole_halo, chunks, max_cells=hole_cells
+    ).to_delayed(optimize_graph=False)
     labelled = run.compute(*[
         dask.delayed(_clusters_pass, nout=2)(
             filled_blocks[index], store.path("flags", index), population_blocks[index], store.path("uc", index),
-            store.path("cluster_members", index), store.path("duc_members", index),
+            store.path("cluster_members", index), store.path("duc_members", index), cluster_structure, dense_structure,
         )
         for index in indices
     ])
     store.remove("dense_members", *(f"uc_pass{k}" for k in range(1, iteration + 1)))
     progress.stage("merging urban clusters and dense clusters across chunks")
-    cluster_groups, cluster_spanning, cluster_sums = groups_of([c for c, _ in labelled], EIGHT_CONNECTED)
-    duc_groups, duc_spanning, duc_sums = groups_of([d for _, d in labelled], FOUR_CONNECTED)
+    cluster_groups, cluster_spanning, cluster_sums = groups_of([c for c, _ in labelled], cluster_structure)
+    duc_groups, duc_spanning, duc_sums = groups_of([d for _, d in labelled], dense_structure)
     cluster_sums, duc_sums = run.compute(cluster_sums, duc_sums)
     cluster_groups = with_sums(cluster_groups, cluster_spanning, cluster_sums)
     duc_groups = with_sums(duc_groups, duc_spanning, duc_sums)
@@ -547,18 +603,37 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
     # 4. Codes so far (all but 22); remaining urban-cluster cells and their distance to UC/DUC.
     progress.stage("urban, rural and dense clusters; distance of the other urban-cluster cells to them")
     cluster_class = np.full(len(cluster_groups.population), _NOT_CLUSTER, dtype=np.uint8)
-    cluster_class[cluster_groups.between(RURAL_CLUSTER_MIN_POP, URBAN_CLUSTER_MIN_POP)] = _RURAL_CLUSTER
-    cluster_class[cluster_groups.between(URBAN_CLUSTER_MIN_POP)] = _URBAN_CLUSTER
+    if not separate_rural:
+        cluster_class[cluster_groups.between(rules.rural_cluster.population, cluster.population)] = _RURAL_CLUSTER
+    cluster_class[cluster_groups.between(cluster.population)] = _URBAN_CLUSTER
     cluster_class = cluster_groups.chunk_lookups(cluster_class)
-    is_dense_cluster = duc_groups.chunk_lookups(duc_groups.between(URBAN_CLUSTER_MIN_POP, URBAN_CENTRE_MIN_POP))
+    is_dense_cluster = duc_groups.chunk_lookups(
+        duc_groups.between(rules.dense_urban_cluster.population, centre.population)
+    )
+    is_rural_cluster = np.full(population.numblocks, None, dtype=object)
+    if separate_rural:
+        # Rural clusters are cells outside urban clusters of another density (our choice 7):
+        # one more labelling, merged and summed as the others.
+        progress.stage("rural clusters (own density)")
+        rural_labels = run.compute(*[
+            dask.delayed(_rural_pass)(
+                store.path("flags", index), store.path("uc", index), _chunk_shape(chunks, index), cluster_class[index],
+                population_blocks[index], store.path("rural_members", index), cluster_structure,
+            )
+            for index in indices
+        ])
+        rural_groups, spanning, spanning_sums = groups_of(rural_labels, cluster_structure)
+        rural_groups = with_sums(rural_groups, spanning, *run.compute(spanning_sums))
+        is_rural_cluster = rural_groups.chunk_lookups(rural_groups.between(rules.rural_cluster.population))
+        del rural_labels, rural_groups
     classes = _chunk_array(  # the lookups are bound now: the names are deleted below
-        lambda index, cluster_class=cluster_class, is_dense_cluster=is_dense_cluster: (
+        lambda index, cluster_class=cluster_class, is_dense_cluster=is_dense_cluster, is_rural_cluster=is_rural_cluster: (
             _cluster_classes, store.path("flags", index), store.path("uc", index), _chunk_shape(chunks, index),
-            cluster_class[index], is_dense_cluster[index],
+            cluster_class[index], is_dense_cluster[index], cluster_structure, dense_structure, is_rural_cluster[index],
         ),
         chunks, np.uint8,
     )
-    del cluster_groups, duc_groups, cluster_class, is_dense_cluster
+    del cluster_groups, duc_groups, cluster_class, is_dense_cluster, is_rural_cluster
     near_blocks = _overlap(
         _near_window, (classes,), near_depth, chunks, distance_cells=distance_cells, halo=near_depth
     ).to_delayed(optimize_graph=False)
@@ -566,24 +641,27 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
     remaining_labels = run.compute(*[
         dask.delayed(_remaining_pass)(
             class_blocks[index], near_blocks[index], store.path("flags", index), population_blocks[index],
-            store.path("codes", index), store.path("remaining_members", index),
+            store.path("codes", index), store.path("remaining_members", index), cluster_structure,
         )
         for index in indices
     ])
-    store.remove("flags", "uc", "cluster_members", "duc_members")
+    store.remove("flags", "uc", "cluster_members", "duc_members", *(["rural_members"] if separate_rural else []))
 
     # 5. Semi-dense clusters: remaining groups >= 5 000 with no cell within D of a UC/DUC cell.
     progress.stage("semi-dense urban clusters")
-    remaining_groups, spanning, spanning_sums = groups_of(remaining_labels, EIGHT_CONNECTED)
+    remaining_groups, spanning, spanning_sums = groups_of(remaining_labels, cluster_structure)
     remaining_groups = with_sums(remaining_groups, spanning, *run.compute(spanning_sums))
     group_near = np.zeros(len(remaining_groups.population), dtype=bool)
     for index, labels in zip(indices, remaining_labels):
         group_near[remaining_groups.group_of[remaining_groups.offsets[index] + np.flatnonzero(labels.near)]] = True
-    is_semi_dense = remaining_groups.chunk_lookups(remaining_groups.between(URBAN_CLUSTER_MIN_POP) & ~group_near)
+    is_semi_dense = remaining_groups.chunk_lookups(
+        remaining_groups.between(rules.semi_dense_urban_cluster.population) & ~group_near
+    )
     progress.stage("writing Level 2 codes")
     run.compute(*[
         dask.delayed(_final_pass)(
-            store.path("codes", index), _chunk_shape(chunks, index), is_semi_dense[index], store.path("level2", index)
+            store.path("codes", index), _chunk_shape(chunks, index), is_semi_dense[index], store.path("level2", index),
+            cluster_structure,
         )
         for index in indices
     ])
@@ -595,14 +673,15 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
 
 
 def write_class_geotiff_chunked(
-    path, codes, transform: Affine, level: int = 2, crs=GHSL_CRS, scheduler=None, progress=None
+    path, codes, transform: Affine, level: int = 2, crs=GHSL_CRS, scheduler=None, progress=None, tags=None
 ) -> Path:
     """Write a Level 1 or Level 2 class grid (dask or NumPy, uint8, 255 = nodata) as the same
     styled GeoTIFF as :func:`gis.degurba.rasters.write_class_geotiff` (deflate, 256 × 256 tiles,
     GHSL colour table, class names and tags), one row of chunks at a time.
 
     ``transform`` and ``crs`` (default ESRI:54009) georeference the grid. Chunks are first
-    aligned to whole tiles so each compressed tile is written once. The file is written next
+    aligned to whole tiles so each compressed tile is written once. ``tags`` (e.g.
+    :meth:`gis.degurba.rules.Rules.geotiff_tags`) become dataset tags. The file is written next
     to ``path`` and moved into place only when complete (:func:`gis.degurba.rasters.atomic_path`):
     an error or interruption leaves no file at ``path``. Memory: one row of chunks of codes.
     Returns the path written.
@@ -629,5 +708,5 @@ def write_class_geotiff_chunked(
                         int(col_starts[j]), int(row_starts[i]), values.shape[1], values.shape[0]
                     )
                     dst.write(values, 1, window=window)
-            style_class_band(dst, level)
+            style_class_band(dst, level, tags)
     return path

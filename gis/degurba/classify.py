@@ -25,6 +25,11 @@ L2     name                                 L1
 255    no data                              255
 =====  ===================================  =====
 
+Every threshold, contiguity and smoothing choice is a parameter: a
+:class:`gis.degurba.rules.Rules` (default: the 2021 manual's, ``manual-2021``; the constants
+below are its values). Where this docstring names a number it is the manual's; with other rules
+read the corresponding key (see :mod:`gis.degurba.rules` for which key is which rule).
+
 Our choices, where the method leaves a detail open (also in the README):
 
 1. Densities are compared as ``population >= threshold × land area`` (land area = land share ×
@@ -38,14 +43,19 @@ Our choices, where the method leaves a detail open (also in the README):
 3. Smoothing updates all cells at once per iteration (a cell added in one pass counts as a
    neighbour only in the next), repeated until no cell changes; hole filling runs once after.
 4. A cell that is dense through the built-up criterion (built-up share ≥ 0.5) also counts as
-   ≥ 300 for urban clusters, so every dense urban cluster lies inside an urban cluster and
-   Level 1 and Level 2 agree.
+   ≥ 300 for urban clusters (and for rural clusters), so every dense urban cluster lies inside
+   an urban cluster and Level 1 and Level 2 agree.
 5. The SDUC distance is edge to edge between square cells and inclusive: a cell whose nearest
    edge is exactly D km from a UC/DUC cell is "within D km". D defaults to 2 km (2021 manual);
    GHSL's published grids use 3 km.
 6. Water (10) is land share 0 and population 0 (only with a land raster); it replaces only the
    rural classes, so a lake cell absorbed into an urban centre by smoothing or hole filling
    stays 30.
+7. Dense urban clusters are grouped with the urban-centre contiguity (both are groups of the
+   same dense cells); semi-dense and rural clusters with the urban-cluster contiguity.
+   A rural cluster is a group of cells outside urban clusters with at least the rural-cluster
+   density (or dense) and at least its population; with the manual's rules (rural density =
+   urban-cluster density) these are the groups of the urban-cluster labelling below 5 000.
 """
 
 from __future__ import annotations
@@ -55,6 +65,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+
+from gis.degurba.rules import Rules
 
 #: Level 2 codes and names (GHS-SMOD), densest first.
 L2_NAMES = {
@@ -87,6 +99,16 @@ MAX_HOLE_CELLS = 15  # holes "smaller than 15 cells" are filled
 
 FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
 EIGHT_CONNECTED = ndimage.generate_binary_structure(2, 2)
+#: Structuring element of a ``contiguity`` rule (4 or 8).
+CONTIGUITY = {4: FOUR_CONNECTED, 8: EIGHT_CONNECTED}
+#: The 2021 manual's rules (the default everywhere).
+MANUAL_RULES = Rules()
+
+
+def max_hole_cells(rules: Rules, cell_size_km: float = 1.0) -> float:
+    """Holes with fewer cells than this are filled: ``max_hole_km2`` over the area of a square
+    cell of ``cell_size_km`` (15 for the manual on the 1 km grid)."""
+    return rules.urban_centre.max_hole_km2 / (cell_size_km * cell_size_km)
 
 
 @dataclass(frozen=True)
@@ -94,12 +116,14 @@ class GridClasses:
     """Stage I result: ``level1`` (3/2/1) and ``level2`` (30…10) uint8 arrays, 255 = nodata.
 
     Both have the input's shape and lie on the input's grid (row 0 = north).
-    ``sduc_distance_km`` records the D used for semi-dense clusters.
+    ``sduc_distance_km`` records the D used for semi-dense clusters and ``rules`` every rule
+    used (:class:`gis.degurba.rules.Rules`).
     """
 
     level1: np.ndarray
     level2: np.ndarray
     sduc_distance_km: float
+    rules: Rules = MANUAL_RULES
 
     def counts(self) -> dict[int, int]:
         """Number of cells per Level 2 code (including 255 when present)."""
@@ -154,33 +178,44 @@ def _neighbour_count(mask: np.ndarray) -> np.ndarray:
     return count
 
 
-def smooth_urban_centres(urban_centre_mask: np.ndarray, valid_mask: np.ndarray) -> np.ndarray:
-    """Add every valid non-UC cell with ≥ 5 of 8 neighbours in a UC, until nothing changes.
+def smooth_urban_centres(
+    urban_centre_mask: np.ndarray, valid_mask: np.ndarray, min_neighbours: int = SMOOTHING_MIN_NEIGHBOURS
+) -> np.ndarray:
+    """Add every valid non-UC cell with ≥ ``min_neighbours`` (5) of 8 neighbours in a UC, until
+    nothing changes (9: no smoothing).
 
     All cells are updated at once in each pass (our choice 3). Returns a new mask.
     """
     urban_centre_mask = urban_centre_mask.copy()
+    if min_neighbours > 8:
+        return urban_centre_mask
     while True:
-        added = smoothing_additions(urban_centre_mask, valid_mask)
+        added = smoothing_additions(urban_centre_mask, valid_mask, min_neighbours)
         if not added.any():
             return urban_centre_mask
         urban_centre_mask |= added
 
 
-def smoothing_additions(urban_centre_mask: np.ndarray, valid_mask: np.ndarray) -> np.ndarray:
-    """One smoothing pass: the valid non-UC cells with ≥ 5 of their 8 neighbours in a UC
-    (cells outside the array are not UC)."""
+def smoothing_additions(
+    urban_centre_mask: np.ndarray, valid_mask: np.ndarray, min_neighbours: int = SMOOTHING_MIN_NEIGHBOURS
+) -> np.ndarray:
+    """One smoothing pass: the valid non-UC cells with ≥ ``min_neighbours`` (5) of their 8
+    neighbours in a UC (cells outside the array are not UC)."""
     added = ~urban_centre_mask & valid_mask
-    added &= _neighbour_count(urban_centre_mask) >= SMOOTHING_MIN_NEIGHBOURS
+    added &= _neighbour_count(urban_centre_mask) >= min_neighbours
     return added
 
 
-def fill_urban_centre_holes(urban_centre_mask: np.ndarray, valid_mask: np.ndarray) -> np.ndarray:
-    """Fill holes: 4-connected non-UC regions not touching the grid edge, < 15 cells.
+def fill_urban_centre_holes(
+    urban_centre_mask: np.ndarray, valid_mask: np.ndarray, max_cells: float = MAX_HOLE_CELLS
+) -> np.ndarray:
+    """Fill holes: 4-connected non-UC regions not touching the grid edge, < ``max_cells`` (15).
 
     Nodata cells are part of the non-UC regions; only valid cells of a hole become UC.
     """
     filled = urban_centre_mask.copy()
+    if max_cells <= 1:
+        return filled  # a region has at least 1 cell
     rows = np.flatnonzero(urban_centre_mask.any(axis=1))
     cols = np.flatnonzero(urban_centre_mask.any(axis=0))
     if rows.size == 0:
@@ -202,7 +237,7 @@ def fill_urban_centre_holes(urban_centre_mask: np.ndarray, valid_mask: np.ndarra
     rows_per_block = max(1, (1 << 20) // labels.shape[1])
     for start in range(0, labels.shape[0], rows_per_block):
         region_size += np.bincount(labels[start:start + rows_per_block].ravel(), minlength=n_regions + 1)
-    is_hole = (region_size < MAX_HOLE_CELLS) & ~touches_edge
+    is_hole = (region_size < max_cells) & ~touches_edge
     is_hole[0] = False
     if is_hole.any():
         filled[box] |= is_hole[labels] & valid_mask[box]
@@ -322,24 +357,31 @@ def _land_area_km2(land_share: np.ndarray | None, cell_area_km2: float | np.ndar
     return np.where(usable, land_share, 1.0) * cell_area_km2
 
 
-def _dense_and_moderate(population, land_area_km2, built_share, valid) -> tuple[np.ndarray, np.ndarray]:
+def _dense_and_moderate(population, land_area_km2, built_share, valid, rules: Rules = MANUAL_RULES) -> tuple[np.ndarray, np.ndarray]:
     """Dense (≥ 1 500 per km², or built-up share ≥ 0.5 for valid cells) and moderate (≥ 300 per
-    km², or dense: our choice 4) cells, as two boolean arrays."""
-    dense = _at_least(population, land_area_km2, DENSE_PER_KM2)
+    km², or dense: our choice 4) cells, as two boolean arrays (thresholds from ``rules``)."""
+    dense = _at_least(population, land_area_km2, rules.urban_centre.density)
     if built_share is not None:
         with np.errstate(invalid="ignore"):
-            dense |= (np.asarray(built_share) >= BUILT_DENSE_SHARE) & valid
-    # Without the built-up criterion dense cells are moderate by definition; with it, our choice 4.
-    moderate = _at_least(population, land_area_km2, MODERATE_PER_KM2) | dense
+            dense |= (np.asarray(built_share) >= rules.urban_centre.built_share) & valid
+    # Without the built-up criterion dense cells are moderate when the urban-centre density is
+    # the higher; with it, or with rules where it is not, our choice 4 makes them so.
+    moderate = _at_least(population, land_area_km2, rules.urban_cluster.density) | dense
     return dense, moderate
 
 
-def _rural_codes(population, land_area_km2, land_share, valid) -> np.ndarray:
+def _rural_cluster_cells(population, land_area_km2, dense, rules: Rules) -> np.ndarray:
+    """Cells dense enough for a rural cluster (≥ the rural-cluster density, or dense): only
+    needed when that density differs from the urban-cluster density (our choice 7)."""
+    return _at_least(population, land_area_km2, rules.rural_cluster.density) | dense
+
+
+def _rural_codes(population, land_area_km2, land_share, valid, low_density_per_km2: float = LOW_PER_KM2) -> np.ndarray:
     """Level 2 codes before any cluster: 11 (valid), 12 (≥ 50 per km²), 10 (water: land share 0
     and population 0, only with a land raster, our choice 6) and 255 (no data)."""
     level2 = np.full(np.shape(population), NODATA, dtype=np.uint8)
     level2[valid] = 11
-    level2[_at_least(population, land_area_km2, LOW_PER_KM2)] = 12
+    level2[_at_least(population, land_area_km2, low_density_per_km2)] = 12
     if land_share is not None:
         with np.errstate(invalid="ignore"):
             level2[(land_share == 0) & (population == 0)] = 10
@@ -350,9 +392,10 @@ def classify_grid(
     population: np.ndarray,
     land_share: np.ndarray | None = None,
     built_share: np.ndarray | None = None,
-    sduc_distance_km: float = 2.0,
+    sduc_distance_km: float | None = None,
     cell_area_km2: float | np.ndarray = 1.0,
     cell_size_km: float = 1.0,
+    rules: Rules | None = None,
 ) -> GridClasses:
     """Stage I of the Degree of Urbanisation on a population grid.
 
@@ -365,17 +408,22 @@ def classify_grid(
         Optional permanent-land share of each cell, 0..1 (NaN = unknown: full cell area).
         Enables water (10).
     built_share
-        Optional built-up share of each cell, 0..1; ≥ 0.5 makes a cell dense.
+        Optional built-up share of each cell, 0..1; ≥ ``urban_centre.built_share`` (0.5) makes
+        a cell dense.
     sduc_distance_km
-        D of the semi-dense urban cluster rule, km edge to edge (2 in the 2021 manual, 3 in
-        GHSL's grids).
+        D of the semi-dense urban cluster rule, km edge to edge; overrides the rules'
+        ``semi_dense_urban_cluster.distance_km`` (2 in the 2021 manual, 3 in GHSL's grids).
+        None: the rules' value.
     cell_area_km2
         Area of a cell in km² (scalar or array of the grid's shape); 1 for the GHSL grid.
     cell_size_km
-        Edge of a (square) cell in km, to turn ``sduc_distance_km`` into cells.
+        Edge of a (square) cell in km, to turn the distance and the hole area into cells.
+    rules
+        :class:`gis.degurba.rules.Rules` (default: the 2021 manual's).
 
     Returns a :class:`GridClasses`. Rules and our choices: see the module docstring.
     """
+    rules = (rules or MANUAL_RULES).with_distance(sduc_distance_km)
     population = np.asarray(population, dtype="float64")
     if population.ndim != 2:
         raise ValueError(f"population must be 2-D, got shape {population.shape}")
@@ -383,53 +431,65 @@ def classify_grid(
     if land_share is not None:
         land_share = np.asarray(land_share, dtype="float64")
     land_area = _land_area_km2(land_share, cell_area_km2)
-    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid)
+    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid, rules)
+    centre, cluster = rules.urban_centre, rules.urban_cluster
+    dense_structure, cluster_structure = CONTIGUITY[centre.contiguity], CONTIGUITY[cluster.contiguity]
 
     # Urban centres: 4-connected dense groups >= 50 000, smoothed, holes filled.
-    dense_groups = _groups(dense, FOUR_CONNECTED, population)
-    urban_centre_seed = dense_groups.cells(dense_groups.population_between(URBAN_CENTRE_MIN_POP))
-    urban_centre = smooth_urban_centres(urban_centre_seed, valid)
-    urban_centre = fill_urban_centre_holes(urban_centre, valid)
+    dense_groups = _groups(dense, dense_structure, population)
+    urban_centre_seed = dense_groups.cells(dense_groups.population_between(centre.population))
+    urban_centre = smooth_urban_centres(urban_centre_seed, valid, centre.smoothing_neighbours)
+    urban_centre = fill_urban_centre_holes(urban_centre, valid, max_hole_cells(rules, cell_size_km))
 
     # Urban clusters: 8-connected groups of moderate cells plus UC cells, >= 5 000.
-    cluster_groups = _groups(moderate | urban_centre, EIGHT_CONNECTED, population)
-    urban_cluster = cluster_groups.cells(cluster_groups.population_between(URBAN_CLUSTER_MIN_POP))
+    cluster_groups = _groups(moderate | urban_centre, cluster_structure, population)
+    urban_cluster = cluster_groups.cells(cluster_groups.population_between(cluster.population))
 
-    # Rural clusters: moderate cells outside urban clusters, 8-connected, 500 <= pop < 5 000.
-    # UCL groups are whole groups of (moderate | UC), so these are the other groups of that
-    # same labelling.
-    rural_cluster = cluster_groups.cells(cluster_groups.population_between(RURAL_CLUSTER_MIN_POP, URBAN_CLUSTER_MIN_POP))
+    # Rural clusters: cells outside urban clusters, 8-connected, >= 500 (our choice 7). With the
+    # rural density equal to the urban-cluster density, UCL groups are whole groups of
+    # (moderate | UC), so these are the other groups of that same labelling (all < 5 000).
+    if rules.rural_cluster.density == cluster.density:
+        rural_cluster = cluster_groups.cells(
+            cluster_groups.population_between(rules.rural_cluster.population, cluster.population)
+        )
+    else:
+        rural_groups = _groups(
+            _rural_cluster_cells(population, land_area, dense, rules) & ~urban_cluster, cluster_structure, population
+        )
+        rural_cluster = rural_groups.cells(rural_groups.population_between(rules.rural_cluster.population))
+        del rural_groups
     del cluster_groups, moderate
 
     # Dense urban clusters: 4-connected dense non-UC groups, 5 000 <= pop < 50 000. When
     # smoothing and hole filling took no dense cell outside the UC seeds, those groups are the
     # dense groups already labelled (the UC seeds were whole groups), so no new labelling.
     if (urban_centre & ~urban_centre_seed & dense).any():
-        dense_groups = _groups(dense & ~urban_centre, FOUR_CONNECTED, population)
+        dense_groups = _groups(dense & ~urban_centre, dense_structure, population)
     dense_urban_cluster = dense_groups.cells(
-        dense_groups.population_between(URBAN_CLUSTER_MIN_POP, URBAN_CENTRE_MIN_POP)
+        dense_groups.population_between(rules.dense_urban_cluster.population, centre.population)
     )
     dense_urban_cluster &= urban_cluster
     del dense_groups, urban_centre_seed, dense
 
     # Semi-dense urban clusters: remaining UCL cells, 8-connected, >= 5 000, none within D.
-    remaining_groups = _groups(urban_cluster & ~urban_centre & ~dense_urban_cluster, EIGHT_CONNECTED, population)
-    is_semi_dense = remaining_groups.population_between(URBAN_CLUSTER_MIN_POP)
+    remaining_groups = _groups(urban_cluster & ~urban_centre & ~dense_urban_cluster, cluster_structure, population)
+    is_semi_dense = remaining_groups.population_between(rules.semi_dense_urban_cluster.population)
     candidates = remaining_groups.members[is_semi_dense[remaining_groups.member_labels]]
     candidate_rows, candidate_cols = np.divmod(candidates, population.shape[1])
-    near = near_cells(urban_centre | dense_urban_cluster, candidate_rows, candidate_cols, sduc_distance_km / cell_size_km)
+    distance_km = rules.semi_dense_urban_cluster.distance_km
+    near = near_cells(urban_centre | dense_urban_cluster, candidate_rows, candidate_cols, distance_km / cell_size_km)
     group_near = np.zeros(is_semi_dense.shape, dtype=bool)
     group_near[remaining_groups.labels.ravel()[candidates[near]]] = True
     semi_dense = remaining_groups.cells(is_semi_dense & ~group_near)
     del remaining_groups
 
-    level2 = _rural_codes(population, land_area, land_share, valid)
+    level2 = _rural_codes(population, land_area, land_share, valid, rules.low_density_rural.density)
     level2[rural_cluster] = 13
     level2[urban_cluster] = 21
     level2[semi_dense] = 22
     level2[dense_urban_cluster] = 23
     level2[urban_centre] = 30
-    return GridClasses(level1=level1_from_level2(level2), level2=level2, sduc_distance_km=float(sduc_distance_km))
+    return GridClasses(level1=level1_from_level2(level2), level2=level2, sduc_distance_km=float(distance_km), rules=rules)
 
 
 def level1_from_level2(level2: np.ndarray) -> np.ndarray:

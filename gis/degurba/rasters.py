@@ -72,8 +72,9 @@ def class_geotiff_profile(shape: tuple[int, int], transform: Affine, crs=GHSL_CR
     return profile
 
 
-def style_class_band(dataset, level: int) -> None:
-    """Give band 1 of an open class GeoTIFF the GHSL colour table, class names and tags."""
+def style_class_band(dataset, level: int, tags: dict[str, str] | None = None) -> None:
+    """Give band 1 of an open class GeoTIFF the GHSL colour table, class names and tags, plus
+    ``tags`` as dataset tags (e.g. the rules used, :meth:`gis.degurba.rules.Rules.geotiff_tags`)."""
     names, colours = (L2_NAMES, L2_COLOURS) if level == 2 else (L1_NAMES, L1_COLOURS)
     colour_map = {code: (255, 255, 255, 0) for code in range(256)}
     colour_map.update({code: hex_to_rgba(colour) for code, colour in colours.items()})
@@ -81,20 +82,25 @@ def style_class_band(dataset, level: int) -> None:
     dataset.set_band_description(1, f"Degree of Urbanisation, Level {level} (GHS-SMOD codes)")
     dataset.update_tags(1, **{f"CLASS_{code}": name for code, name in names.items()})
     dataset.update_tags(DEGURBA_LEVEL=str(level), NODATA_MEANS="no data")
+    if tags:
+        dataset.update_tags(**tags)
 
 
-def write_class_geotiff(path, codes: np.ndarray, transform: Affine, level: int = 2, crs=GHSL_CRS) -> Path:
+def write_class_geotiff(
+    path, codes: np.ndarray, transform: Affine, level: int = 2, crs=GHSL_CRS, tags: dict[str, str] | None = None
+) -> Path:
     """Write a Level 1 or Level 2 class array as a styled uint8 GeoTIFF (atomically).
 
     ``codes`` uses the GHS-SMOD codes (see :mod:`gis.degurba`), 255 = nodata; ``transform`` and
-    ``crs`` (default ESRI:54009) georeference it. Returns the path written.
+    ``crs`` (default ESRI:54009) georeference it; ``tags`` are written as dataset tags (the
+    rules used: ``DEGURBA_RULES`` and ``DEGURBA_RULE_*``). Returns the path written.
     """
     profile = class_geotiff_profile(codes.shape, transform, crs)
     path = Path(path)
     with atomic_path(path) as temporary:
         with rasterio.open(temporary, "w", **profile) as dst:
             dst.write(codes.astype(np.uint8, copy=False), 1)
-            style_class_band(dst, level)
+            style_class_band(dst, level, tags)
     return path
 
 

@@ -27,6 +27,7 @@ from gis.degurba.official import (
 )
 from gis.degurba.population import read_population
 from gis.degurba.rasters import ClassGrid, class_polygons
+from gis.degurba.rules import Rules, load_rules
 from gis.degurba.zonal import degurba_units
 
 #: Population around the province also classified (km), so clusters crossing the border are
@@ -54,7 +55,14 @@ class DegurbaResult:
         :class:`gis.degurba.official.Agreement` of our grid vs the official one over the province's
         cells, or None without a population raster.
     source
-        Where the classes come from, with the required attribution.
+        Where the classes come from, with the required attribution and the rules.
+    sduc_distance_km
+        D used for semi-dense clusters (km; only meaningful when ``stage_one_applies``).
+    rules
+        :class:`gis.degurba.rules.Rules` used: all of them with a population raster; only the
+        Stage II shares (``units.*``) with the official grid, whose Stage I is the JRC's.
+    stage_one_applies
+        True when the grid was classified here with ``rules`` (population raster given).
     """
 
     grid_l2: ClassGrid
@@ -66,6 +74,26 @@ class DegurbaResult:
     agreement: Agreement | None
     source: str
     sduc_distance_km: float
+    rules: Rules = Rules()
+    stage_one_applies: bool = True
+
+    @property
+    def rules_note(self) -> str:
+        """One line for outputs and map legends: which rules shaped these classes."""
+        if self.stage_one_applies:
+            return f"rules {self.rules.describe()}"
+        shares = self.rules.units
+        return (
+            f"grid: official JRC GHS-WUP-DEGURBA (its own Stage I rules, not {self.rules.name}); "
+            f"units: city share {shares.city_share:g}, rural share {shares.rural_share:g} ({self.rules.name})"
+        )
+
+    def geotiff_tags(self) -> dict[str, str]:
+        """Tags recording the rules in the class GeoTIFFs (only the shares apply to an
+        official grid, so then only the source is recorded)."""
+        if self.stage_one_applies:
+            return self.rules.geotiff_tags()
+        return {"DEGURBA_RULES": "official JRC GHS-WUP-DEGURBA grid (its own Stage I rules)"}
 
 
 def _crop(codes: np.ndarray, outer: GhslWindow, inner: GhslWindow) -> np.ndarray:
@@ -76,10 +104,11 @@ def _crop(codes: np.ndarray, outer: GhslWindow, inner: GhslWindow) -> np.ndarray
 def degurba_for_units(
     boundaries,
     population_path=None,
-    sduc_distance_km: float = 2.0,
+    sduc_distance_km: float | None = None,
     progress: Callable[[str], None] | None = None,
     population_values: str = "counts",
     margin_km: int = DEFAULT_MARGIN_KM,
+    rules: Rules | str | None = None,
 ) -> DegurbaResult:
     """Degree of Urbanisation of ``boundaries``' counties and prefectures.
 
@@ -91,13 +120,18 @@ def degurba_for_units(
         Population raster (any CRS/resolution, counts unless ``population_values="density"``).
         None: use the official GHS-WUP-DEGURBA 2025 grid and area weights.
     sduc_distance_km
-        D of the semi-dense urban cluster rule (km, edge to edge); only with a population.
+        D of the semi-dense urban cluster rule (km, edge to edge), overriding the rules';
+        only with a population. None: the rules' value.
     progress
         Called with a short message at each stage (e.g. ``click.echo`` to stderr).
     margin_km
         Population this far (km) around the province's bounding box is classified too.
+    rules
+        :class:`gis.degurba.rules.Rules`, a preset name or a rules file (default: the 2021
+        manual). Without a population raster only its Stage II shares apply.
     """
     say = progress or (lambda message: None)
+    rules = load_rules(rules).with_distance(sduc_distance_km)
     province_54009 = boundaries.province.to_crs(GHSL_CRS)
     window = snap_bounds(tuple(province_54009.total_bounds))
     province_cells = cells_touching(province_54009.geometry.values, window)
@@ -106,13 +140,16 @@ def degurba_for_units(
         say("sampling the official GHS-WUP-DEGURBA 2025 grid over the province")
         grid_l2 = official_grid(window, province_cells, progress=say)
         population, weights, report = None, "area", None
-        source = f"{ATTRIBUTION}; Stage II weighted by area (no population raster)"
+        source = (
+            f"{ATTRIBUTION}; Stage II weighted by area (no population raster), shares of rules {rules.name} "
+            f"(its Stage I rules do not apply to the official grid)"
+        )
     else:
         outer = buffer_window(window, int(margin_km))
         say(f"reading {population_path} onto the GHSL 1 km grid")
         population_layer = read_population(population_path, outer, values=population_values)
-        say(f"classifying {outer.height} x {outer.width} cells (D = {sduc_distance_km:g} km)")
-        classes = classify_grid(population_layer.values, sduc_distance_km=sduc_distance_km)
+        say(f"classifying {outer.height} x {outer.width} cells ({rules.describe()})")
+        classes = classify_grid(population_layer.values, rules=rules)
         codes = _crop(classes.level2, outer, window).copy()
         codes[~province_cells] = NODATA
         grid_l2 = ClassGrid(codes, window)
@@ -124,15 +161,15 @@ def degurba_for_units(
         weights = "population"
         source = (
             f"Degree of Urbanisation (gis-urban-rural) from {Path(population_path).name} on the GHSL 1 km grid, "
-            f"D = {sduc_distance_km:g} km; compared with {ATTRIBUTION}"
+            f"rules {rules.describe()}; compared with {ATTRIBUTION}"
         )
 
     say("Stage II: counties and prefectures (exact coverage fractions)")
-    counties = degurba_units(boundaries.counties, grid_l2.codes, window, population)
-    prefectures = degurba_units(boundaries.prefectures, grid_l2.codes, window, population)
+    counties = degurba_units(boundaries.counties, grid_l2.codes, window, population, rules=rules)
+    prefectures = degurba_units(boundaries.prefectures, grid_l2.codes, window, population, rules=rules)
     say("polygonising the class grid")
     polygons = class_polygons(grid_l2.codes, window.transform)
-    return DegurbaResult(
+    result = DegurbaResult(
         grid_l2=grid_l2,
         grid_l1=ClassGrid(level1_from_level2(grid_l2.codes), window),
         grid_polygons=polygons,
@@ -141,5 +178,11 @@ def degurba_for_units(
         weights=weights,
         agreement=report,
         source=source,
-        sduc_distance_km=float(sduc_distance_km),
+        sduc_distance_km=rules.semi_dense_urban_cluster.distance_km,
+        rules=rules,
+        stage_one_applies=population_path is not None,
     )
+    # The rules travel with every unit (the maps' legend note reads this column).
+    for frame in (counties, prefectures):
+        frame["degurba_rules"] = result.rules_note
+    return result

@@ -9,7 +9,8 @@ EPSG:4326 and are reprojected to ESRI:54009 for the computation.
 Rules (``DEGURBA.md``): City (3/30) if ≥ 50 % of the population is in urban centres; else Rural
 (1) if ≥ 50 % is in rural grid cells (13/12/11); else Town and semi-dense area (2). Level 2 is
 the class with the largest share among 23/22/21 (towns) or 13/12/11 (rural), ties to the
-denser class. A unit with no population is 1/11.
+denser class. A unit with no population is 1/11. The two 50 % shares are rules
+(``units.city_share``, ``units.rural_share`` of :class:`gis.degurba.rules.Rules`).
 
 Our choices:
 
@@ -19,7 +20,8 @@ Our choices:
 - Cells without data (255) are left out too and reported as ``nodata_km2`` so a unit only
   partly covered by the grid can be spotted.
 - Two shares are "tied" when they differ by less than 1e-9 of the larger (rounding of
-  fractional sums); ties go to the denser class. "≥ 50 %" is tested as ``2 × part ≥ total``.
+  fractional sums); ties go to the denser class. "≥ 50 %" is tested as ``part ≥ 0.5 × total``
+  (exact in floating point for 0.5, as ``2 × part ≥ total``).
 - With area weights (``degurba_weights = "area"``: an official class grid, no population)
   the same rules are applied to land area instead of population; columns are ``area_km2_*``
   instead of ``pop_*``, shares and class columns are the same.
@@ -35,6 +37,7 @@ from exactextract.raster import NumPyRasterSource
 
 from gis.degurba.classify import NODATA
 from gis.degurba.grid import GHSL_CRS, GhslWindow
+from gis.degurba.rules import Rules
 from gis.errors import GisError
 
 #: Column suffix of every Level 2 grid class, densest first.
@@ -119,8 +122,11 @@ def class_totals(
     return frame
 
 
-def classify_units(totals: pd.DataFrame) -> pd.DataFrame:
+def classify_units(totals: pd.DataFrame, rules: Rules | None = None) -> pd.DataFrame:
     """Add shares and the Stage II classes to a :func:`class_totals` frame.
+
+    ``rules`` gives the city and rural shares (``units.city_share``, ``units.rural_share``;
+    default: the 2021 manual's 0.5 and 0.5).
 
     Adds ``<prefix>total`` (all classes but water), ``share_<class>`` (of that total, 0..1; NaN
     when the total is 0), ``share_rural_grid``, ``degurba_l1``, ``degurba_l2`` and their names
@@ -139,9 +145,10 @@ def classify_units(totals: pd.DataFrame) -> pd.DataFrame:
         rural = sum(part[c] for c in _RURAL_CODES)
         frame["share_rural_grid"] = np.where(total > 0, rural / total, np.nan)
 
+    shares = (rules or Rules()).units
     populated = total > 0
-    city = populated & (2 * part[30] >= total)
-    rural_area = populated & ~city & (2 * rural >= total)
+    city = populated & (part[30] >= shares.city_share * total)
+    rural_area = populated & ~city & (rural >= shares.rural_share * total)
     level1 = np.where(city, 3, np.where(rural_area, 1, 2))
     level1 = np.where(populated, level1, 1)
     level2 = np.where(city, 30, np.where(rural_area, _densest_largest(part, _RURAL_CODES), _densest_largest(part, _TOWN_CODES)))
@@ -169,13 +176,15 @@ def degurba_units(
     window: GhslWindow,
     population: np.ndarray | None = None,
     keep_columns: tuple[str, ...] = ("adcode",),
+    rules: Rules | None = None,
 ) -> pd.DataFrame:
-    """Stage II for ``units``: :func:`class_totals` + :func:`classify_units`.
+    """Stage II for ``units``: :func:`class_totals` + :func:`classify_units` (with ``rules``'
+    shares; default the 2021 manual's).
 
     ``keep_columns`` of ``units`` that exist are copied to the front of the result (default
     ``adcode``, the key for merging onto boundaries). Rows follow ``units``' order.
     """
-    frame = classify_units(class_totals(units, class_codes, window, population))
+    frame = classify_units(class_totals(units, class_codes, window, population), rules)
     kept = [c for c in keep_columns if c in units.columns]
     for position, column in enumerate(kept):
         frame.insert(position, column, units[column].to_numpy())

@@ -181,7 +181,13 @@ def _weights_note(view: View, frame: pd.DataFrame) -> str:
         return "权重未说明 / weights not stated"
     kinds = sorted({str(v) for v in frame[view.weights_column] if not is_missing(v)})
     texts = [bilingual(*_WEIGHTS_TEXT.get(k, (k, k))) for k in kinds]
-    return "分级权重 / weights: " + ("; ".join(texts) if texts else NO_DATA)
+    note = "分级权重 / weights: " + ("; ".join(texts) if texts else NO_DATA)
+    if "degurba_rules" in frame.columns:
+        # Which Degree of Urbanisation rules made these classes (a preset, a user's file, or
+        # the official grid's own): a classification is only comparable under the same rules.
+        rules = sorted({str(v) for v in frame["degurba_rules"] if not is_missing(v)})
+        note += "\n分级规则 / rules: " + ("; ".join(rules) if rules else NO_DATA)
+    return note
 
 
 def classify_view(view: View, columns: dict[int | None, str], frame: pd.DataFrame) -> ClassedView:

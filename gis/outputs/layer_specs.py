@@ -28,7 +28,7 @@ from gis.outputs.qgis_style import (
 )
 from gis.specs import specs_dir
 
-SOURCES = ("province", "prefectures", "counties", "maritime_line", "degurba_grid", "indicators", "sources")
+SOURCES = ("province", "prefectures", "counties", "maritime_line", "degurba_grid", "degurba_rules", "indicators", "sources")
 RENDERERS = ("single", "graduated", "categorized")
 SCHEMES = ("quantiles", "fisher_jenks", "equal_interval")
 

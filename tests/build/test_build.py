@@ -62,6 +62,24 @@ def test_degurba_layers_from_the_official_grid(built):
         assert tif.colormap(1)[30][:3] == (255, 0, 0)
 
 
+def test_the_rules_are_recorded_and_official_grid_says_stage_one_is_not_ours(built):
+    out, _ = built
+    gpkg = out / "zhejiang.gpkg"
+    rules = pyogrio.read_dataframe(gpkg, layer="degurba_rules").set_index("rule")
+    assert pyogrio.read_info(gpkg, layer="degurba_rules")["geometry_type"] is None
+    assert rules.loc["urban_centre.population", "value"] == 50000 and rules.loc["urban_centre.population", "manual_2021"] == 50000
+    # The official grid is the JRC's own Stage I: only the Stage II shares are ours.
+    assert rules.loc["urban_centre.population", "applied"].startswith("no: official JRC grid")
+    assert rules.loc["units.city_share", "applied"] == "yes"
+    assert set(rules["rules"]) == {"manual-2021"}
+    counties = pyogrio.read_dataframe(gpkg, layer="counties", read_geometry=False)
+    assert counties["degurba_rules"].str.contains("official JRC GHS-WUP-DEGURBA").all()
+    with rasterio.open(out / "zhejiang_degurba_l2.tif") as tif:
+        assert tif.tags()["DEGURBA_RULES"].startswith("official JRC GHS-WUP-DEGURBA")
+    page = (out / "maps" / "county_degurba.html").read_text(encoding="utf-8")
+    assert "分级规则 / rules: grid: official JRC GHS-WUP-DEGURBA (its own Stage I rules, not manual-2021)" in page
+
+
 def test_layers_counts_and_crs(built):
     out, _ = built
     gpkg = out / "zhejiang.gpkg"

@@ -359,3 +359,36 @@ def test_failed_chunked_write_leaves_no_file(tmp_path):
     with rasterio.open(path) as written:
         np.testing.assert_array_equal(written.read(1), small)
         assert written.tags()["DEGURBA_LEVEL"] == "1"
+
+
+# --- other rules: the chunked engine honours every key ------------------------------------------
+
+
+RULE_VARIANTS = {  # section -> keys changed from the manual's rules
+    "8-connected centres, smoothing at 3, large holes": {"urban_centre": dict(contiguity=8, smoothing_neighbours=3, max_hole_km2=40)},
+    "no smoothing, no hole filling": {"urban_centre": dict(smoothing_neighbours=9, max_hole_km2=0)},
+    "calibrated centres": {"urban_centre": dict(density=1000, population=30000, built_share=0.3)},
+    "4-connected clusters": {"urban_cluster": dict(contiguity=4, density=500, population=3000)},
+    "rural clusters of their own density": {"rural_cluster": dict(density=150, population=300)},
+    "dense urban clusters from 20 000": {"dense_urban_cluster": dict(population=20000)},
+    "semi-dense from 100 000": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(population=100000)},
+    "semi-dense at 20 km": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(distance_km=20)},
+    "low density at 100": {"low_density_rural": dict(density=100)},
+}
+
+
+@pytest.mark.parametrize("variant", list(RULE_VARIANTS))
+def test_chunked_engine_honours_other_rules(variant):
+    from dataclasses import replace
+
+    from gis.degurba.rules import Rules
+
+    rules = replace(Rules(), name=variant, **{
+        section: replace(getattr(Rules(), section), **values) for section, values in RULE_VARIANTS[variant].items()
+    })
+    population, land, built = settlement_field(70, 90, seed=7)
+    level2 = assert_same_classes(population, (23, 31), land_share=land, built_share=built, rules=rules)
+    # The rules change the result (else the variant tests nothing).
+    assert (level2 != classify_grid(population, land_share=land, built_share=built).level2).any()
+    with classify_grid_chunked(population, chunks=32, rules=rules) as chunked:
+        assert chunked.rules is rules

@@ -15,6 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gis.degurba.rules import (
+    DenseUrbanClusterRules,
+    LowDensityRuralRules,
+    RuralClusterRules,
+    Rules,
+    SemiDenseUrbanClusterRules,
+    UrbanCentreRules,
+    UrbanClusterRules,
+)
 from gis.degurba.classify import (
     classify_grid,
     edge_distance_rectangles,
@@ -337,8 +346,13 @@ N4 = [(-1, 0), (1, 0), (0, -1), (0, 1)]
 N8 = N4 + [(-1, -1), (-1, 1), (1, -1), (1, 1)]
 
 
-def reference_classify(population, land_share, distance_cells, built_share=None):
-    """The rules of DEGURBA.md written as plainly as possible (slow)."""
+def reference_classify(population, land_share, distance_cells, built_share=None, rules=None):
+    """The rules of DEGURBA.md written as plainly as possible (slow), with every threshold,
+    contiguity and share from ``rules`` (default: the 2021 manual's); ``distance_cells``
+    is the semi-dense distance in cells (1 km cells)."""
+    rules = rules or Rules()
+    uc_rules, ucl_rules = rules.urban_centre, rules.urban_cluster
+    neighbours_of = {4: N4, 8: N8}
     height, width = len(population), len(population[0])
     cells = [(r, c) for r in range(height) for c in range(width)]
     valid = {(r, c): not math.isnan(population[r][c]) for r, c in cells}
@@ -353,11 +367,11 @@ def reference_classify(population, land_share, distance_cells, built_share=None)
         return valid[(r, c)] and pop[(r, c)] >= threshold * area(r, c)
 
     def dense(r, c):
-        built = built_share is not None and valid[(r, c)] and built_share[r][c] >= 0.5
-        return at_least(r, c, 1500) or built
+        built = built_share is not None and valid[(r, c)] and built_share[r][c] >= uc_rules.built_share
+        return at_least(r, c, uc_rules.density) or built
 
     def moderate(r, c):
-        return at_least(r, c, 300) or dense(r, c)
+        return at_least(r, c, ucl_rules.density) or dense(r, c)
 
     def mask_of(predicate):
         return [[predicate(r, c) for c in range(width)] for r in range(height)]
@@ -370,27 +384,32 @@ def reference_classify(population, land_share, distance_cells, built_share=None)
                 kept.update(group)
         return kept
 
-    uc = keep_groups(mask_of(dense), N4, 50000)
-    while True:
+    uc = keep_groups(mask_of(dense), neighbours_of[uc_rules.contiguity], uc_rules.population)
+    while uc_rules.smoothing_neighbours <= 8:
         added = set()
         for r, c in cells:
             if (r, c) in uc or not valid[(r, c)]:
                 continue
-            if sum((r + dr, c + dc) in uc for dr, dc in N8) >= 5:
+            if sum((r + dr, c + dc) in uc for dr, dc in N8) >= uc_rules.smoothing_neighbours:
                 added.add((r, c))
         if not added:
             break
         uc |= added
     for group in _groups(mask_of(lambda r, c: (r, c) not in uc), N4):
         touches = any(r in (0, height - 1) or c in (0, width - 1) for r, c in group)
-        if not touches and len(group) < 15:
+        if not touches and len(group) < uc_rules.max_hole_km2:  # 1 km² cells
             uc.update(cell for cell in group if valid[cell])
-    ucl = keep_groups(mask_of(lambda r, c: moderate(r, c) or (r, c) in uc), N8, 5000)
-    duc = keep_groups(mask_of(lambda r, c: dense(r, c) and (r, c) not in uc), N4, 5000, 50000)
+    cluster_neighbours = neighbours_of[ucl_rules.contiguity]
+    ucl = keep_groups(mask_of(lambda r, c: moderate(r, c) or (r, c) in uc), cluster_neighbours, ucl_rules.population)
+    duc = keep_groups(
+        mask_of(lambda r, c: dense(r, c) and (r, c) not in uc), neighbours_of[uc_rules.contiguity],
+        rules.dense_urban_cluster.population, uc_rules.population,
+    )
+    duc &= ucl
     dense_cells = uc | duc
     sduc = set()
-    for group in _groups(mask_of(lambda r, c: (r, c) in ucl and (r, c) not in dense_cells), N8):
-        if sum(pop[cell] for cell in group) < 5000:
+    for group in _groups(mask_of(lambda r, c: (r, c) in ucl and (r, c) not in dense_cells), cluster_neighbours):
+        if sum(pop[cell] for cell in group) < rules.semi_dense_urban_cluster.population:
             continue
         near = any(
             max(abs(r - dr) - 1, 0) ** 2 + max(abs(c - dc) - 1, 0) ** 2 <= distance_cells**2 + 1e-9
@@ -399,7 +418,10 @@ def reference_classify(population, land_share, distance_cells, built_share=None)
         )
         if not near:
             sduc.update(group)
-    rural = keep_groups(mask_of(lambda r, c: moderate(r, c) and (r, c) not in ucl), N8, 500, 5000)
+    rural = keep_groups(
+        mask_of(lambda r, c: (at_least(r, c, rules.rural_cluster.density) or dense(r, c)) and (r, c) not in ucl),
+        cluster_neighbours, rules.rural_cluster.population,
+    )
     out = np.full((height, width), 255, dtype=np.uint8)
     for r, c in cells:
         if not valid[(r, c)]:
@@ -417,7 +439,7 @@ def reference_classify(population, land_share, distance_cells, built_share=None)
             out[r, c] = 13
         elif land_share is not None and land_share[r][c] == 0 and pop[cell] == 0:
             out[r, c] = 10
-        elif at_least(r, c, 50):
+        elif at_least(r, c, rules.low_density_rural.density):
             out[r, c] = 12
         else:
             out[r, c] = 11
@@ -456,3 +478,51 @@ def test_engine_matches_simple_reference(case):
         None if built is None else built.tolist(),
     )
     np.testing.assert_array_equal(fast, slow)
+
+
+@st.composite
+def random_rules(draw):
+    """Rules drawn from values that the grids of :func:`grids` straddle (urban-centre
+    population at least the urban-cluster population, as validation requires)."""
+    cluster_population = draw(st.sampled_from([1000.0, 5000.0, 20000.0]))
+    return Rules(
+        name="random",
+        urban_centre=UrbanCentreRules(
+            density=draw(st.sampled_from([900.0, 1500.0, 4000.0])),
+            population=draw(st.sampled_from([20000.0, 50000.0])),
+            contiguity=draw(st.sampled_from([4, 8])),
+            smoothing_neighbours=draw(st.sampled_from([3, 5, 8, 9])),
+            max_hole_km2=draw(st.sampled_from([0.0, 4.0, 15.0, 30.0])),
+            built_share=draw(st.sampled_from([0.2, 0.5, 0.9])),
+        ),
+        urban_cluster=UrbanClusterRules(
+            density=draw(st.sampled_from([60.0, 300.0, 900.0])),
+            population=cluster_population,
+            contiguity=draw(st.sampled_from([4, 8])),
+        ),
+        dense_urban_cluster=DenseUrbanClusterRules(population=draw(st.sampled_from([1000.0, 5000.0, 30000.0]))),
+        semi_dense_urban_cluster=SemiDenseUrbanClusterRules(
+            population=draw(st.sampled_from([1000.0, 5000.0, 10000.0])),
+            distance_km=draw(st.sampled_from([0.0, 1.0, 2.0, 3.0])),
+        ),
+        rural_cluster=RuralClusterRules(
+            density=draw(st.sampled_from([60.0, 300.0, 900.0])),
+            population=draw(st.sampled_from([100.0, 500.0, 4000.0])),
+        ),
+        low_density_rural=LowDensityRuralRules(density=draw(st.sampled_from([20.0, 50.0, 1000.0]))),
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grids(), random_rules())
+def test_engine_matches_simple_reference_with_random_rules(case, rules):
+    population, land, built, _ = case
+    if rules.urban_centre.population < rules.urban_cluster.population:
+        return
+    fast = classify_grid(population, land_share=land, built_share=built, rules=rules)
+    slow = reference_classify(
+        population.tolist(), None if land is None else land.tolist(), rules.semi_dense_urban_cluster.distance_km,
+        None if built is None else built.tolist(), rules=rules,
+    )
+    np.testing.assert_array_equal(fast.level2, slow)
+    assert fast.rules is rules and fast.sduc_distance_km == rules.semi_dense_urban_cluster.distance_km
