@@ -67,13 +67,14 @@ def escape_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def write_csv(frame, path, index: bool = False) -> Path:
+def write_csv(frame, path, index: bool = False, comment_lines=()) -> Path:
     """Write a pandas DataFrame as CSV to ``path`` atomically and return ``path``.
 
     Every CSV the tool writes goes through here, so all open the same way in Excel: UTF-8 with
     a byte-order mark (Excel on Chinese Windows otherwise reads GBK), LF line ends, and text
     cells a spreadsheet would execute escaped with :func:`escape_formula`. Numbers are written
-    as numbers (a negative number is not text and is not escaped).
+    as numbers (a negative number is not text and is not escaped). ``comment_lines`` (``# …``,
+    written as given) go above the header.
     """
     frame = frame.reset_index() if index else frame
     escaped = frame.copy()
@@ -82,7 +83,9 @@ def write_csv(frame, path, index: bool = False) -> Path:
             escaped[column] = escaped[column].map(lambda cell: escape_formula(cell) if isinstance(cell, str) else cell)
     escaped.columns = [escape_formula(str(c)) for c in escaped.columns]
     with atomic_path(path) as temporary:
-        escaped.to_csv(temporary, index=False, encoding="utf-8-sig", lineterminator="\n")
+        with open(temporary, "w", encoding="utf-8-sig", newline="") as f:
+            f.writelines(f"{line}\n" for line in comment_lines)
+            escaped.to_csv(f, index=False, lineterminator="\n")
     return Path(path)
 
 
