@@ -56,6 +56,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from gis.errors import GisError
+
 #: Level 2 codes and names (GHS-SMOD), densest first.
 L2_NAMES = {
     30: "urban centre",
@@ -346,6 +348,29 @@ def _rural_codes(population, land_area_km2, land_share, valid) -> np.ndarray:
     return level2
 
 
+#: Largest D of the semi-dense urban cluster rule accepted, km: the manual uses 2, GHSL 3; a
+#: larger D is a typo, and a huge one (1e9) would make the neighbourhood search run for ever.
+MAX_SDUC_DISTANCE_KM = 50.0
+
+
+def check_sduc_distance(sduc_distance_km, cell_size_km=1.0) -> tuple[float, float]:
+    """``(sduc_distance_km, cell_size_km)`` as floats, or :class:`GisError` if D is not a finite
+    distance from 0 to :data:`MAX_SDUC_DISTANCE_KM` km or the cell size not a finite number > 0."""
+    try:
+        distance = float(sduc_distance_km)
+    except (TypeError, ValueError):
+        distance = float("nan")
+    if not (np.isfinite(distance) and 0 <= distance <= MAX_SDUC_DISTANCE_KM):
+        raise GisError(f"sduc_distance_km must be a distance from 0 to {MAX_SDUC_DISTANCE_KM:g} km, not {sduc_distance_km!r}")
+    try:
+        cell_size = float(cell_size_km)
+    except (TypeError, ValueError):
+        cell_size = float("nan")
+    if not (np.isfinite(cell_size) and cell_size > 0):
+        raise GisError(f"cell_size_km must be a finite number > 0, not {cell_size_km!r}")
+    return distance, cell_size
+
+
 def classify_grid(
     population: np.ndarray,
     land_share: np.ndarray | None = None,
@@ -376,6 +401,7 @@ def classify_grid(
 
     Returns a :class:`GridClasses`. Rules and our choices: see the module docstring.
     """
+    sduc_distance_km, cell_size_km = check_sduc_distance(sduc_distance_km, cell_size_km)
     population = np.asarray(population, dtype="float64")
     if population.ndim != 2:
         raise ValueError(f"population must be 2-D, got shape {population.shape}")
