@@ -584,18 +584,21 @@ def _derive(long: pd.DataFrame, report: JoinReport) -> pd.DataFrame:
             derived = value_a - value_b
             scale = np.maximum(np.abs(value_a), np.abs(value_b))
         supplied = long[long["indicator"] == target].set_index(["adcode", "year"])[["value", "source"]]
-        given = both.index.isin(supplied.index)
-        for i in np.flatnonzero(zero | given):  # few: warnings name each
+        aligned = supplied.reindex(both.index)  # the supplied value of each pair, NaN if none
+        given = aligned["source"].notna().to_numpy()
+        supplied_value = aligned["value"].to_numpy()
+        with np.errstate(invalid="ignore"):
+            differs = given & (scale > 0) & (np.abs(supplied_value - derived) > DERIVATION_TOLERANCE * scale)
+        for i in np.flatnonzero(zero | differs):  # few: warnings name each
             name = both["name_a"].iat[i]
             if zero[i]:
                 report.warnings.append(f"{name} ({adcodes[i]}) {years[i]}: {second} is 0, {target} not derived")
                 continue
-            value, source = supplied.loc[(adcodes[i], years[i])]
-            if scale[i] and abs(value - derived[i]) > DERIVATION_TOLERANCE * scale[i]:
-                report.warnings.append(
-                    f"{name} ({adcodes[i]}) {years[i]}: supplied {target} {value:g} ({source}) differs from "
-                    f"{first} {sign} {second} = {derived[i]:.4g} by more than {DERIVATION_TOLERANCE:.0%}; the supplied value is kept"
-                )
+            value, source = supplied_value[i], aligned["source"].iat[i]
+            report.warnings.append(
+                f"{name} ({adcodes[i]}) {years[i]}: supplied {target} {value:g} ({source}) differs from "
+                f"{first} {sign} {second} = {derived[i]:.4g} by more than {DERIVATION_TOLERANCE:.0%}; the supplied value is kept"
+            )
         new = ~(zero | given)
         if not new.any():
             continue

@@ -19,6 +19,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from gis.errors import GisError
@@ -232,6 +233,8 @@ def _cell_text(cell: object) -> str:
 
 
 def _is_blank(cells: list[object]) -> bool:
+    if all(type(c) is str for c in cells):  # CSV rows: no conversion needed
+        return not any(c.strip() for c in cells)
     return all(_cell_text(c) == "" for c in cells)
 
 
@@ -275,6 +278,9 @@ def _split_header(path: Path, encoding: str, sheet: str | None, records: list[tu
         cells = cells[: len(header)]
         if _is_blank(cells):
             skipped.append((row_number, "blank"))
+            continue
+        if sum(1 for c in cells if type(c) is str and c.strip()) >= 2:  # a footnote fills one cell
+            rows.append((row_number, cells))
             continue
         filled = [_cell_text(c) for c in cells if _cell_text(c) != ""]
         if len(filled) == 1 and filled[0].startswith(NOTE_ROW_PREFIXES):
@@ -361,6 +367,7 @@ class IndicatorColumn:
     header_unit: str | None
 
 
+@lru_cache(maxsize=1)
 def _indicator_lookup() -> dict[str, str]:
     """Normalised registry name and Chinese/English label -> indicator name."""
     lookup = {}
