@@ -35,7 +35,7 @@ import shapely
 from pyproj import Transformer
 from rasterio.windows import Window
 
-from gis._files import write_csv
+from gis._files import atomic_path, write_csv
 from gis.degurba.classify import L2_NAMES, NODATA
 from gis.degurba.grid import GHSL_CRS, GhslWindow
 from gis.degurba.rasters import ClassGrid
