@@ -135,9 +135,11 @@ def folder_lock(folder, what: str = "gis build"):
     import time
 
     folder = Path(folder)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock_path = folder / ".gis.lock"
     handle = open(lock_path, "a+", encoding="utf-8")
+    failed = True
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -150,5 +152,12 @@ def folder_lock(folder, what: str = "gis build"):
         handle.write(f"{what} (pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
         handle.flush()
         yield lock_path
+        failed = False
     finally:
+        if failed and created:  # a run that failed leaves no folder it made (only if still empty)
+            lock_path.unlink(missing_ok=True)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
         handle.close()  # closing releases the lock
