@@ -54,3 +54,110 @@ def refuse_overwrite(paths, overwrite: bool) -> None:
     existing = [str(p) for p in paths if Path(p).exists()]
     if existing and not overwrite:
         raise GisError(f"{', '.join(existing)} already exists; pass --overwrite to replace it")
+
+
+#: First characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection"):
+#: = + - @, and tab / carriage return, which some spreadsheets skip before looking for them.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(text: str) -> str:
+    """``text`` with a leading ``'`` if a spreadsheet would run it as a formula (``=HYPERLINK(…)``,
+    ``@SUM(A1)``, ``-2+3``), as OWASP recommends; other text unchanged."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def write_csv(frame, path, index: bool = False, comment_lines=()) -> Path:
+    """Write a pandas DataFrame as CSV to ``path`` atomically and return ``path``.
+
+    Every CSV the tool writes goes through here, so all open the same way in Excel: UTF-8 with
+    a byte-order mark (Excel on Chinese Windows otherwise reads GBK), LF line ends, and text
+    cells a spreadsheet would execute escaped with :func:`escape_formula`. Numbers are written
+    as numbers (a negative number is not text and is not escaped). ``comment_lines`` (``# …``,
+    written as given) go above the header.
+    """
+    frame = frame.reset_index() if index else frame
+    escaped = frame.copy()
+    for column in escaped.columns:
+        if escaped[column].dtype == object or str(escaped[column].dtype) in ("string", "str"):
+            escaped[column] = escaped[column].map(lambda cell: escape_formula(cell) if isinstance(cell, str) else cell)
+    escaped.columns = [escape_formula(str(c)) for c in escaped.columns]
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="utf-8-sig", newline="") as f:
+            f.writelines(f"{line}\n" for line in comment_lines)
+            escaped.to_csv(f, index=False, lineterminator="\n")
+    return Path(path)
+
+
+def require_writable_folder(path, option: str, is_folder: bool = False) -> Path:
+    """Check, before any work, that an output can be written: ``path``'s folder (``path`` itself
+    if ``is_folder``) exists and takes files, or can be created.
+
+    Writing is tried (a probe file, removed at once) rather than judged from permission bits,
+    which say nothing of read-only mounts and nothing for root. Raises :class:`GisError` naming
+    ``option``, the folder and what is wrong.
+    """
+    path = Path(path)
+    folder = path if is_folder else path.parent
+    probe = folder
+    while not probe.exists() and probe.parent != probe:  # where the missing folders would be made
+        probe = probe.parent
+    if not probe.is_dir():
+        raise GisError(f"{option} {path}: {probe} is a file, not a folder; choose another output")
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".gis-write-test{PARTIAL_MARK}", dir=probe)
+    except OSError as error:
+        what = "is not writable" if probe == folder else f"cannot be created in {probe}, which is not writable"
+        raise GisError(f"{option} {path}: the folder {folder} {what} ({error.strerror}); choose a writable folder") from None
+    os.close(handle)
+    os.unlink(name)
+    return folder
+
+
+def partial_leftovers(folder) -> list[Path]:
+    """Temporary files (``.NAME.partial-*``) a killed run left in ``folder`` (not recursive)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(f".*{PARTIAL_MARK}*") if p.is_file())
+
+
+@contextmanager
+def folder_lock(folder, what: str = "gis build"):
+    """Hold an exclusive OS lock on ``folder`` (file ``.gis.lock`` in it) for the ``with`` body.
+
+    A second process asking for the same folder fails at once with :class:`GisError` naming the
+    process holding it (pid, start time, command), so two builds never mix their outputs. The
+    lock is ``fcntl.flock``: the kernel drops it when the process ends, even by ``kill -9``, so a
+    stale lock file never blocks the next run.
+    """
+    import fcntl
+    import time
+
+    folder = Path(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / ".gis.lock"
+    handle = open(lock_path, "a+", encoding="utf-8")
+    failed = True
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise GisError(f"{folder} is in use by {holder}; wait for it to finish or choose another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{what} (pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+        handle.flush()
+        yield lock_path
+        failed = False
+    finally:
+        if failed and created:  # a run that failed leaves no folder it made (only if still empty)
+            lock_path.unlink(missing_ok=True)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        handle.close()  # closing releases the lock

@@ -8,6 +8,7 @@ agreement CSV and the maps, each atomically. The CLI only parses options and cal
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -44,6 +45,15 @@ class BuildPlan:
     @property
     def maps_dir(self) -> Path:
         return self.out_dir / "maps"
+
+    def stale_files(self) -> list[Path]:
+        """Outputs of the same slug an earlier build with other options wrote and this one will
+        not: class grids under ``--no-degurba``, the agreement CSV without ``--population``.
+        Left beside the new GeoPackage they would contradict it."""
+        stale = [] if self.with_degurba else [self.class_grid(2), self.class_grid(1)]
+        if not self.with_agreement:
+            stale.append(self.agreement)
+        return [path for path in stale if path.exists()]
 
     def files(self) -> list[Path]:
         """The files this build will write (per-province map pages of a national build aside:
@@ -115,6 +125,48 @@ def run_build(options: BuildOptions, progress: Callable[[str], None] = print, sa
     ``progress`` gets what is being done (the CLI prints it on stderr), ``say`` the results a
     user reads (the agreement table; the CLI prints it on stdout).
     """
+    from gis._files import folder_lock, require_writable_folder
+
+    # Found before any work: an --out that cannot be written (read-only, or a file in the way).
+    require_writable_folder(options.out_dir, "--out", is_folder=True)
+    # One build per output folder at a time: a second one fails at once naming the first.
+    with folder_lock(options.out_dir, "gis build"), _terminate_cleanly():
+        return _run_locked(options, progress, say)
+
+
+@contextmanager
+def _terminate_cleanly():
+    """Turn SIGTERM into SystemExit while building, so temporary files are removed on the way
+    out (:func:`gis._files.atomic_path`) as they are for Ctrl-C. Only ``kill -9`` leaves them;
+    the next build removes those."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _remove_leftovers(plan: BuildPlan, progress: Callable[[str], None]) -> None:
+    """Remove the temporary files of killed runs (``.NAME.partial-*``) from the output folder and
+    its maps folder. Safe: the caller holds the folder's lock, so no other build is writing."""
+    from gis._files import partial_leftovers
+
+    for path in partial_leftovers(plan.out_dir) + partial_leftovers(plan.maps_dir):
+        path.unlink(missing_ok=True)
+        progress(f"removed {path}, left by an interrupted run")
+
+
+def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     from gis._files import atomic_path, refuse_overwrite
     from gis.build.assemble import assemble
     from gis.degurba.official import write_agreement_csv
@@ -137,7 +189,9 @@ def run_build(options: BuildOptions, progress: Callable[[str], None] = print, sa
     plan = plan_build(options)
     for path in plan.map_specs:
         load_spec(path)
-    refuse_overwrite(plan.files(), options.overwrite)
+    _remove_leftovers(plan, progress)
+    stale = plan.stale_files()
+    refuse_overwrite(plan.files() + stale, options.overwrite)
 
     built = assemble(
         options.province, options.data_paths, options.allow_unmatched, options.year,
@@ -188,4 +242,7 @@ def run_build(options: BuildOptions, progress: Callable[[str], None] = print, sa
     progress(f"drawing {len(plan.map_specs)} map(s)")
     written += render_maps(plan.map_specs, tables, plan.maps_dir, basemap=options.basemap, place=built.place,
                            on_note=lambda spec, message: progress(f"{spec.name}: {message}"))
+    for path in stale:  # only once the new outputs are in place
+        path.unlink(missing_ok=True)
+        progress(f"removed {path}: this build's options do not produce it")
     return written

@@ -29,7 +29,7 @@ def degurba() -> None:
 @options.overwrite
 def grid(population_path, land_path, built_path, values_kind, rules_name, sduc_distance_km, out_path, chunks, scheduler, overwrite) -> None:
     """Classify a population grid on the GHSL 1 km grid (Stage I, Levels 1 and 2)."""
-    from gis._files import refuse_overwrite
+    from gis._files import refuse_overwrite, require_writable_folder
     from gis.degurba.classify import classify_grid
     from gis.degurba.population import read_population, read_share
     from gis.degurba.rasters import write_class_geotiff
@@ -40,6 +40,7 @@ def grid(population_path, land_path, built_path, values_kind, rules_name, sduc_d
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
     l1_path = out_path.with_name(f"{out_path.stem}_l1{out_path.suffix or '.tif'}")
     refuse_overwrite([out_path, l1_path], overwrite)
+    require_writable_folder(out_path, "--out")
     if chunks is not None:
         _grid_chunked(population_path, land_path, built_path, values_kind, rules, out_path, l1_path, chunks, scheduler)
         return
@@ -120,7 +121,7 @@ def units(grid_path, population_path, units, province, rules_name, sduc_distance
     import geopandas as gpd
     import numpy as np
 
-    from gis._files import atomic_path, refuse_overwrite
+    from gis._files import atomic_path, refuse_overwrite, require_writable_folder, write_csv
     from gis.degurba.classify import classify_grid
     from gis.degurba.grid import GHSL_CRS, snap_bounds
     from gis.degurba.population import read_population
@@ -132,6 +133,7 @@ def units(grid_path, population_path, units, province, rules_name, sduc_distance
         raise GisError(f"--out {out_path}: expected a .gpkg or .csv file name")
     refuse_overwrite([out_path], overwrite)
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
+    require_writable_folder(out_path, "--out")
     frame = _read_units(units, province)
     stage(f"{len(frame)} units")
     unit_window = snap_bounds(tuple(frame.to_crs(GHSL_CRS).total_bounds))
@@ -164,10 +166,10 @@ def units(grid_path, population_path, units, province, rules_name, sduc_distance
     outside = result["nodata_km2"].to_numpy() > 0
     if outside.any():
         stage(f"note: {int(outside.sum())} unit(s) partly on cells without data (see nodata_km2)")
-    with atomic_path(out_path) as temporary:
-        if out_path.suffix.lower() == ".csv":
-            result.to_csv(temporary, index=False, encoding="utf-8")
-        else:
+    if out_path.suffix.lower() == ".csv":
+        write_csv(result, out_path)
+    else:
+        with atomic_path(out_path) as temporary:
             gpd.GeoDataFrame(result, geometry=frame.geometry.to_numpy(), crs=frame.crs).to_file(
                 temporary, driver="GPKG", layer="degurba_units"
             )

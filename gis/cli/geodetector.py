@@ -46,7 +46,7 @@ def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, 
     ecological detectors; numeric factors discretised by a named scheme or the optimal search."""
     import geopandas as gpd
 
-    from gis._files import atomic_path, refuse_overwrite
+    from gis._files import refuse_overwrite, write_csv
     from gis.analysis.geodetector import geodetector
     from gis.analysis.grouping import unit_groups
     from gis.outputs.gpkg import OutputLayer, write_geopackage
@@ -112,8 +112,7 @@ def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, 
     write_geopackage(output, [OutputLayer("geodetector_units", layer_units, f"Strata of the factors of {y_name} ({year})",
                                           "Units analysed, Y and the stratum of every factor", styles)]
                      + [OutputLayer(name, table.assign(y=y_name, year=year), name) for name, table in tables.items() if not table.empty])
-    with atomic_path(csv_path) as temporary:
-        result.factors.assign(y=y_name, year=year, level=level).to_csv(temporary, index=False, encoding="utf-8-sig")
+    write_csv(result.factors.assign(y=y_name, year=year, level=level), csv_path)
     click.echo(f"Factor detector, Y = {y_name} ({year}, {len(frame)} {level}):")
     click.echo(result.factors.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if not result.interactions.empty:

@@ -93,7 +93,7 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
     entropy-TOPSIS, obstacle degree and the coupling coordination degree with its ten grades."""
     import pandas as pd
 
-    from gis._files import atomic_path, refuse_overwrite, write_text_atomic
+    from gis._files import refuse_overwrite, require_writable_folder, write_csv, write_text_atomic
     from gis.analysis.integration import parse_groups
     from gis.analysis.mcda import panel_entropy_index
     from gis.tables.indicators import registry
@@ -103,6 +103,7 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
     beside = {kind: output.with_name(f"{output.stem}.{kind}") for kind in ("weights.csv", "obstacles.csv", "method.txt")}
     gpkg_path = output.with_suffix(".gpkg")
     refuse_overwrite([output, gpkg_path, *beside.values()], overwrite)
+    require_writable_folder(output, "-o")
     if year is not None and years_text is not None:
         raise GisError("give --year (one year) or --years (a panel), not both")
     names = [i.strip() for i in indicators.split(",") if i.strip()]
@@ -168,8 +169,7 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
     obstacles["label_zh"] = obstacles["indicator"].map(reg["label_zh"])
     weights = result.weights.assign(label_zh=lambda w: w["indicator"].map(reg["label_zh"]), years=",".join(map(str, chosen)))
     for frame, path in ((table, output), (weights, beside["weights.csv"]), (obstacles, beside["obstacles.csv"])):
-        with atomic_path(path) as temporary:
-            frame.to_csv(temporary, index=False, encoding="utf-8-sig")
+        write_csv(frame, path)
     coupling = ""
     if group_map:
         coupling = COUPLING_TEXT[coupling_form].format(

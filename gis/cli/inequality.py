@@ -46,7 +46,7 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
     prefectures estimated from 表 3's ratio and gap, said so with their accuracy)."""
     import pandas as pd
 
-    from gis._files import atomic_path, refuse_overwrite
+    from gis._files import refuse_overwrite, write_csv
     from gis.analysis.grouping import census_population, unit_groups
     from gis.analysis.inequality import inequality_table
     from gis.tables.estimates import ESTIMATE_MARK, incomes_from_ratio_and_gap
@@ -97,8 +97,7 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
     sources = _value_sources(frame["source"], ESTIMATE_MARK)
     table = table.assign(indicator=indicator, level=level, groups=grouping, weights=weight_source,
                          source=" | ".join(sources))
-    with atomic_path(output) as temporary:
-        table.to_csv(temporary, index=False, encoding="utf-8-sig")
+    write_csv(table, output)
     _write_gpkg(gpkg_path, table, units, frame, indicator, grouping)
     _write_page(html_path, table, frame, indicator, grouping, level, boundaries.name, weight_source, sources)
     click.echo(_summary(table))

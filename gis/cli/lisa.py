@@ -31,7 +31,7 @@ def lisa(paths, indicator, year, level, permutations, seed, significance, fdr, i
     """Hot spots of one indicator: local Moran's I over queen contiguity. Units without a
     neighbour are reported and left out, or linked with --islands knn:K; --fdr controls the
     false discovery rate."""
-    from gis._files import atomic_path, refuse_overwrite
+    from gis._files import atomic_path, refuse_overwrite, require_writable_folder
     from gis.analysis.lisa import SEED, local_moran
     from gis.tables.indicators import registry, to_wide
     from gis.tables.join import cited_files
@@ -44,6 +44,8 @@ def lisa(paths, indicator, year, level, permutations, seed, significance, fdr, i
     refuse_overwrite([output], overwrite)
     if map_path is not None:
         refuse_overwrite([map_path], overwrite)
+        require_writable_folder(map_path, "--map")
+    require_writable_folder(output, "-o")
     if indicator not in registry().index:
         raise GisError(f"--indicator {indicator}: not in gis/data/indicators.csv")
     boundaries, long, report = load_tables(paths, province, allow_unmatched, year)

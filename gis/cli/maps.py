@@ -8,6 +8,7 @@ import click
 
 from gis.cli import options
 from gis.cli.report import stage, wrote
+from gis.errors import GisError
 
 
 @click.command("map")
@@ -19,16 +20,23 @@ from gis.cli.report import stage, wrote
 @options.population
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/maps"), show_default=True, help="Output folder for <spec name>.html and index.html.")
 @options.basemap
-def map_command(specs, province, data_paths, allow_unmatched, year, population_path, out_dir, basemap) -> None:
+@options.overwrite
+def map_command(specs, province, data_paths, allow_unmatched, year, population_path, out_dir, basemap, overwrite) -> None:
     """Draw the maps of SPECS (maps/*.toml) as self-contained HTML files in OUT."""
+    from gis._files import refuse_overwrite, require_writable_folder
     from gis.build.assemble import assemble
     from gis.maps import load_spec, render_maps
 
     for spec in specs:  # a bad spec fails before any slow work
         load_spec(spec)
+    # Existing pages are replaced only with --overwrite, and the folder must take files.
+    refuse_overwrite([out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"], overwrite)
+    require_writable_folder(out_dir, "--out", is_folder=True)
     built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, progress=stage)
     written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place,
                           on_note=lambda spec, message: stage(f"{spec.name}: {message}"))
     for path in written:
         wrote(path)
+    if not [path for path in written if path.name != "index.html"]:
+        raise GisError(f"no map drawn: {'the spec was' if len(specs) == 1 else 'all specs were'} skipped (see above)")
 

@@ -19,12 +19,13 @@ from gis.errors import GisError
 @options.overwrite
 def template(level: str, province: str, year: int | None, output: Path, overwrite: bool) -> None:
     """Write a fill-in table of the province's COUNTIES or PREFECTURES, one column per indicator."""
-    from gis._files import refuse_overwrite
+    from gis._files import refuse_overwrite, require_writable_folder
     from gis.tables.template import write_template
     from gis.units.boundaries import load_boundaries
 
     if output.suffix.lower() not in (".xlsx", ".csv"):
         raise GisError(f"{output}: expected a .xlsx or .csv file name")
     refuse_overwrite([output], overwrite)
+    require_writable_folder(output, "-o")
     rows, indicators = write_template(load_boundaries(province), level, year, output)
     click.echo(f"wrote {output} ({rows} {level}, {indicators} indicators)")

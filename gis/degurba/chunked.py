@@ -99,6 +99,7 @@ from gis.degurba.classify import (
     _land_area_km2,
     _rural_cluster_cells,
     _rural_codes,
+    check_sduc_distance,
     edge_distance_rectangles,
     fill_urban_centre_holes,
     level1_from_level2,
@@ -352,17 +353,6 @@ def _final_pass(codes_path: str, shape, is_semi_dense: np.ndarray, level2_path: 
 # --- the classification ----------------------------------------------------------------------
 
 
-def _number(value, name: str) -> float:
-    """``value`` as a finite float, or a GisError naming the parameter."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not np.isfinite(number):
-        raise GisError(f"{name} must be a finite number, not {value!r}")
-    return number
-
-
 def _as_grid_array(values, name: str, shape, chunks) -> da.Array:
     """``values`` (NumPy or dask) as a dask array of ``shape`` on ``chunks``."""
     array = values if isinstance(values, da.Array) else np.asarray(values)
@@ -446,15 +436,10 @@ def classify_grid_chunked(
         population = np.asarray(population)
     if len(population.shape) != 2:
         raise GisError(f"population must be a 2-D grid, got shape {tuple(population.shape)}")
-    rules = rules or MANUAL_RULES
     if sduc_distance_km is not None:
-        distance = _number(sduc_distance_km, "sduc_distance_km")
-        if not distance >= 0:
-            raise GisError(f"sduc_distance_km must be a distance >= 0 km, not {sduc_distance_km!r}")
-        rules = rules.with_distance(distance)
-    distance, cell_size = rules.semi_dense_urban_cluster.distance_km, _number(cell_size_km, "cell_size_km")
-    if not cell_size > 0:
-        raise GisError(f"cell_size_km must be > 0, not {cell_size_km!r}")
+        sduc_distance_km, _ = check_sduc_distance(sduc_distance_km)
+    rules = (rules or MANUAL_RULES).with_distance(sduc_distance_km)
+    distance, cell_size = check_sduc_distance(rules.semi_dense_urban_cluster.distance_km, cell_size_km)
     if chunks is None:
         chunks = population.chunks if isinstance(population, da.Array) else DEFAULT_CHUNK
     try:

@@ -67,6 +67,7 @@ import numpy as np
 from scipy import ndimage
 
 from gis.degurba.rules import Rules
+from gis.errors import GisError
 
 #: Level 2 codes and names (GHS-SMOD), densest first.
 L2_NAMES = {
@@ -388,6 +389,29 @@ def _rural_codes(population, land_area_km2, land_share, valid, low_density_per_k
     return level2
 
 
+#: Largest D of the semi-dense urban cluster rule accepted, km: the manual uses 2, GHSL 3; a
+#: larger D is a typo, and a huge one (1e9) would make the neighbourhood search run for ever.
+MAX_SDUC_DISTANCE_KM = 50.0
+
+
+def check_sduc_distance(sduc_distance_km, cell_size_km=1.0) -> tuple[float, float]:
+    """``(sduc_distance_km, cell_size_km)`` as floats, or :class:`GisError` if D is not a finite
+    distance from 0 to :data:`MAX_SDUC_DISTANCE_KM` km or the cell size not a finite number > 0."""
+    try:
+        distance = float(sduc_distance_km)
+    except (TypeError, ValueError):
+        distance = float("nan")
+    if not (np.isfinite(distance) and 0 <= distance <= MAX_SDUC_DISTANCE_KM):
+        raise GisError(f"sduc_distance_km must be a distance from 0 to {MAX_SDUC_DISTANCE_KM:g} km, not {sduc_distance_km!r}")
+    try:
+        cell_size = float(cell_size_km)
+    except (TypeError, ValueError):
+        cell_size = float("nan")
+    if not (np.isfinite(cell_size) and cell_size > 0):
+        raise GisError(f"cell_size_km must be a finite number > 0, not {cell_size_km!r}")
+    return distance, cell_size
+
+
 def classify_grid(
     population: np.ndarray,
     land_share: np.ndarray | None = None,
@@ -423,7 +447,10 @@ def classify_grid(
 
     Returns a :class:`GridClasses`. Rules and our choices: see the module docstring.
     """
+    if sduc_distance_km is not None:
+        sduc_distance_km, _ = check_sduc_distance(sduc_distance_km)
     rules = (rules or MANUAL_RULES).with_distance(sduc_distance_km)
+    _, cell_size_km = check_sduc_distance(rules.semi_dense_urban_cluster.distance_km, cell_size_km)
     population = np.asarray(population, dtype="float64")
     if population.ndim != 2:
         raise ValueError(f"population must be 2-D, got shape {population.shape}")

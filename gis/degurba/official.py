@@ -35,7 +35,7 @@ import shapely
 from pyproj import Transformer
 from rasterio.windows import Window
 
-from gis._files import atomic_path
+from gis._files import atomic_path, write_csv
 from gis.degurba.classify import L2_NAMES, NODATA
 from gis.degurba.grid import GHSL_CRS, GhslWindow
 from gis.degurba.rasters import ClassGrid
@@ -224,7 +224,6 @@ def write_agreement_csv(report: Agreement, path) -> list[Path]:
         [{"cells_compared": report.cells_compared, "cells_same": report.cells_same,
           "percent_same": round(report.percent_same, 3)}]
     )
-    for frame, target, with_index in ((matrix, path, True), (summary, summary_path, False)):
-        with atomic_path(target) as temporary:
-            frame.to_csv(temporary, index=with_index)
+    write_csv(matrix, path, index=True)
+    write_csv(summary, summary_path)
     return [path, summary_path]

@@ -69,10 +69,29 @@ def _check_not_negative(values: np.ndarray, path, transform: Affine) -> None:
         )
 
 
-def _whole_window(dataset, path) -> GhslWindow:
-    """The GHSL window covering a whole raster (its own, if it lies on the grid)."""
+def _require_crs(dataset, path) -> None:
     if dataset.crs is None:
         raise GisError(f"{path}: the raster has no CRS; expected a georeferenced raster (e.g. EPSG:4326 or ESRI:54009)")
+
+
+def _refuse_antimeridian(dataset, path) -> None:
+    """Refuse a geographic raster reaching past ±180° longitude (e.g. 170° to 190°, a Pacific
+    mosaic cut across the date line). PROJ wraps 190° to -170°, so its cells there would be
+    stretched around the globe and half its population lost; the GHSL grid has no wrap-around."""
+    if dataset.crs is None or not dataset.crs.is_geographic:
+        return
+    left, _, right, _ = dataset.bounds
+    if left < -180 - 1e-9 or right > 180 + 1e-9:
+        raise GisError(
+            f"{path}: longitudes {left:g}° to {right:g}° cross the 180° meridian; the GHSL grid does not wrap "
+            "around it: cut the raster at 180° (e.g. gdal_translate -projwin) and read each part"
+        )
+
+
+def _whole_window(dataset, path) -> GhslWindow:
+    """The GHSL window covering a whole raster (its own, if it lies on the grid)."""
+    _require_crs(dataset, path)
+    _refuse_antimeridian(dataset, path)
     if is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform):
         return GhslWindow.from_transform(dataset.transform, dataset.shape)
     return snap_bounds(dataset.bounds, dataset.crs)
@@ -84,6 +103,8 @@ def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str, outs
     with _open(path) as dataset:
         if target is None:
             target = _whole_window(dataset, path)
+        _require_crs(dataset, path)
+        _refuse_antimeridian(dataset, path)
         on_grid = is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform)
         if on_grid:
             # Cell for cell: just a (boundless) window of the file.

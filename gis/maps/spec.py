@@ -39,6 +39,7 @@ Spec layout (see ``maps/*.toml`` for complete examples)::
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,8 @@ BASEMAPS = ("none", "osm", "amap", "tianditu")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _DASH = re.compile(r"^[0-9]+( [0-9]+)*$")
 INDICATORS_TOKEN = "@indicators"
+#: At most this many user breaks (one more class than breaks; palettes have at most 9 colours).
+MAX_USER_BREAKS = 8
 
 
 class SpecError(GisError, ValueError):
@@ -375,10 +378,13 @@ def _read_view(reader: _Reader) -> View:
             raw = reader.table.get("breaks")
             if (
                 not isinstance(raw, list) or not raw
-                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in raw)
+                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in raw)
                 or sorted(raw) != raw or len(set(raw)) != len(raw)
             ):
-                raise reader.fail("breaks", f"{raw!r} is not allowed; increasing upper class bounds like [1.8, 2.0, 2.2]")
+                shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:59] + "…"
+                raise reader.fail("breaks", f"{shown} is not allowed; increasing finite upper class bounds like [1.8, 2.0, 2.2]")
+            if len(raw) > MAX_USER_BREAKS:
+                raise reader.fail("breaks", f"{len(raw)} breaks is too many; at most {MAX_USER_BREAKS} ({MAX_USER_BREAKS + 1} classes, as palettes have)")
             breaks = tuple(float(b) for b in raw)
             classes = len(breaks) + 1
             if "classes" in reader.table and reader.table["classes"] != classes:
@@ -477,7 +483,8 @@ def load_spec(path: str | Path) -> MapSpec:
         raise SpecError(f"{path}: no such map spec") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SpecError(f"{path}: not valid TOML: {error}") from None
-    if not re.match(r"^[A-Za-z0-9_-]+$", path.stem):
+    # Letters of any script (中文.toml is fine), digits, '_' and '-': a safe page name.
+    if not re.fullmatch(r"[\w-]+", path.stem):
         raise SpecError(f"{path}: file name must use letters, digits, '_' or '-' (it names {path.stem}.html)")
     top = _Reader(path, table)
     top.only(_TOP_KEYS)

@@ -9,6 +9,7 @@ data where the spec asks for a classification scheme. See ``layers/README.md``.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,8 +76,27 @@ def _check_colour(value, path: Path, key: str):
         raise SpecError(f"{path}: key {key!r} must be a colour like '#a1b2c3', got {value!r}") from None
 
 
+#: The keys a layer spec, a style and a class may have (layers/README.md); anything else is a
+#: typo (``colour`` for ``colors``) that must not pass silently.
+LAYER_KEYS = frozenset({"name", "title", "description", "source", "styles"})
+STYLE_KEYS = frozenset({
+    "name", "default", "label_field", "renderer", "column", "breaks", "scheme", "classes", "colors", "decimals",
+    "fill", "fill_opacity", "outline", "outline_width_mm",
+})
+CLASS_KEYS = frozenset({"value", "label", "fill", "fill_opacity", "outline", "outline_width_mm"})
+
+
+def _only(table, allowed: frozenset, path: Path, where: str = "") -> None:
+    if not isinstance(table, dict):
+        raise SpecError(f"{path}: {where.rstrip('.') or 'the file'} must be a table, got {table!r}")
+    for key in table:
+        if key not in allowed:
+            raise SpecError(f"{path}: unknown key {where}{key!r}; allowed keys: {', '.join(sorted(allowed))}")
+
+
 def _validate_style(style: dict, path: Path, index: int) -> None:
     where = f"styles[{index}]."
+    _only(style, STYLE_KEYS, path, where)
     _require(style, "name", str, path, where)
     renderer = _require(style, "renderer", str, path, where)
     _check_choice(renderer, RENDERERS, path, where + "renderer")
@@ -90,7 +110,7 @@ def _validate_style(style: dict, path: Path, index: int) -> None:
             _check_colour(colour, path, f"{where}colors[{i}]")
         if "breaks" in style:
             breaks = _require(style, "breaks", list, path, where)
-            numeric = all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in breaks)
+            numeric = all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in breaks)
             if len(breaks) < 2 or not numeric or any(b <= a for a, b in zip(breaks, breaks[1:])):
                 raise SpecError(f"{path}: key {where}'breaks' must be at least two increasing numbers")
             if len(colours) != len(breaks) - 1:
@@ -107,6 +127,7 @@ def _validate_style(style: dict, path: Path, index: int) -> None:
     elif renderer == "categorized":
         _require(style, "column", str, path, where)
         for i, entry in enumerate(_require(style, "classes", list, path, where)):
+            _only(entry, CLASS_KEYS, path, f"{where}classes[{i}].")
             _require(entry, "value", (str, int, float, bool), path, f"{where}classes[{i}].")
             _require(entry, "label", str, path, f"{where}classes[{i}].")
             for key in ("fill", "outline"):
@@ -123,6 +144,7 @@ def read_layer_spec(path: Path) -> LayerSpec:
         raise SpecError(f"{path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: not valid TOML: {error}") from None
+    _only(spec, LAYER_KEYS, path)
     name = _require(spec, "name", str, path)
     source = _require(spec, "source", str, path)
     _check_choice(source, SOURCES, path, "source")

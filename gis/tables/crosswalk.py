@@ -102,6 +102,14 @@ class UnitMatcher:
                 self.old_by_name.setdefault(r.old_name, []).append(r)
                 self.old_by_stem.setdefault(name_stem(r.old_name), []).append(r)
         self.prefecture_stems = {name_stem(n): n for n in boundaries.prefectures["name"]}
+        # Indexed once, so the join asks per unit and year without scanning the crosswalk.
+        self.splits_by_old: dict[str, list] = {}
+        self.boundary_changes_by_new: dict[str, list] = {}
+        for r in self.crosswalk.itertuples():
+            if r.kind == "split":
+                self.splits_by_old.setdefault(r.old_adcode, []).append(r)
+            elif r.kind == "boundary_changed":
+                self.boundary_changes_by_new.setdefault(r.new_adcode, []).append(r)
 
     # -- rows --------------------------------------------------------------------------------
 
@@ -240,8 +248,7 @@ class UnitMatcher:
     def period_problem(self, adcode: str, year: int) -> str | None:
         """Why a value of ``adcode`` for ``year`` cannot be joined (the unit was split after
         ``year``), or None."""
-        rows = self.crosswalk[(self.crosswalk["old_adcode"] == adcode) & (self.crosswalk["kind"] == "split")]
-        for change in rows.itertuples():
+        for change in self.splits_by_old.get(adcode, ()):
             if year < change.effective_year:
                 parts = ", ".join(self.units[c].label() if c in self.units else c for c in change.new_adcode.split(";"))
                 return (
@@ -252,5 +259,5 @@ class UnitMatcher:
 
     def boundary_notes(self, adcode: str, year: int) -> list[str]:
         """Boundary changes of ``adcode`` after ``year`` (the value covers a different area)."""
-        rows = self.crosswalk[(self.crosswalk["new_adcode"] == adcode) & (self.crosswalk["kind"] == "boundary_changed")]
-        return [f"boundaries changed in {r.effective_year} ({r.source})" for r in rows.itertuples() if year < r.effective_year]
+        changes = self.boundary_changes_by_new.get(adcode, ())
+        return [f"boundaries changed in {r.effective_year} ({r.source})" for r in changes if year < r.effective_year]

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gis.errors import GisError
@@ -36,6 +37,7 @@ from gis.tables.indicators import LONG_COLUMNS, registry
 from gis.tables.names import normalise_code, normalise_name
 from gis.tables.read import (
     IGNORABLE_COLUMNS,
+    PLAIN_NUMBER,
     RawTable,
     classify_column,
     classify_id_column,
@@ -152,18 +154,6 @@ def parse_year(cell: object, where: str) -> int:
 # Loading
 
 
-@dataclass
-class _Value:
-    adcode: str
-    name: str
-    year: int
-    indicator: str
-    value: float
-    file: str
-    row: int
-    column: str
-
-
 def load_user_tables(
     paths,
     boundaries: Boundaries,
@@ -202,7 +192,7 @@ def load_user_tables(
     """
     report = JoinReport()
     matcher = UnitMatcher(boundaries)
-    values: list[_Value] = []
+    values: list[pd.DataFrame] = []
     for path in [Path(p) for p in paths]:
         table = read_table(path)
         file_report = FileReport(table.file_name, table.encoding, table.sheet, skipped_rows=table.skipped_rows)
@@ -220,7 +210,8 @@ def load_user_tables(
             continue
         file_report.ignored_columns = layout.ignored
         file_report.indicator_columns = [table.header[i] for i in layout.indicator_columns]
-        values += _read_rows(table, layout, matcher, file_report, report, default_year)
+        values.append(_read_rows(table, layout, matcher, file_report, report, default_year))
+    values = pd.concat(values, ignore_index=True) if values else _empty_values()
     if not report.errors:
         _check_duplicates(values, report)
     long = _long_frame(values)
@@ -248,143 +239,298 @@ def _problems_message(what: str, problems: list[str]) -> str:
     return f"{len(problems)} {what}: {shown}{more}"
 
 
-def _cell(cells: list[object], index: int | None) -> object:
-    return None if index is None else cells[index]
+def _short(cell: object, limit: int = 40) -> str:
+    """``repr`` of a cell for a message, cut to ``limit`` characters (a 100 000-digit cell)."""
+    text = repr(cell)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…' ({len(str(cell))} characters)"
 
 
-def _row_values(table: RawTable, layout: Layout, row: int, cells: list[object], default_year: int | None):
-    """(indicator, year, column header, raw cell, unit written) for every data cell of a row."""
-    where = f"{table.file_name}, row {row}"
+@dataclass
+class _Cells:
+    """The value cells of the rows of one table that were matched to a unit, one entry per
+    cell in reading order (row by row, left to right). Arrays of equal length."""
+
+    row: np.ndarray  # index into the table's rows
+    raw: np.ndarray  # object: the cell as read
+    indicator: np.ndarray  # object: registry name
+    year: np.ndarray  # float: NaN = no year
+    header: np.ndarray  # object: column header
+    written_unit: np.ndarray  # object: unit written in the header or unit column, or None
+
+
+def _id_cells(table: RawTable, layout: Layout, role: str) -> list[object]:
+    index = layout.id_columns.get(role)
+    return [None] * len(table.rows) if index is None else [cells[index] for _, cells in table.rows]
+
+
+def _parse_years(cells: list[object], where: list[str], default_year: int | None) -> tuple[np.ndarray, dict[int, str]]:
+    """Years of a year column (NaN where blank without a default) and the errors by row index;
+    each distinct cell is parsed once."""
+    years = np.full(len(cells), np.nan)
+    errors: dict[int, str] = {}
+    parsed: dict[object, object] = {}
+    for index, cell in enumerate(cells):
+        key = (type(cell), cell)
+        if key not in parsed:
+            text = normalise_name(cell)
+            if text == "":
+                parsed[key] = np.nan if default_year is None else float(default_year)
+            else:
+                try:
+                    parsed[key] = float(parse_year(cell, "{where}"))
+                except GisError as error:
+                    parsed[key] = str(error)
+        result = parsed[key]
+        if isinstance(result, str):
+            errors[index] = result.replace("{where}", where[index])
+        else:
+            years[index] = result
+    return years, errors
+
+
+def _value_cells(table: RawTable, layout: Layout, default_year: int | None) -> tuple[_Cells, dict[int, str], int]:
+    """Every value cell of ``table`` with its indicator, year and unit; errors of whole rows (an
+    unknown indicator, a bad year) by row index; and the number of value cells per row."""
     ids = layout.id_columns
+    n = len(table.rows)
+    where = [f"{table.file_name}, row {row}" for row, _ in table.rows]
+    row_errors: dict[int, str] = {}
+    columns = list(layout.indicator_columns.items())
+    needs_row_year = layout.kind == "long" or any(c.year is None for _, c in columns)
+    if not needs_row_year:
+        row_years = np.full(n, np.nan)
+    elif "year" in ids:
+        row_years, row_errors = _parse_years(_id_cells(table, layout, "year"), where, default_year)
+    elif default_year is not None:
+        row_years = np.full(n, float(default_year))
+    else:
+        row_years = np.full(n, np.nan)
+        row_errors = {i: f"{where[i]}: no year for this row" for i in range(n)}
     if layout.kind == "long":
-        indicator_text = str(_cell(cells, ids["indicator"]) or "").strip()
-        indicator = resolve_indicator(indicator_text)
-        if indicator is None:
-            close = closest_indicators(indicator_text)
+        indicator_cells = [str(c or "").strip() for c in _id_cells(table, layout, "indicator")]
+        known = {text: resolve_indicator(text) for text in dict.fromkeys(indicator_cells)}
+        indicators = np.array([known[text] for text in indicator_cells], dtype=object)
+        for i in np.flatnonzero(pd.isna(indicators)):
+            text = indicator_cells[i]
+            close = closest_indicators(text)
             hint = f" (closest: {', '.join(close)})" if close else ""
-            raise GisError(f"{where}, column {table.header[ids['indicator']]!r}: unknown indicator {indicator_text!r}{hint}")
-        year = _row_year(table, layout, row, cells, default_year)
-        written_unit = str(_cell(cells, ids.get("unit")) or "").strip() or None
-        return [(indicator, year, table.header[ids["value"]], cells[ids["value"]], written_unit)]
-    out = []
-    for index, column in layout.indicator_columns.items():
-        year = column.year if column.year is not None else _row_year(table, layout, row, cells, default_year)
-        out.append((column.indicator, year, table.header[index], cells[index], column.header_unit))
-    return out
+            row_errors[int(i)] = f"{where[i]}, column {table.header[ids['indicator']]!r}: unknown indicator {text!r}{hint}"
+        units_written = np.array([str(c or "").strip() or None for c in _id_cells(table, layout, "unit")], dtype=object)
+        cells = _Cells(
+            row=np.arange(n), raw=np.array(_id_cells(table, layout, "value") + [None], dtype=object)[:-1],
+            indicator=indicators, year=row_years, header=np.full(n, table.header[ids["value"]], dtype=object),
+            written_unit=units_written,
+        )
+        return cells, row_errors, 1
+    width = len(columns)
+    grid = np.empty((n, width), dtype=object)
+    for j, (index, _) in enumerate(columns):
+        grid[:, j] = [cells[index] for _, cells in table.rows]
+    column_years = np.array([np.nan if c.year is None else c.year for _, c in columns], dtype=float)
+    years = np.where(np.isnan(column_years)[None, :], row_years[:, None], column_years[None, :])
+    cells = _Cells(
+        row=np.repeat(np.arange(n), width), raw=grid.ravel(),
+        indicator=np.tile(np.array([c.indicator for _, c in columns], dtype=object), n),
+        year=years.ravel(),
+        header=np.tile(np.array([table.header[i] for i, _ in columns], dtype=object), n),
+        written_unit=np.tile(np.array([c.header_unit for _, c in columns], dtype=object), n),
+    )
+    return cells, row_errors, width
 
 
-def _row_year(table: RawTable, layout: Layout, row: int, cells: list[object], default_year: int | None) -> int | None:
-    where = f"{table.file_name}, row {row}"
-    if "year" in layout.id_columns:
-        cell = cells[layout.id_columns["year"]]
-        if normalise_name(cell) == "" and default_year is None:
-            return None  # an error only if the row has values (a blank template row is fine)
-        return parse_year(cell, where) if normalise_name(cell) else int(default_year)
-    if default_year is not None:
-        return int(default_year)
-    raise GisError(f"{where}: no year for this row")
+def _parse_values(file: str, table_rows, cells: _Cells) -> tuple[np.ndarray, list[str | None]]:
+    """Parse and check every cell at once: (values, NaN = missing or error; error per cell).
 
+    Plain numbers (``21000``, ``-3.5``, ``1e3``, numeric Excel cells) are converted in one go;
+    the rest (``21,000``, ``５%``, ``—``, formulas, text) cell by cell with :func:`parse_number`.
+    Then the unit written, a ``%`` sign on a non-percent indicator and the registry range are
+    checked with array operations. Errors name file, row, column and the cell.
+    """
+    reg = registry()
+    raw = pd.Series(cells.raw, dtype=object)
+    count = len(raw)
+    values = np.full(count, np.nan)
+    percent = np.zeros(count, dtype=bool)
+    errors: list[str | None] = [None] * count
+    if count == 0:
+        return values, errors
+    is_text = raw.map(type).eq(str).to_numpy(dtype=bool)
+    plain = np.zeros(count, dtype=bool)
+    if is_text.any():
+        plain[is_text] = raw[is_text].str.fullmatch(PLAIN_NUMBER).to_numpy(dtype=bool)
+    is_number = raw.map(lambda c: isinstance(c, (int, float)) and not isinstance(c, bool)).to_numpy(dtype=bool)
+    fast = plain | is_number
+    if fast.any():
+        with np.errstate(over="ignore"):
+            values[fast] = pd.to_numeric(raw[fast], errors="coerce").to_numpy(dtype=float)
+    # NaN and infinities among them (1e400, a 400-digit cell, NaN from Excel) go the slow way,
+    # which says what they are; so does everything that is not a plain number.
+    slow = (~fast | ~np.isfinite(values)) & raw.notna().to_numpy(dtype=bool)
+    values[slow] = np.nan
+    where = [None] * count
 
-def _read_rows(table, layout, matcher, file_report, report, default_year) -> list[_Value]:
-    """Match and parse every row of one table, filling ``file_report`` and ``report``."""
-    values: list[_Value] = []
-    ids = layout.id_columns
-    for row, cells in table.rows:
-        file_report.rows_in += 1
+    def place(i: int) -> str:
+        if where[i] is None:
+            where[i] = f"{file}, row {table_rows[cells.row[i]][0]}, column {cells.header[i]!r}"
+        return where[i]
+
+    for i in np.flatnonzero(slow):
         try:
-            cells_of_row = _row_values(table, layout, row, cells, default_year)
-        except GisError as error:
-            report.errors.append(str(error))
-            file_report.rows_reported += 1
+            value, had_percent = parse_number(cells.raw[i])
+        except ValueError as error:
+            errors[i] = f"{place(i)}: {_short(cells.raw[i])} is {error}"
             continue
-        written = normalise_name(_cell(cells, ids.get("name"))) or normalise_code(_cell(cells, ids.get("adcode")))
-        resolution = matcher.resolve(_cell(cells, ids.get("adcode")), _cell(cells, ids.get("name")), _cell(cells, ids.get("prefecture")))
+        if value is not None:
+            values[i], percent[i] = value, had_percent
+    has_value = ~np.isnan(values)
+    registry_unit = reg["unit"].reindex(cells.indicator).to_numpy()
+    written = pd.notna(cells.written_unit) & has_value
+    if written.any():
+        accepted = {pair: unit_accepts(*pair) for pair in dict.fromkeys(zip(cells.indicator[written], cells.written_unit[written]))}
+        for i in np.flatnonzero(written):
+            if not accepted[(cells.indicator[i], cells.written_unit[i])]:
+                errors[i] = f"{place(i)}: unit {cells.written_unit[i]!r}, but {cells.indicator[i]} is in {registry_unit[i]}; convert the values first"
+    for i in np.flatnonzero(percent & (registry_unit != "percent") & has_value):
+        if errors[i] is None:
+            errors[i] = f"{place(i)}: {_short(cells.raw[i])} has a % sign, but {cells.indicator[i]} is in {registry_unit[i]}"
+    low = reg["min_value"].reindex(cells.indicator).to_numpy(dtype=float)
+    high = reg["max_value"].reindex(cells.indicator).to_numpy(dtype=float)
+    outside = has_value & ((values < np.where(np.isnan(low), -np.inf, low)) | (values > np.where(np.isnan(high), np.inf, high)))
+    for i in np.flatnonzero(outside):
+        if errors[i] is None:
+            bounds = f"{'' if np.isnan(low[i]) else f'{low[i]:g}'}..{'' if np.isnan(high[i]) else f'{high[i]:g}'}"
+            errors[i] = f"{place(i)}: {_short(cells.raw[i])} is outside the valid range {bounds} {registry_unit[i]} of {cells.indicator[i]}"
+    for i in np.flatnonzero(has_value & np.isnan(cells.year)):
+        if errors[i] is None:
+            errors[i] = f"{place(i)}: a value but no year (the year cell is blank)"
+    failed = np.array([e is not None for e in errors], dtype=bool)
+    values[failed] = np.nan
+    return values, errors
+
+
+def _read_rows(table, layout, matcher, file_report, report, default_year) -> pd.DataFrame:
+    """Match and parse every row of one table, filling ``file_report`` and ``report``; return
+    the kept values (columns adcode, name, year, indicator, value, file, row, column).
+
+    Vectorised: each distinct (adcode, name, prefecture) is matched once, each distinct unit
+    and year is looked up in the crosswalk once, and cells are parsed as arrays, so a table of
+    a million rows takes seconds. Every row ends up matched or reported, and every value cell
+    kept, missing, reported or an error (the counts add up).
+    """
+    n = len(table.rows)
+    file_report.rows_in += n
+    if n == 0:
+        return _empty_values()
+    cells, row_errors, per_row = _value_cells(table, layout, default_year)
+    keys = list(zip(_id_cells(table, layout, "adcode"), _id_cells(table, layout, "name"), _id_cells(table, layout, "prefecture")))
+    resolved = {key: matcher.resolve(*key) for key in dict.fromkeys(keys)}
+    resolutions = [resolved[key] for key in keys]
+    matched = np.array([r.unit is not None for r in resolutions], dtype=bool)
+    row_failed = np.zeros(n, dtype=bool)
+    row_failed[list(row_errors)] = True
+    # Cells of rows that failed as a whole or matched no unit are not parsed.
+    take = (matched & ~row_failed)[cells.row]
+    kept_cells = _Cells(*(getattr(cells, f)[take] for f in ("row", "raw", "indicator", "year", "header", "written_unit")))
+    values, errors = _parse_values(table.file_name, table.rows, kept_cells)
+    has_error = np.array([e is not None for e in errors], dtype=bool)
+    has_value = ~np.isnan(values)
+    adcodes = np.array([r.unit.adcode if r.unit is not None else "" for r in resolutions], dtype=object)
+    cell_adcode = adcodes[kept_cells.row]
+    # The crosswalk, asked once per distinct unit and year: a split after the year blocks it.
+    pairs = pd.DataFrame({"adcode": cell_adcode[has_value], "year": kept_cells.year[has_value].astype(int)}).drop_duplicates()
+    problems = {(a, y): matcher.period_problem(a, y) for a, y in zip(pairs["adcode"], pairs["year"]) if a in matcher.splits_by_old}
+    blocked = np.array([problems.get((a, int(y))) for a, y in zip(cell_adcode[has_value], kept_cells.year[has_value])]
+                       + [None], dtype=object)[:-1]
+    problem = np.full(len(values), None, dtype=object)
+    problem[has_value] = blocked
+
+    # Rows: errors (in reading order), reported rows, matched rows.
+    errors_by_row: dict[int, list[str]] = {i: [e] for i, e in row_errors.items()}
+    for i in np.flatnonzero(has_error):
+        errors_by_row.setdefault(int(kept_cells.row[i]), []).append(errors[i])
+    for i in sorted(errors_by_row):
+        report.errors += errors_by_row[i]
+    values_per_row = np.bincount(kept_cells.row[has_value], minlength=n)
+    blocked_per_row = np.bincount(kept_cells.row[has_value & pd.notna(problem)], minlength=n)
+    errors_per_row = np.bincount(kept_cells.row[has_error], minlength=n)
+    fully_blocked = (values_per_row > 0) & (blocked_per_row == values_per_row)
+    value_rows = kept_cells.row
+    for i in range(n):
+        if row_failed[i]:
+            file_report.rows_reported += 1
+            file_report.values_read += per_row
+            file_report.values_errors += per_row
+            continue
+        resolution = resolutions[i]
+        row_number = table.rows[i][0]
         if resolution.unit is None:
-            report.reported_rows.append(ReportedRow(table.file_name, row, written, resolution.reason, resolution.candidates))
+            written = normalise_name(keys[i][1]) or normalise_code(keys[i][0])
+            report.reported_rows.append(ReportedRow(table.file_name, row_number, written, resolution.reason, resolution.candidates))
             file_report.rows_reported += 1
-            file_report.values_read += len(cells_of_row)
-            file_report.values_reported += len(cells_of_row)
+            file_report.values_read += per_row
+            file_report.values_reported += per_row
             continue
-        unit = resolution.unit
-        parsed, problems_before = [], len(report.errors)
-        for indicator, year, header, raw, written_unit in cells_of_row:
-            file_report.values_read += 1
-            value = _parse_value(table.file_name, row, header, raw, indicator, written_unit, report)
-            if value is None:
-                file_report.values_missing += 1
-                continue
-            if year is None:
-                report.errors.append(f"{table.file_name}, row {row}, column {header!r}: a value but no year (the year cell is blank)")
-                continue
-            parsed.append((indicator, year, header, value))
-        years = sorted({year for _, year, _, _ in parsed})
-        blocked = {year: matcher.period_problem(unit.adcode, year) for year in years}
-        if years and all(blocked.values()):
-            reason = "; ".join(dict.fromkeys(blocked.values()))
-            report.reported_rows.append(ReportedRow(table.file_name, row, written, reason))
+        if fully_blocked[i]:
+            own = (value_rows == i) & has_value  # few such rows (years before a split)
+            reason = "; ".join(dict.fromkeys(problem[own][np.argsort(kept_cells.year[own], kind="stable")]))
+            written = normalise_name(keys[i][1]) or normalise_code(keys[i][0])
+            report.reported_rows.append(ReportedRow(table.file_name, row_number, written, reason))
             file_report.rows_reported += 1
-            file_report.values_reported += len(parsed)
             continue
         file_report.rows_matched += 1
         file_report.matched_by[resolution.how] = file_report.matched_by.get(resolution.how, 0) + 1
         if resolution.renamed_from:
             old, new = resolution.renamed_from.split(": ", 1)
             report.renamed[old] = new
-        if not parsed and len(report.errors) == problems_before:
+        if values_per_row[i] == 0 and errors_per_row[i] == 0:
             file_report.rows_without_values += 1
-        for year in years:
-            for note in matcher.boundary_notes(unit.adcode, year):
-                warning = f"{unit.label()} {year}: {note}; the value is kept but covers the earlier territory"
-                if warning not in report.warnings:
-                    report.warnings.append(warning)
-        for indicator, year, header, value in parsed:
-            if blocked[year]:
-                report.reported_values.append(ReportedValue(table.file_name, row, header, year, blocked[year]))
-                file_report.values_reported += 1
-                continue
-            values.append(_Value(unit.adcode, unit.name, year, indicator, value, table.file_name, row, header))
-            file_report.values_kept += 1
-    return values
+    in_blocked_row = fully_blocked[value_rows]
+    file_report.values_read += len(values)
+    file_report.values_errors += int(has_error.sum())
+    file_report.values_missing += int((~has_value & ~has_error).sum())
+    file_report.values_reported += int((has_value & in_blocked_row).sum())
+    partly = has_value & ~in_blocked_row & pd.notna(problem)
+    for i in np.flatnonzero(partly):
+        report.reported_values.append(ReportedValue(table.file_name, table.rows[value_rows[i]][0], kept_cells.header[i], int(kept_cells.year[i]), problem[i]))
+    file_report.values_reported += int(partly.sum())
+    keep = has_value & ~in_blocked_row & pd.isna(problem)
+    file_report.values_kept += int(keep.sum())
+    # Boundary changes after a year: kept with one warning per unit and year (reading order).
+    noted = has_value & ~in_blocked_row
+    candidates = pd.DataFrame({"row": value_rows[noted], "adcode": cell_adcode[noted], "year": kept_cells.year[noted].astype(int)})
+    candidates = candidates[candidates["adcode"].isin(list(matcher.boundary_changes_by_new))]
+    for adcode, year in candidates.sort_values(["row", "year"], kind="stable")[["adcode", "year"]].drop_duplicates().itertuples(index=False):
+        for note in matcher.boundary_notes(adcode, int(year)):
+            warning = f"{matcher.units[adcode].label()} {year}: {note}; the value is kept but covers the earlier territory"
+            if warning not in report.warnings:
+                report.warnings.append(warning)
+    names = np.array([r.unit.name if r.unit is not None else "" for r in resolutions], dtype=object)
+    row_numbers = np.array([row for row, _ in table.rows])
+    return pd.DataFrame({
+        "adcode": cell_adcode[keep], "name": names[value_rows[keep]], "year": kept_cells.year[keep].astype("int64"),
+        "indicator": kept_cells.indicator[keep], "value": values[keep], "file": table.file_name,
+        "row": row_numbers[value_rows[keep]], "column": kept_cells.header[keep],
+    })
 
 
-def _parse_value(file: str, row: int, header: str, raw: object, indicator: str, written_unit: str | None, report: JoinReport) -> float | None:
-    """Parse and range-check one cell; problems go to ``report.errors`` (returns None then)."""
-    where = f"{file}, row {row}, column {header!r}"
-    info = registry().loc[indicator]
-    try:
-        value, percent = parse_number(raw)
-    except ValueError as error:
-        report.errors.append(f"{where}: {raw!r} is {error}")
-        return None
-    if value is None:
-        return None
-    if written_unit and not unit_accepts(indicator, written_unit):
-        report.errors.append(f"{where}: unit {written_unit!r}, but {indicator} is in {info['unit']}; convert the values first")
-        return None
-    if percent and info["unit"] != "percent":
-        report.errors.append(f"{where}: {raw!r} has a % sign, but {indicator} is in {info['unit']}")
-        return None
-    low, high = info["min_value"], info["max_value"]
-    if (pd.notna(low) and value < low) or (pd.notna(high) and value > high):
-        bounds = f"{'' if pd.isna(low) else f'{low:g}'}..{'' if pd.isna(high) else f'{high:g}'}"
-        report.errors.append(f"{where}: {raw!r} is outside the valid range {bounds} {info['unit']} of {indicator}")
-        return None
-    return value
+def _empty_values() -> pd.DataFrame:
+    return pd.DataFrame({"adcode": [], "name": [], "year": pd.Series([], dtype="int64"), "indicator": [],
+                         "value": pd.Series([], dtype="float64"), "file": [], "row": pd.Series([], dtype="int64"), "column": []})
 
 
-def _check_duplicates(values: list[_Value], report: JoinReport) -> None:
+def _check_duplicates(values: pd.DataFrame, report: JoinReport) -> None:
     """Two values for one unit, year and indicator is an error naming both rows."""
-    seen: dict[tuple, _Value] = {}
-    for v in values:
-        key = (v.adcode, v.year, v.indicator)
-        if key in seen:
-            first = seen[key]
-            report.errors.append(
-                f"duplicate {v.indicator} {v.year} for {v.name} ({v.adcode}): {first.file}, row {first.row} "
-                f"and {v.file}, row {v.row}"
-            )
-        else:
-            seen[key] = v
+    key = ["adcode", "year", "indicator"]
+    later = values.duplicated(key, keep="first")
+    if not later.any():
+        return
+    first = values[~later].set_index(key)
+    for v in values[later].itertuples(index=False):
+        f = first.loc[(v.adcode, v.year, v.indicator)]
+        report.errors.append(
+            f"duplicate {v.indicator} {v.year} for {v.name} ({v.adcode}): {f['file']}, row {f['row']} "
+            f"and {v.file}, row {v.row}"
+        )
 
 
 def cited_files(sources: pd.Series) -> pd.Series:
@@ -393,20 +539,20 @@ def cited_files(sources: pd.Series) -> pd.Series:
     return sources.str.replace(r", row \d+", "", regex=True)
 
 
-def _long_frame(values: list[_Value]) -> pd.DataFrame:
+def _long_frame(values: pd.DataFrame) -> pd.DataFrame:
     reg = registry()
     frame = pd.DataFrame(
         {
-            "adcode": [v.adcode for v in values],
-            "name": [v.name for v in values],
-            "year": pd.Series([v.year for v in values], dtype="int64"),
-            "indicator": [v.indicator for v in values],
-            "value": pd.Series([v.value for v in values], dtype="float64"),
-            "unit": [reg.loc[v.indicator, "unit"] for v in values],
-            "source": [f"{v.file}, row {v.row}" for v in values],
+            "adcode": values["adcode"].astype(object),
+            "name": values["name"].astype(object),
+            "year": values["year"].astype("int64"),
+            "indicator": values["indicator"].astype(object),
+            "value": values["value"].astype("float64"),
+            "unit": values["indicator"].map(reg["unit"]).astype(object),
+            "source": values["file"].astype(str) + ", row " + values["row"].astype("int64").astype(str),
         }
     )
-    return frame[LONG_COLUMNS]
+    return frame[LONG_COLUMNS].reset_index(drop=True)
 
 
 def _derive(long: pd.DataFrame, report: JoinReport) -> pd.DataFrame:
@@ -414,49 +560,57 @@ def _derive(long: pd.DataFrame, report: JoinReport) -> pd.DataFrame:
 
     A supplied derived value is kept; if it differs from the recomputed one by more than
     :data:`DERIVATION_TOLERANCE` (relative; for differences, relative to the larger input) it
-    is reported as a warning.
+    is reported as a warning. Computed for all units and years at once (array operations).
     """
     reg = registry()
-    keyed = long.set_index(["adcode", "year", "indicator"])
-    rows = []
+    frames = []
     for target, (operation, first, second) in DERIVATIONS.items():
         a = long[long["indicator"] == first].set_index(["adcode", "year"])
         b = long[long["indicator"] == second].set_index(["adcode", "year"])
         both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"), how="inner")
-        for (adcode, year), pair in both.iterrows():
-            if operation == "ratio":
-                if pair["value_b"] == 0:
-                    report.warnings.append(f"{pair['name_a']} ({adcode}) {year}: {second} is 0, {target} not derived")
-                    continue
-                derived = pair["value_a"] / pair["value_b"]
-            else:
-                derived = pair["value_a"] - pair["value_b"]
-            if (adcode, year, target) in keyed.index:
-                supplied = float(keyed.loc[(adcode, year, target), "value"])
-                scale = abs(derived) if operation == "ratio" else max(abs(pair["value_a"]), abs(pair["value_b"]))
-                if scale and abs(supplied - derived) > DERIVATION_TOLERANCE * scale:
-                    source = keyed.loc[(adcode, year, target), "source"]
-                    report.warnings.append(
-                        f"{pair['name_a']} ({adcode}) {year}: supplied {target} {supplied:g} ({source}) differs from "
-                        f"{first} {'/' if operation == 'ratio' else '−'} {second} = {derived:.4g} by more than "
-                        f"{DERIVATION_TOLERANCE:.0%}; the supplied value is kept"
-                    )
+        if both.empty:
+            continue
+        value_a, value_b = both["value_a"].to_numpy(), both["value_b"].to_numpy()
+        adcodes = both.index.get_level_values("adcode").to_numpy()
+        years = both.index.get_level_values("year").to_numpy()
+        sign = "/" if operation == "ratio" else "−"
+        if operation == "ratio":
+            zero = value_b == 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                derived = value_a / value_b
+            scale = np.abs(derived)
+        else:
+            zero = np.zeros(len(both), dtype=bool)
+            derived = value_a - value_b
+            scale = np.maximum(np.abs(value_a), np.abs(value_b))
+        supplied = long[long["indicator"] == target].set_index(["adcode", "year"])[["value", "source"]]
+        aligned = supplied.reindex(both.index)  # the supplied value of each pair, NaN if none
+        given = aligned["source"].notna().to_numpy()
+        supplied_value = aligned["value"].to_numpy()
+        with np.errstate(invalid="ignore"):
+            differs = given & (scale > 0) & (np.abs(supplied_value - derived) > DERIVATION_TOLERANCE * scale)
+        for i in np.flatnonzero(zero | differs):  # few: warnings name each
+            name = both["name_a"].iat[i]
+            if zero[i]:
+                report.warnings.append(f"{name} ({adcodes[i]}) {years[i]}: {second} is 0, {target} not derived")
                 continue
-            rows.append(
-                {
-                    "adcode": adcode,
-                    "name": pair["name_a"],
-                    "year": int(year),
-                    "indicator": target,
-                    "value": float(derived),
-                    "unit": reg.loc[target, "unit"],
-                    "source": f"derived as {first} {'/' if operation == 'ratio' else '−'} {second} "
-                    f"({pair['source_a']}; {pair['source_b']})",
-                }
+            value, source = supplied_value[i], aligned["source"].iat[i]
+            report.warnings.append(
+                f"{name} ({adcodes[i]}) {years[i]}: supplied {target} {value:g} ({source}) differs from "
+                f"{first} {sign} {second} = {derived[i]:.4g} by more than {DERIVATION_TOLERANCE:.0%}; the supplied value is kept"
             )
-            report.derived[target] = report.derived.get(target, 0) + 1
-    if not rows:
+        new = ~(zero | given)
+        if not new.any():
+            continue
+        frames.append(pd.DataFrame({
+            "adcode": adcodes[new], "name": both["name_a"].to_numpy()[new], "year": years[new].astype("int64"),
+            "indicator": target, "value": derived[new].astype(float), "unit": reg.loc[target, "unit"],
+            "source": (f"derived as {first} {sign} {second} (" + both["source_a"].to_numpy()[new].astype(object)
+                       + "; " + both["source_b"].to_numpy()[new].astype(object) + ")"),
+        }))
+        report.derived[target] = report.derived.get(target, 0) + int(new.sum())
+    if not frames:
         return pd.DataFrame(columns=LONG_COLUMNS)
-    frame = pd.DataFrame(rows)[LONG_COLUMNS]
+    frame = pd.concat(frames, ignore_index=True)[LONG_COLUMNS]
     frame["year"] = frame["year"].astype("int64")
     return frame

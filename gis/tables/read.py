@@ -19,6 +19,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from gis.errors import GisError
@@ -55,7 +56,9 @@ IGNORABLE_COLUMNS = frozenset({"备注", "note", "notes", "remark", "remarks", "
 NOTE_ROW_PREFIXES = ("注", "说明", "资料来源", "数据来源", "#", "备注")
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+#: A number as Python writes it (no separators, no %): the cells the join converts in bulk.
+PLAIN_NUMBER = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+_PLAIN = re.compile(f"^{PLAIN_NUMBER}$")
 _YEAR = re.compile(r"^(19|20)\d{2}$")
 
 
@@ -126,7 +129,15 @@ def _read_csv(path: Path) -> RawTable:
         raise GisError(
             f"{path.name}: cannot decode the file as UTF-8, GBK or GB18030; save it from Excel as 'CSV UTF-8' or 'CSV'"
         ) from None
-    text = raw.decode(encoding)
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        # A UTF-8 byte-order mark in front of GBK text (an editor added it): decoding fails late.
+        row = raw[: error.start].count(b"\n") + 1
+        raise GisError(
+            f"{path.name}, row {row}: starts with a UTF-8 byte-order mark but byte {error.start} is not UTF-8 "
+            f"(GBK text behind a BOM?); save it from Excel as 'CSV UTF-8' or 'CSV'"
+        ) from None
     first_line = text.split("\n", 1)[0]
     # Tab-separated text pasted from a spreadsheet has tabs and usually no commas in the header.
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
@@ -154,9 +165,16 @@ def _read_xlsx(path: Path) -> RawTable:
     try:
         # The template's first sheet is named "data"; otherwise the first sheet holds the table.
         sheet = workbook["data"] if "data" in workbook.sheetnames else workbook.worksheets[0]
+        # The size a sheet declares (<dimension>) can be wrong (some writers never update it);
+        # read-only openpyxl would silently stop there, so read what the sheet really holds.
+        sheet.reset_dimensions()
+        formulas = _uncached_formulas(path, workbook, sheet)
         records = []
         for row in sheet.iter_rows():
             cells = [cell.value for cell in row]
+            if formulas:
+                cells = [FormulaCell(formulas[(cell.row, cell.column)]) if getattr(cell, "row", None) and (cell.row, cell.column) in formulas and value is None else value
+                         for cell, value in zip(row, cells)]
             row_number = next((cell.row for cell in row if hasattr(cell, "row") and cell.row), None)
             if row_number is None:
                 continue
@@ -165,6 +183,44 @@ def _read_xlsx(path: Path) -> RawTable:
     finally:
         workbook.close()
     return _split_header(path, "xlsx", title, records)
+
+
+class FormulaCell(str):
+    """An XLSX formula cell whose file holds no computed value (written by a program, never
+    opened and saved in Excel): its text is the formula. Reading it as "blank" would be wrong."""
+
+
+def _uncached_formulas(path: Path, workbook, sheet) -> dict[tuple[int, int], str]:
+    """(row, column) -> formula text of the formula cells of ``sheet``; empty if it has none.
+
+    With ``data_only=True`` openpyxl gives a formula's cached value, or None when there is none;
+    the formula itself needs a second reading, done only when the sheet XML holds formulas.
+    """
+    import zipfile
+
+    import openpyxl
+
+    sheet_xml = getattr(sheet, "_worksheet_path", None)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            source = archive.read(sheet_xml) if sheet_xml else b"<f"
+    except (KeyError, OSError, zipfile.BadZipFile):
+        source = b"<f"
+    if b"<f>" not in source and b"<f " not in source:
+        return {}
+    formulas_book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        formula_sheet = formulas_book[sheet.title]
+        formula_sheet.reset_dimensions()
+        return {
+            (cell.row, cell.column): str(cell.value)
+            for row in formula_sheet.iter_rows()
+            for cell in row
+            if isinstance(cell.value, str) and cell.value.startswith("=")
+            or type(cell.value).__name__ in ("ArrayFormula", "DataTableFormula")
+        }
+    finally:
+        formulas_book.close()
 
 
 def _cell_text(cell: object) -> str:
@@ -177,6 +233,8 @@ def _cell_text(cell: object) -> str:
 
 
 def _is_blank(cells: list[object]) -> bool:
+    if all(type(c) is str for c in cells):  # CSV rows: no conversion needed
+        return not any(c.strip() for c in cells)
     return all(_cell_text(c) == "" for c in cells)
 
 
@@ -221,6 +279,9 @@ def _split_header(path: Path, encoding: str, sheet: str | None, records: list[tu
         if _is_blank(cells):
             skipped.append((row_number, "blank"))
             continue
+        if sum(1 for c in cells if type(c) is str and c.strip()) >= 2:  # a footnote fills one cell
+            rows.append((row_number, cells))
+            continue
         filled = [_cell_text(c) for c in cells if _cell_text(c) != ""]
         if len(filled) == 1 and filled[0].startswith(NOTE_ROW_PREFIXES):
             skipped.append((row_number, f"footnote {filled[0][:20]!r}"))
@@ -243,12 +304,20 @@ def parse_number(cell: object) -> tuple[float | None, bool]:
     """
     if cell is None:
         return None, False
+    if isinstance(cell, FormulaCell):
+        raise ValueError(f"a formula without a cached value ({cell[:40]}); open and save the file in Excel, or paste values")
     if isinstance(cell, bool):
         raise ValueError("a TRUE/FALSE cell, not a number")
     if isinstance(cell, (int, float)):
         if isinstance(cell, float) and math.isnan(cell):
             return None, False
-        return float(cell), False
+        try:
+            number = float(cell)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError("not a finite number")
+        return number, False
     text = unicodedata.normalize("NFKC", str(cell)).strip()
     text = text.replace("\u2212", "-").replace("\u00a0", "").replace(" ", "")
     if text in MISSING_MARKERS:
@@ -262,7 +331,10 @@ def parse_number(cell: object) -> tuple[float | None, bool]:
         raise ValueError("commas that are not thousands separators (expected e.g. 12,345.6)")
     if not _PLAIN.match(text):
         raise ValueError("not a number")
-    return float(text), percent
+    number = float(text)
+    if not math.isfinite(number):  # 1e400 or a 400-digit cell: no statistic is that large
+        raise ValueError("not a finite number (beyond ±1.8e308)")
+    return number, percent
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +367,7 @@ class IndicatorColumn:
     header_unit: str | None
 
 
+@lru_cache(maxsize=1)
 def _indicator_lookup() -> dict[str, str]:
     """Normalised registry name and Chinese/English label -> indicator name."""
     lookup = {}

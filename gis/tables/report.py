@@ -68,6 +68,7 @@ class FileReport:
     values_kept: int = 0
     values_missing: int = 0
     values_reported: int = 0
+    values_errors: int = 0  # cells that are not valid values (bad numbers, out of range, rows that failed)
     matched_by: dict[str, int] = field(default_factory=dict)
 
     def encoding_label(self) -> str:
@@ -140,7 +141,7 @@ class JoinReport:
                 )
             lines.append(
                 f"    values: {f.values_read} cells = {f.values_kept} kept + {f.values_missing} missing (blank/—/…) "
-                f"+ {f.values_reported} reported"
+                f"+ {f.values_reported} reported + {f.values_errors} errors"
             )
         if self.renamed:
             lines.append(f"Old names and codes mapped to today's units ({len(self.renamed)}):")

@@ -3,11 +3,11 @@ sheet describing every indicator (label, unit, direction, valid range)."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
 
+from gis._files import atomic_path, write_csv
 from gis.tables.indicators import registry, units
 
 
@@ -63,7 +63,7 @@ def indicator_notes() -> pd.DataFrame:
 
 
 def _write_template_xlsx(table: pd.DataFrame, notes: pd.DataFrame, path: Path) -> None:
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with atomic_path(path) as temporary, pd.ExcelWriter(temporary, engine="openpyxl") as writer:
         table.to_excel(writer, sheet_name="data", index=False)
         notes.to_excel(writer, sheet_name="indicators 指标说明", index=False)
         sheet = writer.sheets["data"]
@@ -83,6 +83,4 @@ def _write_template_csv(table: pd.DataFrame, notes: pd.DataFrame, path: Path) ->
         high = "" if pd.isna(row.max_value) else f"{row.max_value:g}"
         unit = f"{row.unit} ({row.unit_zh})" if row.unit_zh else row.unit
         lines.append(f"# {row.indicator} | {row.label_zh} | {unit} | {row.direction} | {low}..{high}".replace(",", "，"))
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        f.write("\n".join(lines) + "\n")
-        table.to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    write_csv(table, path, comment_lines=lines)
