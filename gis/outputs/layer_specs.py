@@ -78,7 +78,7 @@ def _check_colour(value, path: Path, key: str):
 
 #: The keys a layer spec, a style and a class may have (layers/README.md); anything else is a
 #: typo (``colour`` for ``colors``) that must not pass silently.
-LAYER_KEYS = frozenset({"name", "title", "description", "source", "styles"})
+LAYER_KEYS = frozenset({"name", "title", "description", "source", "geometry", "styles"})
 STYLE_KEYS = frozenset({
     "name", "default", "label_field", "renderer", "column", "breaks", "scheme", "classes", "colors", "decimals",
     "fill", "fill_opacity", "outline", "outline_width_mm",
