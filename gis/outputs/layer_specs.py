@@ -28,7 +28,7 @@ from gis.outputs.qgis_style import (
 )
 from gis.specs import specs_dir
 
-SOURCES = ("province", "prefectures", "counties", "degurba_grid", "indicators", "sources")
+SOURCES = ("province", "prefectures", "counties", "degurba_grid", "degurba_class_density", "indicators", "sources")
 RENDERERS = ("single", "graduated", "categorized")
 SCHEMES = ("quantiles", "fisher_jenks", "equal_interval")
 
