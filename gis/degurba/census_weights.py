@@ -292,13 +292,27 @@ def dasymetric_units(
     county_frame["degurba_weights"] = county_weights
     county_frame["fit_relative_residual"] = np.where(county_row >= 0, relative[np.maximum(county_row, 0)], np.nan)
 
+    # A prefecture is the sum of its counties; that equals its own figure unless a user's county
+    # figures replace census ones without the prefecture's (then said, and the sum is used).
     prefecture_weights, prefecture_basis = [], []
-    for code, has in zip(prefectures["adcode"], levels["prefectures"]["population_" + str(year)].notna()):
-        origin = value.get((code, "prefecture"))
+    figures = {a: v for a, lv, v in zip(totals["adcode"], totals["level"], totals["value"]) if lv == "prefecture"}
+    names = names_of(boundaries)
+    for code, estimate in zip(prefectures["adcode"], levels["prefectures"]["population_" + str(year)]):
         members = county_weights_of(code, counties, county_weights)
-        prefecture_weights.append(None if not has else (USER_WEIGHTS if USER_WEIGHTS in members else CENSUS_WEIGHTS))
-        prefecture_basis.append(None if not has else (f"{'your table' if origin == 'user' else 'census'} {year}" if origin
-                                                       else "estimate: sum of its counties"))
+        if np.isnan(estimate):
+            prefecture_weights.append(None)
+            prefecture_basis.append(None)
+            continue
+        prefecture_weights.append(USER_WEIGHTS if USER_WEIGHTS in members else CENSUS_WEIGHTS)
+        origin = value.get((code, "prefecture"))
+        if origin is not None and abs(estimate - figures[code]) <= 0.5:
+            prefecture_basis.append(f"{'your table' if origin == 'user' else 'census'} {year}")
+        else:
+            prefecture_basis.append("sum of its counties")
+            if origin is not None:
+                notes.append(f"note: {names.get(code, code)} {code}: its counties add up to {estimate:,.0f}, its "
+                             f"{'figure in your table' if origin == 'user' else 'census total'} is {figures[code]:,.0f}; "
+                             "the counties' sum is used")
     prefecture_frame["population_basis"] = prefecture_basis
     prefecture_frame["degurba_weights"] = prefecture_weights
     # A prefecture's residual: of the rows whose counties all lie in it.
@@ -360,3 +374,79 @@ def _stage_two(frame: pd.DataFrame, people: np.ndarray, nodata_km2: np.ndarray, 
         result["degurba_l1_stable"] = result["degurba_l1_stable"].astype("boolean")
         result.loc[missing, "degurba_l1_stable"] = pd.NA
     return result
+
+
+def unit_population_column(units: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    """The population column of ``units`` as floats (persons; NaN where missing), checked.
+
+    Raises :class:`GisError` (naming ``where``, the column and the first bad row) for a column
+    that is absent, holds text or negative numbers, or is missing for every unit.
+    """
+    if column not in units.columns:
+        others = ", ".join(c for c in units.columns if c != units.geometry.name) or "none"
+        raise GisError(f"{where}: no column {column!r} (columns: {others}); expected the units' resident population")
+    raw = units[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    text = raw.notna() & values.isna()
+    if text.any():
+        first = int(np.flatnonzero(text.to_numpy())[0])
+        raise GisError(f"{where}: column {column!r}, feature {first + 1}: {raw.iloc[first]!r} is not a number; expected persons (≥ 0)")
+    values = values.to_numpy(dtype="float64")
+    bad = ~np.isfinite(values) & ~np.isnan(values) | (values < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise GisError(f"{where}: column {column!r}, feature {first + 1}: {values[first]:g} is not a population; expected persons (≥ 0)")
+    if np.isnan(values).all():
+        raise GisError(f"{where}: column {column!r} is empty for all {len(values)} units; expected their resident population")
+    return values
+
+
+def dasymetric_polygons(
+    units: pd.DataFrame, totals: np.ndarray, class_codes: np.ndarray, window: GhslWindow, where: str = "units",
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Census-dasymetric Stage II of any polygons with a population each (``gis degurba units
+    --unit-population``): every unit with a total is a fit row, one density vector for all.
+
+    ``units``: GeoDataFrame in any declared CRS; ``totals``: persons per unit (NaN: no
+    estimate and no class for that unit). Returns the Stage II frame (as
+    :func:`dasymetric_units`' counties, without ``adcode``; ``degurba_weights`` =
+    ``user_dasymetric``), the class density table and the population grid. A unit that does
+    not overlap a classified cell of the grid is an error naming it.
+    """
+    unit_index, cells, fractions = unit_cell_coverage(units[[units.geometry.name]], window)
+    codes = class_codes.ravel()[cells]
+    classified = np.bincount(unit_index, weights=fractions * (codes != NODATA), minlength=len(units))
+    outside = np.flatnonzero(classified <= 0)
+    if outside.size:
+        label = units["name"] if "name" in units.columns else pd.Series(np.arange(1, len(units) + 1), index=units.index).map("feature {}".format)
+        shown = ", ".join(str(label.iloc[i]) for i in outside[:5]) + (" …" if outside.size > 5 else "")
+        raise GisError(f"{where}: {outside.size} unit(s) do not overlap any classified cell of the grid ({shown}); "
+                       "expected units inside the class grid")
+    has_total = ~np.isnan(totals)
+    row_of_unit = np.where(has_total, np.cumsum(has_total) - 1, -1)
+    row_totals = totals[has_total]
+    row = row_of_unit[unit_index]
+    ok = row >= 0
+    slot = SLOT_OF_CODE[codes]
+    lower, upper = density_bounds()
+    areas = class_areas(row[ok], slot[ok], fractions[ok], len(row_totals))
+    fit = fit_class_densities(areas, row_totals, lower, upper)
+    persons = spread_totals(row[ok], slot[ok], fractions[ok], row_totals, fit.densities)
+    size = window.height * window.width
+    grid = np.bincount(cells[ok], weights=persons, minlength=size)
+    grid = np.where(np.bincount(cells[ok], minlength=size) > 0, grid, np.nan).astype("float32").reshape(window.shape)
+    unit = unit_index[ok]
+    people = unit_class_population(unit, row[ok], slot[ok], fractions[ok], row_totals, fit.densities, len(units))
+    stable = level1_stable(unit, row[ok], slot[ok], fractions[ok], row_totals, len(units), lower, upper)
+    nodata = np.bincount(unit_index, weights=fractions * (codes == NODATA), minlength=len(units))
+    area_km2 = np.bincount(unit_index, weights=fractions, minlength=len(units))
+    frame = _stage_two(pd.DataFrame({"adcode": np.arange(len(units)), "area_km2": area_km2}), people, nodata, stable, has_total, CENSUS_YEAR)
+    frame = frame.drop(columns=["adcode"]).rename(columns={f"population_{CENSUS_YEAR}": "population", f"density_{CENSUS_YEAR}": "density_km2"})
+    frame["degurba_weights"] = np.where(has_total, USER_WEIGHTS, None)
+    frame["fit_relative_residual"] = np.where(has_total, fit.relative_residuals[np.maximum(row_of_unit, 0)], np.nan)
+    density = pd.DataFrame({
+        "degurba_l2": POPULATED_CODES, "class_name": [L2_NAMES[c] for c in POPULATED_CODES],
+        "density_fitted": fit.densities, "density_lower": lower, "density_upper": upper,
+        "area_km2": areas.sum(axis=0), "rms_relative_residual": fit.rms_relative_residual,
+    })
+    return frame, density, grid
