@@ -31,7 +31,12 @@ def test_every_unit_of_every_province_with_its_class(national):
     assert counts == {"province": 34, "prefectures": 370, "counties": 2875}
     counties = pyogrio.read_dataframe(gpkg, layer="counties", read_geometry=False)
     assert counties["adcode"].is_unique and set(counties["province_adcode"]) == set(province_codes())
-    assert counties["degurba_l2"].notna().all() and set(counties["degurba_weights"]) == {"area"}
+    assert counties["degurba_l2"].notna().all() and set(counties["degurba_weights"]) == {"census_dasymetric"}
+    # Every province's census total is spread over its counties (the 2 000 000 servicemen belong
+    # to no province): 31 provinces + 香港, 澳门, 台湾.
+    assert counties["population_2020"].sum() == pytest.approx(1_409_778_724 + 7_474_200 + 683_218 + 23_561_236)
+    density = pyogrio.read_dataframe(gpkg, layer="degurba_class_density")
+    assert len(density) == 34 * 7 and density["density_fitted"].between(density["density_lower"], density["density_upper"]).all()
     assert set(counties["degurba_l2"]) <= {30, 23, 22, 21, 13, 12, 11}
     # Big cities' central districts are cities, the Tibetan plateau is mostly uninhabited.
     by_code = counties.set_index("adcode")
