@@ -276,8 +276,9 @@ def dasymetric_units(
     value = {(a, lv): o for a, lv, o in zip(totals["adcode"], totals["level"], totals["origin"])}
     kinds = rows["kind"].to_numpy()
     origin_by_row = rows["origin"].to_numpy()
+    names = names_of(boundaries)
     county_basis, county_weights = [], []
-    for code, r in zip(counties["adcode"], county_row):
+    for r in county_row:
         if r < 0:
             county_basis.append(None)
             county_weights.append(None)
@@ -286,7 +287,7 @@ def dasymetric_units(
             county_weights.append(USER_WEIGHTS if origin_by_row[r] == "user" else CENSUS_WEIGHTS)
         else:
             parent = rows["parent"].iloc[r]
-            county_basis.append(f"estimate: share of the remainder of {names_of(boundaries).get(parent, parent)} {parent}")
+            county_basis.append(f"estimate: share of the remainder of {names.get(parent, parent)} {parent}")
             county_weights.append(USER_WEIGHTS if origin_by_row[r] == "user" else CENSUS_WEIGHTS)
     county_frame["population_basis"] = county_basis
     county_frame["degurba_weights"] = county_weights
@@ -296,9 +297,9 @@ def dasymetric_units(
     # figures replace census ones without the prefecture's (then said, and the sum is used).
     prefecture_weights, prefecture_basis = [], []
     figures = {a: v for a, lv, v in zip(totals["adcode"], totals["level"], totals["value"]) if lv == "prefecture"}
-    names = names_of(boundaries)
+    weights_by_prefecture = pd.Series(county_weights, dtype="object").groupby(counties["prefecture_adcode"].to_numpy()).agg(set)
     for code, estimate in zip(prefectures["adcode"], levels["prefectures"]["population_" + str(year)]):
-        members = county_weights_of(code, counties, county_weights)
+        members = weights_by_prefecture.get(code, set())
         if np.isnan(estimate):
             prefecture_weights.append(None)
             prefecture_basis.append(None)
@@ -339,12 +340,6 @@ def names_of(boundaries) -> dict[str, str]:
     """Name of every province and prefecture by adcode."""
     return {**dict(zip(boundaries.province["adcode"], boundaries.province["name"])),
             **dict(zip(boundaries.prefectures["adcode"], boundaries.prefectures["name"]))}
-
-
-def county_weights_of(prefecture: str, counties: pd.DataFrame, weights: list) -> set:
-    """The ``degurba_weights`` values of a prefecture's counties."""
-    inside = (counties["prefecture_adcode"] == prefecture).to_numpy()
-    return {w for w, keep in zip(weights, inside) if keep}
 
 
 def _stage_two(frame: pd.DataFrame, people: np.ndarray, nodata_km2: np.ndarray, stable: np.ndarray,
