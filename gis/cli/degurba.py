@@ -115,7 +115,7 @@ def units(grid_path, population_path, units, unit_population, province, sduc_dis
     """Classify spatial units (Stage II) with exact coverage fractions.
 
     Weights: a --population raster; else, with --unit-population, the units' own totals spread
-    over the class grid (census_dasymetric method); else area (said in degurba_weights)."""
+    over the class grid by fitted class densities (an estimate); else area (said in degurba_weights)."""
     import geopandas as gpd
     import numpy as np
 
