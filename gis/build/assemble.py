@@ -1,11 +1,10 @@
 """What ``gis build`` and ``gis map`` assemble before writing anything.
 
 :func:`assemble` reads a province's boundaries, the indicator values shipped for it plus any
-user tables (validated and joined, :mod:`gis.tables.join`), the Degree of Urbanisation of its units
-(:mod:`gis.degurba.units`: our engine on a population raster, or the official GHS-WUP-DEGURBA
-grid weighted by census totals spread over it, or by area on request), and joins them into one table per layer
-source (:func:`gis.build.layers.build_layers`).
-Writing is left to the commands, so the same tables feed the GeoPackage and the maps.
+user tables (validated and joined, :mod:`gis.tables.join`), the Degree of Urbanisation of its
+units (:mod:`gis.degurba.units`: our engine on a population raster, or the official
+GHS-WUP-DEGURBA grid weighted by census totals spread over it, or by area on request), and joins
+them into one table per layer source (:func:`gis.build.layers.build_layers`). Writing is left to the commands, so the same tables feed the GeoPackage and the maps.
 """
 
 from __future__ import annotations
