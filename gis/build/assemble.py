@@ -1,10 +1,10 @@
 """What ``gis build`` and ``gis map`` assemble before writing anything.
 
 :func:`assemble` reads a province's boundaries, the indicator values shipped for it plus any
-user tables (validated and joined, :mod:`gis.tables.join`), the Degree of Urbanisation of its units
-(:mod:`gis.degurba.units`: our engine on a population raster, or the official GHS-WUP-DEGURBA
-grid by area), and joins them into one table per layer source (:func:`gis.build.layers.build_layers`).
-Writing is left to the commands, so the same tables feed the GeoPackage and the maps.
+user tables (validated and joined, :mod:`gis.tables.join`), the Degree of Urbanisation of its
+units (:mod:`gis.degurba.units`: our engine on a population raster, or the official
+GHS-WUP-DEGURBA grid weighted by census totals spread over it, or by area on request), and joins
+them into one table per layer source (:func:`gis.build.layers.build_layers`). Writing is left to the commands, so the same tables feed the GeoPackage and the maps.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def assemble(
     sduc_distance_km: float | None = None,
     progress: Callable[[str], None] | None = None,
     rules=None,
+    weights: str = "census",
 ) -> Assembled:
     """Boundaries, indicators (shipped + ``data_paths``) and DEGURBA joined into layer tables.
 
@@ -81,6 +82,9 @@ def assemble(
         :class:`gis.degurba.rules.Rules`, a preset name or a rules file (None: manual-2021).
     progress
         Called with one short message per stage.
+    weights
+        Without a population raster: ``"census"`` (census totals, or a user table's
+        ``resident_population``, spread over the official grid; the default) or ``"area"``.
     """
     say = progress or (lambda message: None)
     say(f"reading boundaries of {province}")
@@ -110,6 +114,10 @@ def assemble(
             population_values=population_values,
             progress=say,
             rules=rules,
+            weights=weights,
+            user_rows=user,
         )
+        for note in degurba.notes:
+            say(note)
     tables = build_layers(boundaries, indicators, degurba)
     return Assembled(boundaries, tables, degurba, report)

@@ -5,7 +5,7 @@
 ``layers/*.toml``: ``province``, ``prefectures``, ``counties`` (GeoDataFrames, EPSG:4326),
 ``indicators`` (long form) and ``sources`` (where every column comes from). Degree of
 Urbanisation results, when given, are merged onto counties and prefectures and add the
-``degurba_grid`` layer.
+``degurba_grid`` layer (and, with census weights, the ``degurba_class_density`` table).
 """
 
 from __future__ import annotations
@@ -123,6 +123,10 @@ def build_layers(
         for layer in ("counties", "prefectures"):
             tables[layer] = tables[layer].merge(getattr(degurba, layer), on="adcode", how="left")
             sources.append({"layer": layer, "column": "degurba_*", "source": degurba.source})
+        class_density = getattr(degurba, "class_density", None)
+        if class_density is not None:
+            tables["degurba_class_density"] = class_density
+            sources.append({"layer": "degurba_class_density", "column": "all", "source": degurba.source})
         tables["degurba_grid"] = degurba.grid_polygons
         # The raster the polygons came from, for maps (see gis.maps.render: "<layer>.<column>").
         tables["degurba_grid.degurba_l2"] = degurba.grid_l2

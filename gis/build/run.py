@@ -3,7 +3,7 @@
 :func:`plan_build` decides every file a build writes (one place for the names); :func:`run_build`
 checks the plan against existing files before any slow work, assembles the layers
 (:func:`gis.build.assemble.assemble`) and writes the GeoPackage, the class GeoTIFFs, the
-agreement CSV and the maps, each atomically. The CLI only parses options and calls it.
+population estimate GeoTIFF (census weights), the agreement CSV and the maps, each atomically. The CLI only parses options and calls it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class BuildPlan:
     map_specs: tuple[Path, ...]
     with_degurba: bool
     with_agreement: bool
+    with_population_estimate: bool = False
 
     @property
     def gpkg(self) -> Path:
@@ -37,6 +38,11 @@ class BuildPlan:
     @property
     def agreement(self) -> Path:
         return self.out_dir / f"{self.slug}_degurba_agreement.csv"
+
+    @property
+    def population_estimate(self) -> Path:
+        """The census-dasymetric population grid (float32 persons per 1 km cell, an estimate)."""
+        return self.out_dir / f"{self.slug}_population_estimate.tif"
 
     @property
     def coverage(self) -> Path:
@@ -63,6 +69,8 @@ class BuildPlan:
             files += [self.class_grid(2), self.class_grid(1)]
         if self.with_agreement:
             files.append(self.agreement)
+        if self.with_population_estimate:
+            files.append(self.population_estimate)
         if self.national:
             files.append(self.coverage)
         return files
@@ -82,6 +90,7 @@ class BuildOptions:
     population_values: str = "counts"
     rules: str | None = None  # preset name or rules file (None: manual-2021)
     sduc_distance_km: float | None = None  # overrides the rules' distance_km
+    weights: str = "census"
     with_degurba: bool = True
     basemap: str | None = None
     layers_dir: Path | None = None
@@ -116,6 +125,7 @@ def plan_build(options: BuildOptions) -> BuildPlan:
         map_specs=tuple(default_spec_paths(options.maps_dir or specs_dir("maps"))),
         with_degurba=options.with_degurba,
         with_agreement=options.population_path is not None,
+        with_population_estimate=options.with_degurba and options.population_path is None and options.weights == "census",
     )
 
 
@@ -170,7 +180,7 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     from gis._files import atomic_path, refuse_overwrite
     from gis.build.assemble import assemble
     from gis.degurba.official import write_agreement_csv
-    from gis.degurba.rasters import write_class_geotiff
+    from gis.degurba.rasters import write_class_geotiff, write_population_estimate
     from gis.maps import load_spec, render_maps
     from gis.outputs.gpkg import OutputLayer, write_geopackage
     from gis.outputs.layer_specs import SOURCES, load_layer_specs, resolve_styles
@@ -183,6 +193,10 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     rules = load_rules(options.rules).with_distance(options.sduc_distance_km)  # checked before slow work
     if options.population_path is not None and not options.with_degurba:
         raise GisError("--population is for the Degree of Urbanisation; it cannot go with --no-degurba")
+    if options.weights not in ("census", "area"):
+        raise GisError(f"--weights {options.weights}: expected census or area")
+    if options.population_path is not None and options.weights == "area":
+        raise GisError("--weights area is for the official grid; with --population the units are weighted by that population")
     # Everything is checked before the slow work: layer and map specs, and existing outputs.
     # Layers in the order a GIS user reads them: province, prefectures, counties, grid, tables.
     specs = sorted(load_layer_specs(options.layers_dir or specs_dir("layers")), key=lambda spec: SOURCES.index(spec.source))
@@ -197,6 +211,7 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
         options.province, options.data_paths, options.allow_unmatched, options.year,
         with_degurba=options.with_degurba, population_path=options.population_path,
         population_values=options.population_values, rules=rules, progress=progress,
+        weights=options.weights,
     )
     tables = built.tables
     if built.degurba is not None:
@@ -234,6 +249,9 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
         written.append(write_class_geotiff(plan.class_grid(2), degurba.grid_l2.codes, degurba.grid_l2.transform, level=2, tags=tags))
         written.append(write_class_geotiff(plan.class_grid(1), degurba.grid_l1.codes, degurba.grid_l1.transform, level=1, tags=tags))
         progress(f"Degree of Urbanisation: {degurba.rules_note}")
+        if degurba.population_estimate is not None and plan.with_population_estimate:
+            written.append(write_population_estimate(plan.population_estimate, degurba.population_estimate,
+                                                     degurba.grid_l2.transform, degurba.source))
         if degurba.agreement is not None:
             written += write_agreement_csv(degurba.agreement, plan.agreement)
             progress(f"agreement with the official grid: {degurba.agreement.percent_same:.1f}% of "

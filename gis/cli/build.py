@@ -23,6 +23,9 @@ from gis.cli.report import stage, wrote
 @options.population_values
 @options.rules
 @options.sduc_distance
+@click.option("--weights", type=click.Choice(["census", "area"]), default="census", show_default=True,
+              help="Without --population: weight the units by census totals spread over the official grid (an estimate; "
+                   "a --data table's resident_population replaces the census), or by area.")
 @click.option("--no-degurba", is_flag=True, help="Skip the Degree of Urbanisation (no grid layer, no DEGURBA map).")
 @options.basemap
 @click.option("--layers-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="Folder of layer specs (*.toml); default: the ones shipped with the package.")
@@ -30,7 +33,7 @@ from gis.cli.report import stage, wrote
 @options.overwrite
 def build(
     province, out_dir, epsg, data_paths, allow_unmatched, year, population_path, values_kind,
-    rules_name, sduc_distance_km, no_degurba, basemap, layers_dir, maps_dir, overwrite,
+    rules_name, sduc_distance_km, weights, no_degurba, basemap, layers_dir, maps_dir, overwrite,
 ) -> None:
     """Build a province's styled GeoPackage, DEGURBA class grids and HTML maps into OUT."""
     from gis.build.run import BuildOptions, run_build
@@ -40,7 +43,7 @@ def build(
         BuildOptions(
             province=province, out_dir=out_dir, epsg=epsg, data_paths=data_paths, allow_unmatched=allow_unmatched,
             year=year, population_path=population_path, population_values=values_kind,
-            rules=rules_name, sduc_distance_km=sduc_distance_km, with_degurba=not no_degurba, basemap=basemap,
+            rules=rules_name, sduc_distance_km=sduc_distance_km, weights=weights, with_degurba=not no_degurba, basemap=basemap,
             layers_dir=layers_dir, maps_dir=maps_dir, overwrite=overwrite,
         ),
         progress=stage, say=click.echo,

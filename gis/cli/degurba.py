@@ -111,13 +111,19 @@ def _read_units(units: str, province: str):
 @click.option("--grid", "grid_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Level 2 class GeoTIFF on the GHSL grid (e.g. from 'gis degurba grid'). Default: the official GHS-WUP-DEGURBA 2025 grid, or one classified from --population.")
 @click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Population raster: weights Stage II by population (and is classified when --grid is not given).")
 @click.option("--units", default="counties", show_default=True, help="counties, prefectures, or a polygon file (GeoPackage, GeoJSON, Shapefile).")
+@click.option("--unit-population", "unit_population", default=None, metavar="COLUMN",
+              help="Column of --units holding each unit's resident population: spread over the class grid by fitted class "
+                   "densities (an estimate) and Stage II weighted by it; with degurba_l1_stable.")
 @options.province()
 @options.rules
 @options.sduc_distance
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry) or .csv.")
 @options.overwrite
-def units(grid_path, population_path, units, province, rules_name, sduc_distance_km, out_path, overwrite) -> None:
-    """Classify spatial units (Stage II) with exact coverage fractions."""
+def units(grid_path, population_path, units, unit_population, province, rules_name, sduc_distance_km, out_path, overwrite) -> None:
+    """Classify spatial units (Stage II) with exact coverage fractions.
+
+    Weights: a --population raster; else, with --unit-population, the units' own totals spread
+    over the class grid by fitted class densities (an estimate); else area (said in degurba_weights)."""
     import geopandas as gpd
     import numpy as np
 
@@ -131,11 +137,18 @@ def units(grid_path, population_path, units, province, rules_name, sduc_distance
 
     if out_path.suffix.lower() not in (".gpkg", ".csv"):
         raise GisError(f"--out {out_path}: expected a .gpkg or .csv file name")
+    if unit_population is not None and population_path is not None:
+        raise GisError("--unit-population and --population are two sources of weights; give one")
     refuse_overwrite([out_path], overwrite)
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
     require_writable_folder(out_path, "--out")
     frame = _read_units(units, province)
     stage(f"{len(frame)} units")
+    totals = None
+    if unit_population is not None:
+        from gis.degurba.census_weights import unit_population_column
+
+        totals = unit_population_column(frame, unit_population, f"--units {units}")
     unit_window = snap_bounds(tuple(frame.to_crs(GHSL_CRS).total_bounds))
     population = None
     if grid_path is not None:
@@ -154,14 +167,30 @@ def units(grid_path, population_path, units, province, rules_name, sduc_distance
     else:
         from gis.degurba.official import ATTRIBUTION, cells_touching, official_grid
 
-        stage("sampling the official GHS-WUP-DEGURBA 2025 grid (area weights)")
+        stage("sampling the official GHS-WUP-DEGURBA 2025 grid" + (" (area weights)" if totals is None else ""))
         cells = cells_touching(frame.to_crs(GHSL_CRS).geometry.values, unit_window)
         class_grid = official_grid(unit_window, cells, progress=stage)
         stage(f"source: {ATTRIBUTION}")
         rules_note = f"grid: official JRC GHS-WUP-DEGURBA (its own Stage I rules); Stage II shares of {rules.name}"
         stage(f"note: the Stage I rules of {rules.name} do not apply to the official grid, only its Stage II shares")
-    stage("Stage II (exact coverage fractions)")
-    result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"), rules=rules)
+    if totals is not None:
+        from gis.degurba.census_weights import dasymetric_polygons
+
+        stage(f"Stage II weighted by {unit_population} spread over the grid by fitted class densities (estimate)")
+        result, density, _ = dasymetric_polygons(frame, totals, class_grid.codes, class_grid.window, where=f"--units {units}", rules=rules)
+        for position, column in enumerate(c for c in ("adcode", "name") if c in frame.columns):
+            result.insert(position, column, frame[column].to_numpy())
+        stage("fitted densities (persons/km²): " + ", ".join(
+            f"{c}: {d:,.0f}" for c, d in zip(density["degurba_l2"], density["density_fitted"]))
+            + f"; rms relative residual {density['rms_relative_residual'].iloc[0]:.3f}")
+        missing = result["population"].isna()
+        if missing.any():
+            stage(f"note: {int(missing.sum())} unit(s) without {unit_population}: no estimate, no class")
+        stable = result["degurba_l1_stable"]
+        stage(f"Level 1 stable for {int(stable.fillna(False).sum())} of {int(stable.notna().sum())} units")
+    else:
+        stage("Stage II (exact coverage fractions)")
+        result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"), rules=rules)
     result["degurba_rules"] = rules_note
     outside = result["nodata_km2"].to_numpy() > 0
     if outside.any():
@@ -174,7 +203,7 @@ def units(grid_path, population_path, units, province, rules_name, sduc_distance
                 temporary, driver="GPKG", layer="degurba_units"
             )
     wrote(out_path)
-    counts = np.unique(result["degurba_l2"], return_counts=True)
+    counts = np.unique(result["degurba_l2"].dropna().astype("int64"), return_counts=True)
     stage("units per class: " + ", ".join(f"{c}: {n}" for c, n in zip(*counts)))
 
 

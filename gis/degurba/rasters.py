@@ -104,6 +104,34 @@ def write_class_geotiff(
     return path
 
 
+def write_population_estimate(path, persons: np.ndarray, transform: Affine, source: str, crs=GHSL_CRS) -> Path:
+    """Write the census-dasymetric population grid as a float32 GeoTIFF (atomically).
+
+    ``persons``: persons per 1 km cell (NaN = outside every unit, written as nodata NaN) on
+    ``transform`` (default CRS ESRI:54009, the GHSL grid), from
+    :func:`gis.degurba.census_weights.dasymetric_units`. The tags say that it is an estimate,
+    how it was made and from what (``ESTIMATE``, ``METHOD``, ``SOURCE``, ``UNITS``), so the
+    file cannot be taken for a measured population grid. Returns the path written.
+    """
+    from gis.degurba.census_weights import METHOD
+
+    profile = class_geotiff_profile(persons.shape, transform, crs)
+    profile.update(dtype="float32", nodata=float("nan"), predictor=3)
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        with rasterio.open(temporary, "w", **profile) as dst:
+            dst.write(persons.astype(np.float32, copy=False), 1)
+            dst.set_band_description(1, "Resident population per 1 km cell, ESTIMATE (census totals spread by fitted class densities)")
+            dst.update_tags(1, UNITS="persons per cell (1 km2, GHSL grid ESRI:54009)")
+            dst.update_tags(
+                ESTIMATE="yes: not a measured population grid; each unit's total is exact, its distribution over cells is modelled",
+                METHOD=METHOD,
+                SOURCE=source,
+                ACCURACY="see the degurba_class_density table (fit residuals) and README, 'Population weights without a population raster'",
+            )
+    return path
+
+
 def read_class_geotiff(path) -> ClassGrid:
     """Read a Level 2 class GeoTIFF that lies on the GHSL 1 km grid (ESRI:54009)."""
     try:

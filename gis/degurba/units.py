@@ -3,7 +3,10 @@
 With a population raster: Stage I on the GHSL 1 km grid around the province (our engine,
 :mod:`gis.degurba`), Stage II with population weights, and a comparison with the official
 GHS-WUP-DEGURBA grid over the province's cells. Without one: the official grid
-(:mod:`gis.degurba.official`) and Stage II with **area** weights (``degurba_weights = "area"``).
+(:mod:`gis.degurba.official`) and Stage II weighted by the 2020 census totals spread over that
+grid by fitted class densities (``degurba_weights = "census_dasymetric"``, an estimate, see
+:mod:`gis.degurba.census_weights`), or, on request (``weights="area"``), by **area**
+(``degurba_weights = "area"``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis.degurba.census_weights import CENSUS_WEIGHTS, METHOD, dasymetric_units
 from gis.degurba.classify import NODATA, classify_grid, level1_from_level2
 from gis.degurba.grid import GHSL_CRS, GhslWindow, buffer_window, snap_bounds
 from gis.degurba.official import (
@@ -29,6 +33,7 @@ from gis.degurba.population import read_population
 from gis.degurba.rasters import ClassGrid, class_polygons
 from gis.degurba.rules import Rules, load_rules
 from gis.degurba.zonal import degurba_units
+from gis.errors import GisError
 
 #: Population around the province also classified (km), so clusters crossing the border are
 #: judged with their population outside it.
@@ -50,7 +55,9 @@ class DegurbaResult:
         and the Stage II columns of :func:`gis.degurba.zonal.classify_units` (``pop_*`` or
         ``area_km2_*``, ``share_*``, ``degurba_l1``, ``degurba_l2``, names, ``degurba_weights``).
     weights
-        ``"population"`` (our grid from a population raster) or ``"area"`` (official grid).
+        ``"population"`` (our grid from a population raster), ``"census_dasymetric"`` (official
+        grid, census totals spread by fitted class densities; ``"user_dasymetric"`` for units
+        whose totals came from a user's table) or ``"area"`` (official grid, by area).
     agreement
         :class:`gis.degurba.official.Agreement` of our grid vs the official one over the province's
         cells, or None without a population raster.
@@ -63,6 +70,14 @@ class DegurbaResult:
         Stage II shares (``units.*``) with the official grid, whose Stage I is the JRC's.
     stage_one_applies
         True when the grid was classified here with ``rules`` (population raster given).
+    class_density
+        With census weights: the fitted density of every class per province (the
+        ``degurba_class_density`` table); else None.
+    population_estimate
+        With census weights: persons per 1 km cell on ``grid_l2``'s window (float32, NaN outside
+        every unit), the estimate the classes were weighted with; else None.
+    notes
+        Lines for the build's report (e.g. a user's totals used).
     """
 
     grid_l2: ClassGrid
@@ -74,6 +89,9 @@ class DegurbaResult:
     agreement: Agreement | None
     source: str
     sduc_distance_km: float
+    class_density: pd.DataFrame | None = None
+    population_estimate: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
     rules: Rules = Rules()
     stage_one_applies: bool = True
 
@@ -109,6 +127,8 @@ def degurba_for_units(
     population_values: str = "counts",
     margin_km: int = DEFAULT_MARGIN_KM,
     rules: Rules | str | None = None,
+    weights: str = "census",
+    user_rows: pd.DataFrame | None = None,
 ) -> DegurbaResult:
     """Degree of Urbanisation of ``boundaries``' counties and prefectures.
 
@@ -118,7 +138,7 @@ def degurba_for_units(
         :class:`gis.units.boundaries.Boundaries` (EPSG:4326 frames with ``adcode``).
     population_path
         Population raster (any CRS/resolution, counts unless ``population_values="density"``).
-        None: use the official GHS-WUP-DEGURBA 2025 grid and area weights.
+        None: use the official GHS-WUP-DEGURBA 2025 grid (weights as ``weights`` says).
     sduc_distance_km
         D of the semi-dense urban cluster rule (km, edge to edge), overriding the rules';
         only with a population. None: the rules' value.
@@ -129,7 +149,15 @@ def degurba_for_units(
     rules
         :class:`gis.degurba.rules.Rules`, a preset name or a rules file (default: the 2021
         manual). Without a population raster only its Stage II shares apply.
+    weights
+        Without a population raster: ``"census"`` (default; census totals spread over the
+        official grid, :mod:`gis.degurba.census_weights`) or ``"area"``.
+    user_rows
+        Users' long indicator rows; their ``resident_population`` replaces the census figure
+        of the same units in the census weights.
     """
+    if weights not in ("census", "area"):
+        raise GisError(f"weights {weights!r}: expected 'census' or 'area'")
     say = progress or (lambda message: None)
     rules = load_rules(rules).with_distance(sduc_distance_km)
     province_54009 = boundaries.province.to_crs(GHSL_CRS)
@@ -139,11 +167,13 @@ def degurba_for_units(
     if population_path is None:
         say("sampling the official GHS-WUP-DEGURBA 2025 grid over the province")
         grid_l2 = official_grid(window, province_cells, progress=say)
-        population, weights, report = None, "area", None
-        source = (
-            f"{ATTRIBUTION}; Stage II weighted by area (no population raster), shares of rules {rules.name} "
-            f"(its Stage I rules do not apply to the official grid)"
-        )
+        population, report = None, None
+        if weights == "area":
+            source = (f"{ATTRIBUTION}; Stage II weighted by area (no population raster), shares of rules {rules.name} "
+                      f"(its Stage I rules do not apply to the official grid)")
+        else:
+            source = (f"{ATTRIBUTION}; Stage II weighted by population estimated from resident population totals "
+                      f"(2020 census, gis/data/census/, or your table where it gives them): {METHOD}")
     else:
         outer = buffer_window(window, int(margin_km))
         say(f"reading {population_path} onto the GHSL 1 km grid")
@@ -158,15 +188,24 @@ def degurba_for_units(
         official = official_grid(window, province_cells, progress=say)
         report = agreement(grid_l2.codes, official.codes, province_cells)
         say(f"agreement with the official grid: {report.percent_same:.1f}% of {report.cells_compared} cells")
-        weights = "population"
+        weights = "population"  # the raster's own population; --weights does not apply
         source = (
             f"Degree of Urbanisation (gis-urban-rural) from {Path(population_path).name} on the GHSL 1 km grid, "
             f"rules {rules.describe()}; compared with {ATTRIBUTION}"
         )
 
-    say("Stage II: counties and prefectures (exact coverage fractions)")
-    counties = degurba_units(boundaries.counties, grid_l2.codes, window, population, rules=rules)
-    prefectures = degurba_units(boundaries.prefectures, grid_l2.codes, window, population, rules=rules)
+    class_density, estimate, notes = None, None, ()
+    if population_path is None and weights == "census":
+        say("Stage II weighted by census totals spread over the grid (estimate)")
+        fitted = dasymetric_units(boundaries, grid_l2.codes, window, user_rows=user_rows, progress=say, rules=rules)
+        counties, prefectures = fitted.counties, fitted.prefectures
+        class_density, estimate, notes = fitted.class_density, fitted.population, tuple(fitted.notes)
+        class_density["source"] = source
+        weights = CENSUS_WEIGHTS
+    else:
+        say("Stage II: counties and prefectures (exact coverage fractions)")
+        counties = degurba_units(boundaries.counties, grid_l2.codes, window, population, rules=rules)
+        prefectures = degurba_units(boundaries.prefectures, grid_l2.codes, window, population, rules=rules)
     say("polygonising the class grid")
     polygons = class_polygons(grid_l2.codes, window.transform)
     result = DegurbaResult(
@@ -181,6 +220,9 @@ def degurba_for_units(
         sduc_distance_km=rules.semi_dense_urban_cluster.distance_km,
         rules=rules,
         stage_one_applies=population_path is not None,
+        class_density=class_density,
+        population_estimate=estimate,
+        notes=notes,
     )
     # The rules travel with every unit (the maps' legend note reads this column).
     for frame in (counties, prefectures):

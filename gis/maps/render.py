@@ -56,6 +56,14 @@ _YEAR_COLUMN = re.compile(r"^(?P<indicator>.+)_(?P<year>\d{4})$")
 _WEIGHTS_TEXT = {
     "population": ("按人口加权", "population-weighted"),
     "area": ("按面积加权（无人口数据）", "area-weighted (no population data)"),
+    "census_dasymetric": (
+        "人口权重（普查总数按官方格网类别密度分配，估算）",
+        "population weights: census totals spread over the official grid by fitted class densities (estimate)",
+    ),
+    "user_dasymetric": (
+        "人口权重（您表中的常住人口按官方格网类别密度分配，估算）",
+        "population weights: your table's resident population spread over the official grid by fitted class densities (estimate)",
+    ),
 }
 
 #: Category sets used to label DEGURBA columns in tooltips and popups.
@@ -582,7 +590,8 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
 
 
 #: Default popup fields that many layers lack; their absence is not worth a note.
-_DEFAULT_OPTIONAL = {"prefecture_name", "region", "mountain26", "pilot_zone", "degurba_l1", "degurba_l2", "degurba_weights"}
+_DEFAULT_OPTIONAL = {"prefecture_name", "region", "mountain26", "pilot_zone", "degurba_l1", "degurba_l2", "degurba_weights",
+                     "degurba_l1_stable", "population_2020", "density_2020", "population_basis"}
 
 
 def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndarray, decimals: int, layers, basemap: str) -> dict:

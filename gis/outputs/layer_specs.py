@@ -29,7 +29,7 @@ from gis.outputs.qgis_style import (
 )
 from gis.specs import specs_dir
 
-SOURCES = ("province", "prefectures", "counties", "maritime_line", "degurba_grid", "degurba_rules", "indicators", "sources")
+SOURCES = ("province", "prefectures", "counties", "maritime_line", "degurba_grid", "degurba_class_density", "degurba_rules", "indicators", "sources")
 RENDERERS = ("single", "graduated", "categorized")
 SCHEMES = ("quantiles", "fisher_jenks", "equal_interval")
 

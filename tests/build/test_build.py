@@ -28,7 +28,8 @@ def styles(gpkg):
 
 def test_prints_what_it_wrote(built):
     out, result = built
-    expected = ["zhejiang.gpkg", "zhejiang_degurba_l2.tif", "zhejiang_degurba_l1.tif", "maps/index.html",
+    expected = ["zhejiang.gpkg", "zhejiang_degurba_l2.tif", "zhejiang_degurba_l1.tif", "zhejiang_population_estimate.tif",
+                "maps/index.html",
                 "maps/county_degurba.html", "maps/prefecture_income_ratio.html", "maps/prefecture_income_gap.html"]
     for name in expected:
         assert f"wrote {out / name} (" in result.stdout, name
@@ -43,14 +44,28 @@ def test_maps_stay_within_their_size_budget(built):
         assert (out / "maps" / f"{name}.html").stat().st_size < 1_000_000
 
 
-def test_degurba_layers_from_the_official_grid(built):
+def test_degurba_layers_from_the_official_grid_and_the_census(built):
     out, _ = built
     gpkg = out / "zhejiang.gpkg"
     counties = pyogrio.read_dataframe(gpkg, layer="counties", read_geometry=False).set_index("name")
-    assert counties["degurba_l2"].notna().all() and set(counties["degurba_weights"]) == {"area"}
-    # Hangzhou's old city is an urban-centre district by area; 淳安 (千岛湖, mountains) is not.
+    assert counties["degurba_l2"].notna().all() and set(counties["degurba_weights"]) == {"census_dasymetric"}
+    # Hangzhou's old city is an urban-centre district; 义乌 (1.86 million) is no longer
+    # "mostly uninhabited" as by area; 淳安 (千岛湖, mountains) is rural.
     assert counties.loc["上城区", "degurba_l1"] == 3 and counties.loc["上城区", "degurba_l2"] == 30
+    assert counties.loc["义乌市", "degurba_l1"] >= 2
     assert counties.loc["淳安县", "degurba_l1"] == 1
+    assert counties["population_2020"].sum() == pytest.approx(64_567_588)
+    assert counties["degurba_l1_stable"].dtype == bool and counties["degurba_l1_stable"].any()
+    density = pyogrio.read_dataframe(gpkg, layer="degurba_class_density")
+    assert density["degurba_l2"].tolist() == [30, 23, 22, 21, 13, 12, 11]
+    assert (density["density_fitted"].between(density["density_lower"], density["density_upper"])).all()
+    with rasterio.open(out / "zhejiang_population_estimate.tif") as tif:
+        assert tif.dtypes == ("float32",) and tif.crs.to_string() == "ESRI:54009" and tif.res == (1000.0, 1000.0)
+        assert float(tif.read(1, masked=True).sum(dtype="float64")) == pytest.approx(64_567_588, rel=1e-6)
+        assert tif.tags()["ESTIMATE"].startswith("yes")
+    legend = (out / "maps" / "county_degurba.html").read_text(encoding="utf-8")
+    assert "人口权重（普查总数按官方格网类别密度分配，估算）" in legend
+    assert "census totals spread over the official grid by fitted class densities (estimate)" in legend
     shares = counties.filter(like="share_").drop(columns="share_rural_grid")
     assert np.allclose(shares.sum(axis=1), 1.0, atol=1e-6)
     grid = pyogrio.read_dataframe(gpkg, layer="degurba_grid")
@@ -85,7 +100,7 @@ def test_layers_counts_and_crs(built):
     gpkg = out / "zhejiang.gpkg"
     layers = dict(pyogrio.list_layers(gpkg))
     assert layers["province"] == layers["prefectures"] == layers["counties"] == "MultiPolygon"
-    assert layers["indicators"] is None and layers["sources"] is None
+    assert layers["indicators"] is None and layers["sources"] is None and layers["degurba_class_density"] is None
     counts = {name: pyogrio.read_info(gpkg, layer=name)["features"] for name in ("province", "prefectures", "counties")}
     assert counts == {"province": 1, "prefectures": 11, "counties": 90}
     assert pyogrio.read_info(gpkg, layer="counties")["crs"] == "EPSG:4326"
@@ -152,8 +167,8 @@ def test_cgcs2000_on_request(tmp_path):
     assert pyogrio.read_info(tmp_path / "zhejiang.gpkg", layer="counties")["crs"] == "EPSG:4490"
 
 
-def test_another_province(tmp_path):
-    result = CliRunner().invoke(main, ["build", "--province", "320000", "--out", str(tmp_path)])
+def test_another_province_by_area_on_request(tmp_path):
+    result = CliRunner().invoke(main, ["build", "--province", "320000", "--out", str(tmp_path), "--weights", "area"])
     assert result.exit_code == 0, result.output
     gpkg = tmp_path / "jiangsu.gpkg"
     assert pyogrio.read_info(gpkg, layer="counties")["features"] == 95
@@ -168,9 +183,34 @@ def test_another_province(tmp_path):
     # The Degree of Urbanisation and its map are not Zhejiang's alone.
     counties = pyogrio.read_dataframe(gpkg, layer="counties", read_geometry=False)
     assert counties["degurba_l2"].notna().all() and set(counties["degurba_weights"]) == {"area"}
+    assert "population_2020" not in counties.columns and not (tmp_path / "jiangsu_population_estimate.tif").exists()
+    assert "degurba_class_density" not in dict(pyogrio.list_layers(gpkg))
     title = (tmp_path / "maps" / "county_degurba.html").read_text(encoding="utf-8")
     assert "<title>江苏省县（市、区）城市化程度 | Degree of Urbanisation of counties, Jiangsu</title>" in title
     assert not (tmp_path / "maps" / "prefecture_income_ratio.html").exists()  # no income data
+
+
+def test_a_table_with_resident_population_refits_the_estimate(tmp_path):
+    # SYNTHETIC: two made-up county figures, to see that the user's totals are the ones used.
+    table = tmp_path / "SYNTHETIC_population.csv"
+    table.write_text("adcode,name,year,indicator,value\n330782,义乌市,2020,resident_population,2000000\n"
+                     "330127,淳安县,2020,resident_population,300000\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", "--out", str(tmp_path / "out"), "--data", str(table)])
+    assert result.exit_code == 0, result.output
+    assert "refitted on your resident_population 2020 for 2 unit(s)" in result.output
+    counties = pyogrio.read_dataframe(tmp_path / "out" / "zhejiang.gpkg", layer="counties", read_geometry=False).set_index("name")
+    assert counties.loc["义乌市", "population_2020"] == pytest.approx(2_000_000)
+    assert counties.loc["义乌市", "degurba_weights"] == "user_dasymetric"
+    assert counties.loc["鹿城区", "degurba_weights"] == "census_dasymetric"
+    # Unit by unit: 金华's other counties keep their census figures, so the prefecture is the sum
+    # of its counties, not its census total, and the build says so.
+    jinhua = counties[counties["prefecture_name"] == "金华市"]
+    assert jinhua["population_2020"].sum() == pytest.approx(7_050_683 - 1_859_390 + 2_000_000)
+    assert set(jinhua["degurba_weights"]) == {"user_dasymetric", "census_dasymetric"}
+    assert "金华市 330700: its counties add up to 7,191,293" in result.output
+    prefectures = pyogrio.read_dataframe(tmp_path / "out" / "zhejiang.gpkg", layer="prefectures", read_geometry=False).set_index("name")
+    assert prefectures.loc["金华市", "population_basis"] == "sum of its counties"
+    assert prefectures.loc["金华市", "degurba_weights"] == "user_dasymetric"
 
 
 def test_unknown_province_is_one_clear_line_with_exit_code_2(tmp_path):

@@ -27,6 +27,7 @@ from gis.degurba.official import (
 )
 from gis.degurba.population import read_population, read_population_chunked
 from gis.degurba.units import degurba_for_units
+from gis.tables.census import census_population
 
 
 def test_official_classes_at_known_places():
@@ -102,9 +103,9 @@ def test_agreement_counts_matching_cells_and_builds_the_confusion_matrix(tmp_pat
     assert summary.loc[0, "percent_same"] == 60.0
 
 
-def test_degurba_for_units_without_population_uses_the_official_grid_and_area(zhejiang):
+def test_degurba_for_units_by_area_on_request(zhejiang):
     messages = []
-    result = degurba_for_units(zhejiang, progress=messages.append)
+    result = degurba_for_units(zhejiang, progress=messages.append, weights="area")
     assert result.weights == "area" and result.agreement is None
     assert "doi:10.2905/1c049178-ab00-4bbc-b638-3e3c19daaacb" in result.source
     counties = result.counties.set_index("adcode")
@@ -121,6 +122,32 @@ def test_degurba_for_units_without_population_uses_the_official_grid_and_area(zh
     assert set(polygons["degurba_l2"]) <= {30, 23, 22, 21, 13, 12, 11, 10}
     assert result.grid_l2.codes.shape == result.grid_l2.window.shape
     assert messages  # stage messages were reported
+
+
+def test_degurba_for_units_without_population_spreads_the_census_over_the_official_grid(zhejiang):
+    result = degurba_for_units(zhejiang)
+    assert result.weights == "census_dasymetric" and result.agreement is None
+    assert "doi:10.2905/1c049178-ab00-4bbc-b638-3e3c19daaacb" in result.source and "census" in result.source
+    counties = result.counties.set_index("adcode")
+    assert (counties["degurba_weights"] == "census_dasymetric").all()
+    # Every county has its census figure (西湖区 with the scenic area inside its polygon), so its
+    # estimate adds up to it, and the prefectures to theirs (ZHEJIANG.md).
+    census = census_population().query("level == 'county'").set_index("adcode")["value"]
+    np.testing.assert_allclose(counties["population_2020"], census.loc[counties.index], rtol=1e-9)
+    np.testing.assert_allclose(counties["pop_total"], counties["population_2020"], rtol=1e-9)
+    assert counties.loc["330106", "population_2020"] == pytest.approx(1_089_229 + 23_763)  # + 西湖风景名胜区
+    assert counties["population_2020"].sum() == pytest.approx(64_567_588)
+    prefectures = result.prefectures.set_index("adcode")
+    assert prefectures.loc["330100", "population_2020"] == pytest.approx(11_936_010)
+    # Planners' places: 义乌 (1.86 million) and 余杭 are no longer "mostly uninhabited".
+    assert counties.loc["330782", "degurba_l1"] >= 2 and counties.loc["330110", "degurba_l1"] >= 2
+    assert counties.loc["330102", "degurba_l2"] == 30 and counties.loc["330102", "degurba_l1_stable"]
+    assert counties.loc["330127", "degurba_l1"] == 1  # 淳安
+    density = result.class_density.set_index("degurba_l2")
+    assert list(density.index) == [30, 23, 22, 21, 13, 12, 11]
+    assert ((density["density_fitted"] >= density["density_lower"]) & (density["density_fitted"] <= density["density_upper"])).all()
+    assert density["rows_county"].eq(90).all() and density["population"].sum() == pytest.approx(64_567_588)
+    assert np.nansum(result.population_estimate, dtype="float64") == pytest.approx(64_567_588, rel=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -131,7 +131,7 @@ def test_default_map_in_offline_browser(browser, maps, name):
         assert "2000" in tooltip and HANGZHOU_2000[name] in tooltip, tooltip
         browser.screenshot(SCREENSHOTS / f"{name}-2000.png")
     elif name.endswith("_degurba"):
-        assert "按面积加权" in legend  # the official grid, weighted by area: said on the map
+        assert "普查总数按官方格网类别密度分配，估算" in legend  # how the weights were made: said on the map
         # Switch on the 1 km grid and show Level 1, as a planner would in the layer control.
         browser.evaluate("document.querySelectorAll('.leaflet-control-layers-overlays input')[0].click()")
         browser.evaluate("document.querySelectorAll('.leaflet-control-layers-base input')[1].click()")
