@@ -38,6 +38,14 @@ class Assembled:
     join_report: JoinReport | None
 
     @property
+    def rasters(self) -> dict[tuple[str, str], object]:
+        """Class rasters behind polygon layers, keyed by (layer, column): maps draw the grid
+        from the raster (one small image) rather than from its polygons."""
+        if self.degurba is None:
+            return {}
+        return {("degurba_grid", "degurba_l2"): self.degurba.grid_l2}
+
+    @property
     def place(self) -> tuple[str, str]:
         """Chinese and English name of the build's area (``浙江省``, ``Zhejiang``; ``全国``,
         ``China``), for map titles."""

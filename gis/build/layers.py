@@ -86,8 +86,7 @@ def build_layers(
     indicators: pd.DataFrame,
     degurba=None,
 ) -> dict[str, pd.DataFrame]:
-    """One table per layer source, ready to write or map (plus, with ``degurba``, the Level 2
-    class raster under ``"degurba_grid.degurba_l2"`` for drawing the grid on maps).
+    """One table per layer source, ready to write or map.
 
     Parameters
     ----------
@@ -128,8 +127,6 @@ def build_layers(
             tables["degurba_class_density"] = class_density
             sources.append({"layer": "degurba_class_density", "column": "all", "source": degurba.source})
         tables["degurba_grid"] = degurba.grid_polygons
-        # The raster the polygons came from, for maps (see gis.maps.render: "<layer>.<column>").
-        tables["degurba_grid.degurba_l2"] = degurba.grid_l2
         sources.append({"layer": "degurba_grid", "column": "all", "source": degurba.source})
         rules = getattr(degurba, "rules", None)
         if rules is not None:

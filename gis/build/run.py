@@ -259,6 +259,7 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
             say(degurba.agreement.confusion.to_string())
     progress(f"drawing {len(plan.map_specs)} map(s)")
     written += render_maps(plan.map_specs, tables, plan.maps_dir, basemap=options.basemap, place=built.place,
+                           rasters=built.rasters,
                            on_note=lambda spec, message: progress(f"{spec.name}: {message}"))
     for path in stale:  # only once the new outputs are in place
         path.unlink(missing_ok=True)

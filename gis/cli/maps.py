@@ -33,7 +33,7 @@ def map_command(specs, province, data_paths, allow_unmatched, year, population_p
     refuse_overwrite([out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"], overwrite)
     require_writable_folder(out_dir, "--out", is_folder=True)
     built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, progress=stage)
-    written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place,
+    written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place, rasters=built.rasters,
                           on_note=lambda spec, message: stage(f"{spec.name}: {message}"))
     for path in written:
         wrote(path)

@@ -99,6 +99,7 @@ def render_maps(
     basemap: str | None = None,
     on_note: Callable[[Path, str], None] | None = None,
     place: tuple[str, str] = ("", ""),
+    rasters: Mapping[tuple[str, str], object] | None = None,
 ) -> list[Path]:
     """Write one offline HTML map per spec, and ``index.html``, into ``out_dir``.
 
@@ -123,6 +124,10 @@ def render_maps(
     place
         Chinese and English name of the province or country, put for ``{place}`` in titles
         and descriptions.
+    rasters
+        Class rasters (:class:`gis.degurba.rasters.ClassGrid`) behind polygon layers, keyed by
+        (layer, column), e.g. ``("degurba_grid", "degurba_l2")``: a grid overlay is then drawn
+        as one image warped from the raster instead of from the polygons.
 
     Returns
     -------
@@ -150,7 +155,7 @@ def render_maps(
     notes: list[tuple[Path, str, str]] = []  # (spec file, page name, message)
     for spec, spec_layers, codes in jobs:
         try:
-            page = build_page(spec, dict(spec_layers), basemap or spec.basemap, standard=china.needs_standard(codes),
+            page = build_page(spec, dict(spec_layers), basemap or spec.basemap, rasters=rasters, standard=china.needs_standard(codes),
                               min_coverage=MIN_NATIONAL_COVERAGE if len(codes) > 1 else 0.0)
         except MapSkipped as reason:
             skipped[spec.name] = str(reason)

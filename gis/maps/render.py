@@ -456,7 +456,7 @@ def _prepare_units(frame: gpd.GeoDataFrame, basemap: str) -> tuple[np.ndarray, i
 
 
 def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str, standard: bool = False,
-               min_coverage: float = 0.0) -> RenderedMap:
+               min_coverage: float = 0.0, rasters=None) -> RenderedMap:
     """Render ``spec`` on ``layers`` (EPSG:4326) into a complete offline HTML page.
 
     ``standard``: draw the page to the China map standard (:mod:`gis.maps.china`: mainland
@@ -465,7 +465,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     and tooltip fields without any value (another province's planning groups).
     Raises :class:`MapSkipped` when the map's layer or a view's column is absent, or when
     fewer than ``min_coverage`` of the units have a value in any view (a national page on
-    one province's data).
+    one province's data). ``rasters``: as for :func:`gis.maps.render_maps`.
     """
     notes: list[str] = []
     if spec.layer not in layers or layers[spec.layer] is None:
@@ -532,7 +532,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
                          f"no values of {overlay.requires!r} on this page")
             continue
         try:
-            overlay_payload.append(_overlay_data(overlay, frame, geometries, decimals, layers, basemap))
+            overlay_payload.append(_overlay_data(overlay, frame, geometries, decimals, layers, basemap, rasters or {}))
             legend_overlays.append((overlay, []))
         except MapSkipped as reason:
             notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} left out: {reason}")
@@ -594,10 +594,11 @@ _DEFAULT_OPTIONAL = {"prefecture_name", "region", "mountain26", "pilot_zone", "d
                      "degurba_l1_stable", "population_2020", "density_2020", "population_basis"}
 
 
-def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndarray, decimals: int, layers, basemap: str) -> dict:
+def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndarray, decimals: int, layers, basemap: str,
+                  rasters) -> dict:
     """GeoJSON (outlines) or an embedded image (categorised grids) and style of one overlay;
     MapSkipped when its layer or column is missing. A categorised overlay uses the class
-    raster ``layers["<layer>.<column>"]`` when there is one, else rasterises the layer's
+    raster ``rasters[(layer, column)]`` when there is one, else rasterises the layer's
     polygons."""
     label = esc(bilingual(overlay.label_zh, overlay.label_en))
     if overlay.where is not None:
@@ -620,7 +621,7 @@ def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndar
     if overlay.column not in grid.columns:
         raise MapSkipped(f"column {overlay.column!r} is not in layer {overlay.layer!r}")
     colours = [c.color for c in overlay.categories]
-    raster = layers.get(f"{overlay.layer}.{overlay.column}")  # the grid the patches came from
+    raster = rasters.get((overlay.layer, overlay.column))  # the grid the patches came from
     if raster is not None and basemap != "amap":  # AMap tiles want GCJ-02: shift the patches
         code_index = {int(c.value): k for k, c in enumerate(overlay.categories)}
         image = grid_image(raster.codes, raster.transform, raster.crs, code_index, colours, tuple(frame.total_bounds))

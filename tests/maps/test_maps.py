@@ -305,3 +305,21 @@ def test_a_map_skipped_now_does_not_leave_an_earlier_version_listed(layers, tmp_
     assert not (tmp_path / "county_degurba.html").exists()
     assert any("removed" in m for m in notes)
     assert 'href="county_degurba.html"' not in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_grid_overlay_is_drawn_from_the_class_raster_when_given(zhejiang, tmp_path, monkeypatch):
+    """With the raster behind the grid polygons (keyed by layer and column), the overlay is
+    warped from it and the polygons are not rasterised at all."""
+    from gis.degurba.grid import GHSL_CRS, snap_bounds
+    from gis.degurba.rasters import ClassGrid
+    from gis.maps import render
+
+    layers = map_layers(zhejiang)
+    window = snap_bounds(tuple(layers["counties"].to_crs(GHSL_CRS).total_bounds))
+    codes = np.full(window.shape, 11, dtype=np.uint8)
+    codes[: window.height // 2] = 30
+    monkeypatch.setattr(render, "class_image", lambda *a, **k: pytest.fail("polygons rasterised"))
+    written = render_maps([ROOT / "maps" / "county_degurba.toml"], layers, tmp_path,
+                          rasters={("degurba_grid", "degurba_l2"): ClassGrid(codes, window)})
+    page = next(p for p in written if p.name == "county_degurba.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page
