@@ -49,3 +49,18 @@ def built_zhejiang(tmp_path_factory):
 def built_with_table(tmp_path_factory):
     """``gis build --data <synthetic county table> --allow-unmatched``: (output folder, result)."""
     return _build(tmp_path_factory.mktemp("built-with-table"), "--data", str(SYNTHETIC_TABLE), "--allow-unmatched")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium with networking off (tests/support/chromium.py), one per test module.
+    Skipped locally when Chromium is missing; with ``CI=true`` that is a failure instead."""
+    from support.chromium import Chromium, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but no Chromium found: install Debian's chromium (see .ci/run)")
+        pytest.skip("no Chromium found (install Debian's chromium to run the browser tests)")
+    with Chromium(executable, tmp_path_factory.mktemp("chromium-profile")) as chromium:
+        yield chromium

@@ -137,6 +137,17 @@ def parse_groups(text: str | None, indicators: list[str]) -> dict[str, list[str]
     return groups
 
 
+def check_index_indicators(indicators: list[str]) -> pd.DataFrame:
+    """The registry, once ``indicators`` are known to it and at least two (else GisError)."""
+    reg = registry()
+    unknown = [i for i in indicators if i not in reg.index]
+    if unknown:
+        raise GisError(f"--indicators: unknown indicator(s) {', '.join(unknown)}; see gis/data/indicators.csv")
+    if len(indicators) < 2:
+        raise GisError("--indicators: give at least two indicators for an index")
+    return reg
+
+
 def integration_index(
     long: pd.DataFrame,
     indicators: list[str],
@@ -174,12 +185,7 @@ def integration_index(
         entropy, divergence, ``weight`` (overall) and ``weight_in_group``, the min and max used
         for normalisation and the number of units.
     """
-    reg = registry()
-    unknown = [i for i in indicators if i not in reg.index]
-    if unknown:
-        raise GisError(f"--indicators: unknown indicator(s) {', '.join(unknown)}; see gis/data/indicators.csv")
-    if len(indicators) < 2:
-        raise GisError("--indicators: give at least two indicators for an index")
+    reg = check_index_indicators(indicators)
     rows = long[long["indicator"].isin(indicators)]
     if year is None:
         years = sorted(rows["year"].unique())

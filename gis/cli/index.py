@@ -94,9 +94,8 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
     import pandas as pd
 
     from gis._files import refuse_overwrite, require_writable_folder, write_csv, write_text_atomic
-    from gis.analysis.integration import parse_groups
+    from gis.analysis.integration import check_index_indicators, parse_groups
     from gis.analysis.mcda import panel_entropy_index
-    from gis.tables.indicators import registry
 
     if output.suffix.lower() != ".csv":
         raise GisError(f"{output}: expected a .csv file name")
@@ -107,12 +106,7 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
     if year is not None and years_text is not None:
         raise GisError("give --year (one year) or --years (a panel), not both")
     names = [i.strip() for i in indicators.split(",") if i.strip()]
-    reg = registry()
-    unknown = [i for i in names if i not in reg.index]
-    if unknown:
-        raise GisError(f"--indicators: unknown indicator(s) {', '.join(unknown)}; see gis/data/indicators.csv")
-    if len(names) < 2:
-        raise GisError("--indicators: give at least two indicators for an index")
+    reg = check_index_indicators(names)
     directions = {i: reg.loc[i, "direction"] for i in names}
     neutral = [i for i, d in directions.items() if d not in ("higher_better", "higher_worse")]
     if neutral:

@@ -158,20 +158,18 @@ def fit_rows(boundaries, totals: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray
         if own[i] is not None:
             key = ("county", code)
             row = {"total": own[i][0], "group": province, "kind": "county", "parent": code, "origin": own[i][1]}
-        elif (prefecture, "prefecture") in value:
-            parent_total, parent_origin = value[(prefecture, "prefecture")]
-            key = ("prefecture", prefecture)
-            remainder = parent_total - known_by_prefecture.get(prefecture, 0.0)
-            row = {"total": remainder, "group": province, "kind": "prefecture remainder", "parent": prefecture,
-                   "origin": "user" if "user" in origins_by_prefecture.get(prefecture, set()) | {parent_origin} else "census"}
-        elif (province, "province") in value:
-            parent_total, parent_origin = value[(province, "province")]
-            key = ("province", province)
-            remainder = parent_total - known_by_province.get(province, 0.0)
-            row = {"total": remainder, "group": province, "kind": "province remainder", "parent": province,
-                   "origin": "user" if "user" in origins_by_province.get(province, set()) | {parent_origin} else "census"}
         else:
-            continue
+            # The nearest ancestor with a total: its remainder once the units inside it that
+            # have their own figure are taken out.
+            level, parent = next(((lv, a) for lv, a in (("prefecture", prefecture), ("province", province))
+                                  if (a, lv) in value), (None, None))
+            if level is None:
+                continue
+            known, origins = (known_by_prefecture, origins_by_prefecture) if level == "prefecture" else (known_by_province, origins_by_province)
+            parent_total, parent_origin = value[(parent, level)]
+            key = (level, parent)
+            row = {"total": parent_total - known.get(parent, 0.0), "group": province, "kind": f"{level} remainder",
+                   "parent": parent, "origin": "user" if "user" in origins.get(parent, set()) | {parent_origin} else "census"}
         if key not in row_of_key:
             if row["total"] < -0.5:
                 parent = row["parent"]

@@ -157,15 +157,22 @@ def _symbol_layer_props(symbol: FillSymbol) -> dict[str, str]:
 def _line_symbol_element(name: str, symbol: FillSymbol) -> ET.Element:
     """A SimpleLine symbol drawn with the symbol's outline colour and width."""
     element = ET.Element("symbol", {"type": "line", "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"})
-    layer = ET.SubElement(element, "layer", {"class": "SimpleLine", "enabled": "1", "locked": "0", "pass": "0"})
-    props = {"line_color": _rgba(symbol.outline), "line_style": "solid", "line_width": f"{symbol.outline_width_mm:g}",
-             "line_width_unit": "MM", "capstyle": "flat", "joinstyle": "round", "offset": "0", "offset_unit": "MM"}
+    _symbol_layer(element, "SimpleLine", {
+        "line_color": _rgba(symbol.outline), "line_style": "solid", "line_width": f"{symbol.outline_width_mm:g}",
+        "line_width_unit": "MM", "capstyle": "flat", "joinstyle": "round", "offset": "0", "offset_unit": "MM",
+    })
+    return element
+
+
+def _symbol_layer(symbol: ET.Element, layer_class: str, props: dict[str, str]) -> None:
+    """One symbol layer of ``layer_class`` with ``props``, written both ways QGIS reads them
+    (the ``Option`` map of QGIS >= 3.26 and the older ``prop`` elements)."""
+    layer = ET.SubElement(symbol, "layer", {"class": layer_class, "enabled": "1", "locked": "0", "pass": "0"})
     options = ET.SubElement(layer, "Option", {"type": "Map"})
     for key, value in props.items():
         ET.SubElement(options, "Option", {"type": "QString", "name": key, "value": value})
     for key, value in props.items():
         ET.SubElement(layer, "prop", {"k": key, "v": value})
-    return element
 
 
 def _symbol_element(name: str, symbol: FillSymbol) -> ET.Element:
@@ -173,15 +180,7 @@ def _symbol_element(name: str, symbol: FillSymbol) -> ET.Element:
         "symbol",
         {"type": "fill", "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"},
     )
-    layer = ET.SubElement(
-        element, "layer", {"class": "SimpleFill", "enabled": "1", "locked": "0", "pass": "0"}
-    )
-    props = _symbol_layer_props(symbol)
-    options = ET.SubElement(layer, "Option", {"type": "Map"})
-    for key, value in props.items():
-        ET.SubElement(options, "Option", {"type": "QString", "name": key, "value": value})
-    for key, value in props.items():
-        ET.SubElement(layer, "prop", {"k": key, "v": value})
+    _symbol_layer(element, "SimpleFill", _symbol_layer_props(symbol))
     return element
 
 

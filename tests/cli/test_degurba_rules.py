@@ -14,23 +14,19 @@ import pandas as pd
 import rasterio
 import shapely
 from click.testing import CliRunner
+from support.rasters import HANGZHOU_30KM, write_on_grid
 
 from gis.cli import main
 from gis.degurba.grid import GHSL_CRS, GhslWindow
 
-GRID = GhslWindow(row_off=5600, col_off=29700, height=30, width=30)
+GRID = HANGZHOU_30KM
 TOWN = (slice(10, 13), slice(10, 13))
 
 
 def _population(path):
     population = np.full(GRID.shape, 100.0, dtype="float32")
     population[TOWN] = 4000
-    with rasterio.open(
-        path, "w", driver="GTiff", width=GRID.width, height=GRID.height, count=1, dtype="float32",
-        crs="ESRI:54009", transform=GRID.transform, nodata=-200,
-    ) as dst:
-        dst.write(population, 1)
-    return path
+    return write_on_grid(path, population, GRID)
 
 
 def _units(path):

@@ -9,10 +9,11 @@ import pyogrio
 import pytest
 import rasterio
 from click.testing import CliRunner
+from support.rasters import HANGZHOU_30KM, write_on_grid
 from rasterio.transform import from_origin
 
 from gis.cli import main
-from gis.degurba.grid import GHSL_CRS, GhslWindow, snap_bounds
+from gis.degurba.grid import GHSL_CRS, snap_bounds
 from gis.degurba.official import (
     ATTRIBUTION,
     agreement,
@@ -188,18 +189,13 @@ def test_degurba_for_units_with_population(zhejiang, zhejiang_population):
 
 # --- command line ----------------------------------------------------------------------------
 
-GRID = GhslWindow(row_off=5600, col_off=29700, height=30, width=30)
+GRID = HANGZHOU_30KM
 
 
 def _on_grid_population(path):
     population = np.full(GRID.shape, 100.0, dtype="float32")
     population[10:13, 10:13] = 6000  # the first worked check: an urban centre in a sea of 12
-    with rasterio.open(
-        path, "w", driver="GTiff", width=GRID.width, height=GRID.height, count=1, dtype="float32",
-        crs="ESRI:54009", transform=GRID.transform, nodata=-200,
-    ) as dst:
-        dst.write(population, 1)
-    return path
+    return write_on_grid(path, population, GRID)
 
 
 def test_cli_grid_writes_level_2_and_level_1_and_refuses_to_overwrite(tmp_path):

@@ -10,12 +10,11 @@ Locally the tests skip when no Chromium is installed; with ``CI=true`` they fail
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
-from support.chromium import Chromium, find_chromium
+from support.chromium import Chromium
 from support.maps import NO_DATA_COUNTY, map_layers
 
 from gis.maps import default_spec_paths, render_maps
@@ -30,17 +29,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 HOVER = {"prefectures": ("杭州市", 11), "counties": ("淳安县", 90)}
 #: Hangzhou's 2000 value as the seed data states it, formatted by unit.
 HANGZHOU_2000 = {"prefecture_income_ratio": "2.15 倍", "prefecture_income_gap": "5,172 元"}
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but no Chromium found: install Debian's chromium (see .ci/run)")
-        pytest.skip("no Chromium found (install Debian's chromium to run the browser tests)")
-    with Chromium(executable, tmp_path_factory.mktemp("chromium-profile")) as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ national index map. Screenshots go to ``test-output/maps/china/`` (git-ignored).
 from __future__ import annotations
 
 import io
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from support.chromium import Chromium, find_chromium
+from support.chromium import Chromium
 from support.maps_china import china_layers
 from gis.maps import render_maps
 
@@ -22,17 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "maps" / "china"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but no Chromium found: install Debian's chromium (see .ci/run)")
-        pytest.skip("no Chromium found (install Debian's chromium to run the browser tests)")
-    with Chromium(executable, tmp_path_factory.mktemp("chromium-profile")) as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")
