@@ -12,6 +12,20 @@ from gis.errors import GisError
 
 #: Categorical factors taken from the units themselves rather than from the tables.
 UNIT_FACTORS = ("region", "mountain26", "pilot_zone", "prefecture")
+#: Names of the unit factors on the map (Chinese, English).
+UNIT_FACTOR_LABELS = {
+    "region": ("浙东北/浙西南", "North-east / south-west Zhejiang"),
+    "mountain26": ("山区26县", "Mountain-26 counties"),
+    "pilot_zone": ("嘉湖片区", "Jiaxing–Huzhou pilot zone"),
+    "prefecture": ("设区市", "Prefecture"),
+}
+#: Discretisation schemes as the map names them (Chinese, English).
+SCHEME_LABELS = {
+    "equal_interval": ("等间距", "equal intervals"),
+    "quantiles": ("分位数", "quantiles"),
+    "fisher_jenks": ("自然断点", "natural breaks"),
+    "std": ("标准差", "standard deviations"),
+}
 
 
 def _discretize_option(value: str):
@@ -40,8 +54,10 @@ def _discretize_option(value: str):
 @options.allow_unmatched
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output .gpkg (units with their strata, and every detector's table); <name>.factors.csv beside it.")
+@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw every factor's strata, with its q, as an offline HTML map (.html).")
 @options.overwrite
-def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, province, allow_unmatched, output, overwrite) -> None:
+def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Geographical detector (王劲峰, 徐成东 2017): factor q and p, interaction types, risk and
     ecological detectors; numeric factors discretised by a named scheme or the optimal search."""
     import geopandas as gpd
@@ -56,7 +72,13 @@ def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, 
     if output.suffix.lower() != ".gpkg":
         raise GisError(f"{output}: expected a .gpkg file name")
     csv_path = output.with_name(output.stem + ".factors.csv")
-    refuse_overwrite([output, csv_path], overwrite)
+    if map_path is not None and map_path.suffix.lower() != ".html":
+        raise GisError(f"--map {map_path}: expected a .html file name")
+    refuse_overwrite([output, csv_path, *([map_path] if map_path else [])], overwrite)
+    if map_path is not None:
+        from gis._files import require_writable_folder
+
+        require_writable_folder(map_path, "--map")
     names = [f.strip() for f in factors.split(",") if f.strip()]
     if not names:
         raise GisError("--factors: give at least one factor")
@@ -123,6 +145,91 @@ def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, 
         click.echo(f"{row.factor}: {row.scheme}, {row.k} classes ({row.strata} non-empty), q = {row.q:.4f} "
                    f"— best of {int((result.discretization['factor'] == row.factor).sum())} trial(s)")
     click.echo(f"wrote {output} and {csv_path}")
+    if map_path is not None:
+        from gis.tables.join import cited_files
+
+        files = "; ".join(sorted(cited_files(rows["source"]).unique()))
+        _write_map(map_path, units, frame, result, y_name, names, discretize, year, level, boundaries, files)
+        click.echo(f"wrote {map_path}")
+
+
+def _write_map(path: Path, units, analysed, result, y_name: str, names: list[str], discretize: str, year: int,
+               level: str, boundaries, data_source: str) -> None:
+    """One view per factor from ``gis/assets/maps/geodetector.toml``: the units by the stratum
+    the detector used, the factor's q and p in the view's title. An indicator's strata are
+    labelled with the range of its values in each (ordered, sequential colours); units left
+    out of the analysis show as no data."""
+    from dataclasses import replace
+
+    from gis.maps.analysis import analysis_spec, write_analysis_map
+    from gis.maps.spec import FieldLabel
+    from gis.tables.indicators import registry
+    from gis.units.boundaries import province_name_en
+
+    reg = registry()
+    strata = result.strata.rename(columns={f: f"stratum_{f}" for f in names})
+    for factor in names:
+        column = f"stratum_{factor}"
+        if factor in UNIT_FACTORS:
+            strata[column] = strata[column].astype(str)
+        else:
+            strata[column] = _stratum_labels(strata[column].to_numpy(), analysed[factor].to_numpy(), str(reg.loc[factor, "unit"]))
+    frame = units[["adcode", "name", "geometry"]].merge(
+        analysed[["adcode", y_name]].rename(columns={y_name: "y_value"}).merge(strata, on="adcode"), on="adcode", how="left")
+    factors = result.factors.set_index("factor")
+    spec = analysis_spec("geodetector")
+    place_zh, place_en = boundaries.name, province_name_en(boundaries.code)
+    spec = spec.with_tokens(
+        {"place": place_zh, "year": str(year), "y": str(reg.loc[y_name, "label_zh"])},
+        {"place": place_en, "year": str(year), "y": str(reg.loc[y_name, "label_en"]), "y_en": str(reg.loc[y_name, "label_en"])},
+    )
+    templates = {v.columns[None]: v for v in spec.views}
+    views, fields, popup = [], dict(spec.fields), []
+    for factor in names:
+        column = f"stratum_{factor}"
+        row = factors.loc[factor]
+        tokens = {"q": f"{row['q']:.3f}", "p": f"{row['p']:.3g}", "factor": factor, "factor_en": factor,
+                  "how": "", "how_en": ""}
+        if factor in UNIT_FACTORS:
+            tokens["factor"], tokens["factor_en"] = UNIT_FACTOR_LABELS[factor]
+            template = templates["stratum_groups"]
+        else:
+            tokens["factor"], tokens["factor_en"] = str(reg.loc[factor, "label_zh"]), str(reg.loc[factor, "label_en"])
+            zh, en = SCHEME_LABELS.get(row["scheme"], (row["scheme"], row["scheme"]))
+            best_zh, best_en = ("最优离散化 ", "optimal ") if discretize == "optimal" else ("", "")
+            tokens["how"] = f"{best_zh}{zh} {int(row['strata'])} 层"
+            tokens["how_en"] = f"{best_en}{en}, {int(row['strata'])} strata"
+            template = templates["stratum_numeric"]
+
+        def fill(text: str) -> str:
+            for key, value in tokens.items():
+                text = text.replace("{" + key + "}", value)
+            return text
+
+        views.append(replace(template, columns={None: column}, label_zh=fill(template.label_zh), label_en=fill(template.label_en)))
+        fields[column] = FieldLabel(f"{tokens['factor']}分层（q = {tokens['q']}）", f"{tokens['factor_en']} stratum (q = {tokens['q']})")
+    for name in spec.popup_fields:
+        popup.extend(f"stratum_{f}" for f in names) if name == "@strata" else popup.append(name)
+    fields["y_value"] = replace(fields["y_value"], unit=str(reg.loc[y_name, "unit"]))
+    spec = replace(spec, views=tuple(views), fields=fields, popup_fields=tuple(popup))
+    write_analysis_map(spec, frame, level, data_source, path)
+
+
+def _stratum_labels(codes, values, unit: str):
+    """Ordered labels of an indicator's strata (class ``codes`` 0…k−1 of the units analysed,
+    ``values`` the factor's values in ``unit``): "1: 30,000 – 35,500 元", the lowest and
+    highest value among each stratum's units, as a pandas Categorical in class order."""
+    import numpy as np
+    import pandas as pd
+
+    from gis.maps.numbers import format_number, unit_suffix
+
+    codes = np.asarray(codes, dtype=int)
+    order = np.unique(codes)
+    low = pd.Series(values).groupby(codes).min()
+    high = pd.Series(values).groupby(codes).max()
+    labels = [f"{k + 1}: {format_number(low[k], unit)} – {format_number(high[k], unit)}{unit_suffix(unit)}" for k in order]
+    return pd.Categorical.from_codes(np.searchsorted(order, codes), categories=labels, ordered=True)
 
 
 def _strata_style(factor: str, strata: list[str], default: bool):

@@ -43,8 +43,8 @@ COUPLING_TEXT = {
    C = sqrt{{[1 − Σ_(i>j) |U_i − U_j| / Σ_(m=1..n−1) m] · Π_i (U_i / max U)^(1/(n−1))}}
    (two subsystems: C = sqrt[(1 − |U1 − U2|) · min(U1, U2) / max(U1, U2)]),
    the modified coupling degree of 王淑佳, 孔伟, 任亮, 治丹丹, 戴彬婷 (2021) 国内耦合协调度模型的
-   误区及修正, 自然资源学报 36(3): 793–810. NOTE: written from the paper as it is commonly
-   cited and checked for consistency with its 表 8 (original vs modified C of 13 京津冀
+   误区及修正, 自然资源学报 36(3): 793–810. NOTE: transcribed from secondary citations of the
+   paper and checked for consistency with its 表 8 (original vs modified C of 13 京津冀
    cities); the printed equation could not be read here — verify before publishing.
    T = Σ α_i U_i (α = {alpha}), D = sqrt(C · T).
    Grades of D (廖重斌 1999, 热带地理 19(2)): [0,0.1) 极度失调, [0.1,0.2) 严重失调, [0.2,0.3) 中度失调,
@@ -59,6 +59,29 @@ COUPLING_TEXT = {
    T = Σ α_i U_i (α = {alpha}), D = sqrt(C · T).
    Grades of D (廖重斌 1999, 热带地理 19(2)): [0,0.1) 极度失调 … [0.9,1] 优质协调 (ten classes of 0.1).
 """,
+}
+
+
+#: How the map names the coupling form (gis/assets/maps/index.toml tokens {coupling_*} and
+#: {coupling_short_*}): the default form is flagged as unverified on the page itself.
+COUPLING_NOTES = {
+    "wang2021": (
+        "耦合度 C 采用王淑佳等（2021）修正式：公式转录自二次引用，未核对原文印刷公式，发表前请核对。",
+        "Coupling degree C: corrected form of Wang et al. (2021), transcribed from secondary citations; "
+        "the paper's printed equation is not verified, check before publishing.",
+        "C：王淑佳等 2021 修正式，公式未经原文核对",
+        "C: Wang et al. 2021 corrected form, equation not verified against the paper",
+    ),
+    "traditional": (
+        "耦合度 C 采用传统式（刘耀彬等 2005）。",
+        "Coupling degree C: traditional form (Liu et al. 2005).",
+        "C：传统式",
+        "C: traditional form",
+    ),
+}
+SCORE_LABELS = {
+    "entropy": ("熵权综合指数", "entropy-weighted index"),
+    "entropy_topsis": ("熵权 TOPSIS 贴近度", "entropy-TOPSIS closeness"),
 }
 
 
@@ -87,8 +110,10 @@ def _years_option(text: str | None):
 @options.allow_unmatched
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output .csv; <name>.weights.csv, .obstacles.csv, .method.txt and .gpkg go beside it.")
+@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw the scores (and coupling coordination grades) as an offline HTML map (.html).")
 @options.overwrite
-def index_command(paths, indicators, groups, method, coupling_form, year, years_text, level, alpha, province, allow_unmatched, output, overwrite) -> None:
+def index_command(paths, indicators, groups, method, coupling_form, year, years_text, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Urban-rural integration index: entropy weights (one set across the years of a panel),
     entropy-TOPSIS, obstacle degree and the coupling coordination degree with its ten grades."""
     import pandas as pd
@@ -101,8 +126,12 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
         raise GisError(f"{output}: expected a .csv file name")
     beside = {kind: output.with_name(f"{output.stem}.{kind}") for kind in ("weights.csv", "obstacles.csv", "method.txt")}
     gpkg_path = output.with_suffix(".gpkg")
-    refuse_overwrite([output, gpkg_path, *beside.values()], overwrite)
+    if map_path is not None and map_path.suffix.lower() != ".html":
+        raise GisError(f"--map {map_path}: expected a .html file name")
+    refuse_overwrite([output, gpkg_path, *beside.values(), *([map_path] if map_path else [])], overwrite)
     require_writable_folder(output, "-o")
+    if map_path is not None:
+        require_writable_folder(map_path, "--map")
     if year is not None and years_text is not None:
         raise GisError("give --year (one year) or --years (a panel), not both")
     names = [i.strip() for i in indicators.split(",") if i.strip()]
@@ -178,6 +207,46 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
     _write_gpkg(gpkg_path, units, table, score_column, chosen, bool(group_map))
     _echo_summary(weights, table, missing, names_by_code, chosen)
     click.echo(f"wrote {output}, {beside['weights.csv']}, {beside['obstacles.csv']}, {beside['method.txt']} and {gpkg_path}")
+    if map_path is not None:
+        from gis.tables.join import cited_files
+
+        files = "; ".join(sorted(cited_files(complete["source"]).unique()))
+        _write_map(map_path, units, table, obstacles, score_column, method, coupling_form if group_map else None,
+                   chosen, level, boundaries, files)
+        click.echo(f"wrote {map_path}")
+
+
+def _write_map(path: Path, units, table, obstacles, score_column: str, method: str, coupling_form: str | None,
+               years: list[int], level: str, boundaries, data_source: str) -> None:
+    """Units coloured by the mapped score (and, with subsystems, by the coordination grade)
+    from ``gis/assets/maps/index.toml``; popups per year with score, rank, D, grade and the
+    three indicators with the largest obstacle degree. Units without a score show as no data."""
+    import pandas as pd
+
+    from gis.maps.analysis import analysis_spec, by_year, write_analysis_map
+    from gis.units.boundaries import province_name_en
+
+    top = obstacles[obstacles["obstacle_rank"] <= 3].sort_values(["adcode", "year", "obstacle_rank", "indicator"])
+    top = top.assign(text=top["label_zh"] + " " + (100 * top["obstacle_degree"]).map("{:.1f}%".format))
+    top_text = top.groupby(["adcode", "year"])["text"].agg("；".join).rename("top_obstacles").reset_index()
+    per_year = table.rename(columns={score_column: "score"}).merge(top_text, on=["adcode", "year"], how="left")
+    measures = [c for c in ("score", "rank", "coordination_d", "coordination_grade", "top_obstacles") if c in per_year.columns]
+    wide = per_year.pivot(index="adcode", columns="year", values=measures)
+    wide.columns = [f"{m}_{y}" for m, y in wide.columns]
+    for y in years:  # pivot makes ranks floats and blank texts NaN: both read as no data
+        wide[f"rank_{y}"] = pd.to_numeric(wide[f"rank_{y}"]).astype("Int64")
+    missing = table.drop_duplicates("adcode").set_index("adcode")["missing_inputs"].replace("", None)
+    frame = units[["adcode", "name", "geometry"]].merge(wide.reset_index(), on="adcode", how="left")
+    frame["missing_inputs"] = frame["adcode"].map(missing)
+    note_zh, note_en, short_zh, short_en = COUPLING_NOTES.get(coupling_form, ("", "", "", ""))
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+    score_zh, score_en = SCORE_LABELS[method]
+    spec = analysis_spec("index").with_tokens(
+        {"place": boundaries.name, "year": span, "score_zh": score_zh, "coupling_zh": note_zh, "coupling_short_zh": short_zh},
+        {"place": province_name_en(boundaries.code), "year": span, "score_en": score_en, "coupling_en": note_en,
+         "coupling_short_en": short_en},
+    )
+    write_analysis_map(by_year(spec, frame.columns, years), frame, level, data_source, path)
 
 
 def _echo_summary(weights, table, missing, names_by_code, years) -> None:

@@ -17,6 +17,8 @@ MEASURE_LABELS = {
     "cv": ("变异系数", "Coefficient of variation"),
 }
 GROUPING_LABELS = {"region": "浙东北/浙西南", "mountain26": "山区26县与其他", "pilot_zone": "嘉湖片区与其他", "prefecture": "设区市"}
+GROUPING_LABELS_EN = {"region": "north-east / south-west Zhejiang", "mountain26": "mountain-26 counties and the rest",
+                      "pilot_zone": "Jiaxing–Huzhou pilot zone and the rest", "prefecture": "prefecture"}
 COMPONENT_LABELS = {
     "total": "总体 total",
     "between": "组间 between",
@@ -39,8 +41,10 @@ COMPONENT_LABELS = {
 @options.allow_unmatched
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output .csv (tidy); <name>.gpkg and <name>.html are written beside it.")
+@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw the units by group, with their values per year, as an offline HTML map (.html).")
 @options.overwrite
-def inequality(paths, indicator, grouping, weights, level, year, province, allow_unmatched, output, overwrite) -> None:
+def inequality(paths, indicator, grouping, weights, level, year, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Inequality of one indicator across units, decomposed between and within groups, for
     every year in the data. Without --data: the shipped seed data (urban and rural incomes of
     prefectures estimated from 表 3's ratio and gap, said so with their accuracy)."""
@@ -57,7 +61,15 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
     if output.suffix.lower() != ".csv":
         raise GisError(f"{output}: expected a .csv file name (the .gpkg and .html go beside it)")
     gpkg_path, html_path = output.with_suffix(".gpkg"), output.with_suffix(".html")
-    refuse_overwrite([output, gpkg_path, html_path], overwrite)
+    if map_path is not None and map_path.suffix.lower() != ".html":
+        raise GisError(f"--map {map_path}: expected a .html file name")
+    if map_path is not None and map_path.resolve() == html_path.resolve():
+        raise GisError(f"--map {map_path}: that is the chart page written beside -o; choose another name")
+    refuse_overwrite([output, gpkg_path, html_path, *([map_path] if map_path else [])], overwrite)
+    if map_path is not None:
+        from gis._files import require_writable_folder
+
+        require_writable_folder(map_path, "--map")
     if indicator not in registry().index:
         raise GisError(f"--indicator {indicator}: not in gis/data/indicators.csv")
     if paths:
@@ -102,6 +114,41 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
     _write_page(html_path, table, frame, indicator, grouping, level, boundaries.name, weight_source, sources)
     click.echo(_summary(table))
     click.echo(f"wrote {output}, {gpkg_path} and {html_path}")
+    if map_path is not None:
+        _write_map(map_path, units, frame, indicator, grouping, level, boundaries, sources)
+        click.echo(f"wrote {map_path}")
+
+
+def _write_map(path: Path, units, frame, indicator: str, grouping: str, level: str, boundaries, sources) -> None:
+    """Units by group from ``gis/assets/maps/inequality.toml``, popups with the indicator in
+    every year analysed. Units without a value in any year were left out of the decomposition
+    and show as no data (group too); estimated values carry their source with its accuracy."""
+    import pandas as pd
+
+    from gis.maps.analysis import analysis_spec, write_analysis_map
+    from gis.tables.estimates import ESTIMATE_MARK
+    from gis.tables.indicators import registry
+    from gis.units.boundaries import province_name_en
+
+    wide = frame.pivot(index="adcode", columns="year", values="value")
+    years = [int(y) for y in wide.columns]
+    wide.columns = [f"{indicator}_{y}" for y in wide.columns]
+    analysed = set(frame["adcode"])
+    groups = sorted(units["group"].unique())
+    map_frame = units[["adcode", "name", "geometry"]].assign(
+        group=pd.Categorical(units["group"].where(units["adcode"].isin(analysed)), categories=groups)
+    ).merge(wide.reset_index(), on="adcode", how="left")
+    # Which of a unit's values are estimates (their source says how and how accurate).
+    estimated = frame[frame["source"].str.startswith(ESTIMATE_MARK)].sort_values("year")
+    map_frame["estimated"] = map_frame["adcode"].map(estimated.groupby("adcode")["year"].agg(lambda y: ", ".join(map(str, y))))
+    label = registry().loc[indicator]
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+    spec = analysis_spec("inequality").with_tokens(
+        {"place": boundaries.name, "indicator": str(label["label_zh"]), "years": f"{span}年", "grouping_zh": GROUPING_LABELS[grouping]},
+        {"place": province_name_en(boundaries.code), "indicator": str(label["label_en"]), "years": span,
+         "grouping_en": GROUPING_LABELS_EN[grouping]},
+    )
+    write_analysis_map(spec, map_frame, level, "; ".join(sources), path)
 
 
 def _population_weights(frame, long, level: str, census_population):

@@ -2,7 +2,8 @@
 
 ``decimals`` and ``format`` come from the units table: ``thousands`` groups digits
 (``31,053 元``), ``percent`` appends ``%`` (``8.50%``), ``plain`` prints the decimals
-(``2.15 倍``). Missing values are never turned into numbers: they read "暂无数据 / no data".
+(``2.15 倍``), ``bare`` prints them with no unit after the number (a 0–1 score: ``0.452``;
+the unit is named once, in the legend title). Missing values are never turned into numbers: they read "暂无数据 / no data".
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def format_number(value: float, unit: str | None) -> str:
 
 def unit_suffix(unit: str | None) -> str:
     """What follows a number of ``unit`` in running text: ``" 元"``, ``""`` for percent."""
-    if unit is None or units().loc[unit, "format"] == "percent":
+    if unit is None or units().loc[unit, "format"] in ("percent", "bare"):
         return ""
     return f" {units().loc[unit, 'label_zh']}"
 

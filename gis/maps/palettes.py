@@ -23,7 +23,15 @@ COLORBLIND_SAFE = (
 #: ColorBrewer schemes that are not colour-blind safe; allowed only on explicit request.
 NOT_COLORBLIND_SAFE = ("RdGy", "RdYlGn", "Spectral")
 
-#: Fill of units without a value: light grey under dark hatching, unlike any palette colour.
+#: Qualitative palettes for categories read from the data (``categories = "@data"``).
+#: Okabe & Ito (2008, "Color Universal Design", jfly.iam.u-tokyo.ac.jp/color): eight colours
+#: told apart under every common colour-vision deficiency, black left out (it is the outline).
+QUALITATIVE = {
+    "Okabe-Ito": ("#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7", "#999999"),
+}
+#: ColorBrewer's Set3 (12 colours) takes over past eight categories: no qualitative palette
+#: of more colours stays colour-blind safe, and the legend says so.
+_MANY = "Set3"
 
 
 def check_palette(name: object, classes: int, allow_unsafe: bool) -> str:
@@ -48,6 +56,31 @@ def palette_colours(name: str, classes: int, reverse: bool = False) -> list[str]
     else:
         colours = [c.lower() for c in color_brewer(name, classes)]
     return colours[::-1] if reverse else colours
+
+
+def category_colours(name: str, count: int) -> tuple[list[str], str]:
+    """``count`` fill colours for categories found in the data, and a legend note ("" if none).
+
+    ``name`` is a :data:`QUALITATIVE` palette or a colour-blind-safe ColorBrewer scheme (for
+    ordered classes, light to dark). A qualitative palette with too few colours gives way to
+    ColorBrewer Set3 (12 colours, not colour-blind safe) and past 12 the colours repeat; the
+    note says which, so a reader does not take two units of one colour for one class.
+    """
+    if count <= 0:
+        return [], ""
+    if name not in QUALITATIVE:
+        if count <= 9:
+            return palette_colours(name, count), ""
+        # ColorBrewer's sequential schemes stop at 9 classes; branca interpolates beyond.
+        return [c.lower() for c in color_brewer(name, count)][:count], ""
+    base = list(QUALITATIVE[name])
+    if count <= len(base):
+        return base[:count], ""
+    many = [c.lower() for c in color_brewer(_MANY, 12)]
+    if count <= len(many):
+        return many[:count], f"{count} 类超过 {len(base)} 色：颜色不保证色盲可辨 / {count} classes: colours not colour-blind safe"
+    colours = [many[i % len(many)] for i in range(count)]
+    return colours, f"{count} 类，颜色重复使用，请以标签为准 / {count} classes: colours repeat, read the labels"
 
 
 @lru_cache(maxsize=1)

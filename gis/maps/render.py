@@ -45,7 +45,7 @@ from gis.maps.numbers import (
     is_missing,
     unit_labels,
 )
-from gis.maps.palettes import load_categories, palette_colours
+from gis.maps.palettes import category_colours, load_categories, palette_colours
 from gis.maps.raster import class_image, grid_image
 from gis.maps.schemes import SCHEMES, class_bounds, class_index
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
@@ -198,9 +198,28 @@ def _weights_note(view: View, frame: pd.DataFrame) -> str:
     return note
 
 
+def _categories_from_data(view: View, series: list[pd.Series]) -> tuple[View, str]:
+    """``view`` with one category per distinct value of its columns (``categories = "@data"``),
+    in the columns' categorical order when they have one, else sorted (numbers as numbers);
+    colours from the view's palette, and the palette's note (see ``category_colours``)."""
+    ordered = [s.cat.categories for s in series if isinstance(s.dtype, pd.CategoricalDtype)]
+    if ordered:
+        values = list(dict.fromkeys(v for categories in ordered for v in categories))
+    else:
+        present = pd.concat(series, ignore_index=True).dropna().unique().tolist()
+        numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in present)
+        values = sorted(present, key=float if numeric else str)
+    colours, note = category_colours(view.palette, len(values))
+    categories = tuple(Category(v, c, str(v), str(v)) for v, c in zip(values, colours))
+    return replace(view, categories=categories), note
+
+
 def classify_view(view: View, columns: dict[int | None, str], frame: pd.DataFrame) -> ClassedView:
     """Classes, texts and legend of one view; numeric views share bounds across all years."""
     years = list(columns)
+    note_from_data = ""
+    if view.categories_from_data:
+        view, note_from_data = _categories_from_data(view, [frame[columns[y]] for y in years])
     if view.scheme == "categories":
         colours = [c.color.lower() for c in view.categories]
         per_year = [_category_index(frame[columns[y]], view.categories) for y in years]
@@ -208,7 +227,7 @@ def classify_view(view: View, columns: dict[int | None, str], frame: pd.DataFram
             [_category_label(view.categories[k]) if k >= 0 else NO_DATA for k in idx] for idx in per_year
         ]
         rows = [(c.color.lower(), _category_label(c)) for c in view.categories]
-        note = _weights_note(view, frame)
+        note = "\n".join(filter(None, [note_from_data, _weights_note(view, frame)]))
     else:
         values = [pd.to_numeric(frame[columns[y]], errors="coerce").to_numpy(dtype="float64") for y in years]
         bounds = class_bounds(view.scheme, np.concatenate(values), view.classes, view.breaks)

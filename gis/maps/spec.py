@@ -22,6 +22,12 @@ Spec layout (see ``maps/*.toml`` for complete examples)::
     classes = 5
     palette = "YlOrRd"        # ColorBrewer; colour-blind-safe unless allow_unsafe_palette = true
 
+    [[views]]                 # categories found in the data (groups, strata of a factor):
+    column = "group"          # one class per distinct value, in the column's categorical
+    scheme = "categories"     # order if it has one (else sorted), coloured from palette
+    categories = "@data"      # "Okabe-Ito" (qualitative) or a colour-blind-safe ColorBrewer
+    palette = "Okabe-Ito"     # scheme for ordered classes
+
     [tooltip]  fields = ["prefecture_name"]      # extra rows under name and value
     [popup]    fields = ["region", "@indicators"] # "@indicators" = every indicator with data
 
@@ -47,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from gis.errors import GisError
-from gis.maps.palettes import check_palette, load_categories
+from gis.maps.palettes import COLORBLIND_SAFE, QUALITATIVE, check_palette, load_categories
 from gis.maps.schemes import SCHEMES
 from gis.tables.indicators import registry, units
 
@@ -56,6 +62,8 @@ BASEMAPS = ("none", "osm", "amap", "tianditu")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _DASH = re.compile(r"^[0-9]+( [0-9]+)*$")
 INDICATORS_TOKEN = "@indicators"
+#: ``categories = "@data"``: the classes are the distinct values of the view's column.
+DATA_CATEGORIES = "@data"
 #: At most this many user breaks (one more class than breaks; palettes have at most 9 colours).
 MAX_USER_BREAKS = 8
 
@@ -97,6 +105,7 @@ class View:
     categories: tuple[Category, ...]
     weights_column: str | None
     initial_year: int | None
+    categories_from_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,7 @@ class MapSpec:
     review_number: str = ""
 
     def with_tokens(self, zh: dict[str, str], en: dict[str, str]) -> "MapSpec":
-        """This spec with ``{key}`` in its titles and descriptions replaced by ``zh[key]``
+        """This spec with ``{key}`` in its titles, descriptions, sources and labels replaced by ``zh[key]``
         (Chinese texts) or ``en[key]`` (English ones), e.g. ``{place}`` by ``浙江省`` /
         ``Zhejiang``: one spec serves every province. Plain text replacement, not ``format``."""
         def fill(text: str, values: dict[str, str]) -> str:
@@ -162,10 +171,14 @@ class MapSpec:
         return replace(
             self, title_zh=fill(self.title_zh, zh), title_en=fill(self.title_en, en),
             description_zh=fill(self.description_zh, zh), description_en=fill(self.description_en, en),
+            source_zh=fill(self.source_zh, zh), source_en=fill(self.source_en, en),
+            views=tuple(replace(v, label_zh=fill(v.label_zh, zh), label_en=fill(v.label_en, en)) for v in self.views),
             overlays=tuple(
                 replace(o, description_zh=fill(o.description_zh, zh), description_en=fill(o.description_en, en))
                 for o in self.overlays
             ),
+            fields={name: replace(f, label_zh=fill(f.label_zh, zh), label_en=fill(f.label_en, en))
+                    for name, f in self.fields.items()},
         )
 
     def for_place(self, place_zh: str, place_en: str) -> "MapSpec":
@@ -366,7 +379,16 @@ def _read_view(reader: _Reader) -> View:
 
     categories: tuple[Category, ...] = ()
     classes, breaks, palette, reverse = 0, (), "", False
-    if scheme == "categories":
+    from_data = scheme == "categories" and reader.table.get("categories") == DATA_CATEGORIES
+    if from_data:
+        for name in ("classes", "breaks", "reverse"):
+            if name in reader.table:
+                raise reader.fail(name, "not used with categories = \"@data\"; there is one class per value")
+        palette = reader.table.get("palette", "Okabe-Ito")
+        if palette not in QUALITATIVE and palette not in COLORBLIND_SAFE:
+            raise reader.fail("palette", f"{palette!r} is not allowed; {', '.join(QUALITATIVE)} or a colour-blind-safe "
+                              f"ColorBrewer scheme ({', '.join(COLORBLIND_SAFE)})")
+    elif scheme == "categories":
         categories = _read_categories(reader, "categories")
         for name in ("classes", "breaks", "palette", "reverse"):
             if name in reader.table:
@@ -409,7 +431,7 @@ def _read_view(reader: _Reader) -> View:
         label_zh=label_zh, label_en=label_en, indicator=indicator, columns=columns,
         years_all=years_all, unit=unit, scheme=scheme, classes=classes, breaks=breaks,
         palette=palette, reverse=reverse, categories=categories, weights_column=weights,
-        initial_year=initial,
+        initial_year=initial, categories_from_data=from_data,
     )
 
 

@@ -58,3 +58,17 @@ def map_layers(boundaries) -> dict[str, gpd.GeoDataFrame]:
     prefectures["degurba_weights"] = pd.Series("area", index=prefectures.index, dtype="string")
     hangzhou = planned.prefectures.loc[planned.prefectures["name"] == "杭州市"].total_bounds
     return {"prefectures": prefectures, "counties": counties, "degurba_grid": synthetic_grid(tuple(hangzhou))}
+
+
+def embedded_payload(page: str) -> tuple[dict, dict]:
+    """``(config, units)``: the first two JSON arguments of ``GisMap.init`` in a rendered page
+    (view labels, colours and years; the units FeatureCollection with classes ``k``, texts
+    ``t``, tooltip ``tip`` and popup ``pop`` rows)."""
+    import json
+
+    call = page[page.index("GisMap.init(") :]
+    decoder = json.JSONDecoder()
+    start = call.index(", ") + 2
+    config, end = decoder.raw_decode(call, start)
+    units, _ = decoder.raw_decode(call, end + 2)
+    return config, units
