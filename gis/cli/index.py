@@ -69,8 +69,8 @@ COUPLING_NOTES = {
         "耦合度 C 采用王淑佳等（2021）修正式：公式转录自二次引用，未核对原文印刷公式，发表前请核对。",
         "Coupling degree C: corrected form of Wang et al. (2021), transcribed from secondary citations; "
         "the paper's printed equation is not verified, check before publishing.",
-        "C：王淑佳等 2021 修正式，公式未经原文核对",
-        "C: Wang et al. 2021 corrected form, equation not verified against the paper",
+        "C：王淑佳等 2021 式，未核对原文",
+        "C: Wang et al. 2021 form, unverified",
     ),
     "traditional": (
         "耦合度 C 采用传统式（刘耀彬等 2005）。",
