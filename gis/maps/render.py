@@ -403,6 +403,21 @@ def popup_rows(row: pd.Series, spec: MapSpec, present: list[str], indicators) ->
     return rows
 
 
+class _StringTable:
+    """Texts of a page stored once each; :meth:`add` returns a text's index."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def add(self, text: str) -> int:
+        index = self._index.get(text)
+        if index is None:
+            index = self._index[text] = len(self.texts)
+            self.texts.append(text)
+        return index
+
+
 # --------------------------------------------------------------------------- page
 
 
@@ -526,6 +541,9 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     indicators = indicator_columns(frame)
     names = frame["name"] if "name" in frame.columns else frame.get("adcode", pd.Series(range(len(frame))))
 
+    # Texts repeat across units (labels, class names, "no data"): each is stored once in the
+    # page's string table and units refer to it by index (a national page was over 3 MB).
+    strings = _StringTable()
     features = []
     for i, row in frame.iterrows():
         geometry = geojson_geometry(geometries[i], decimals)
@@ -537,9 +555,10 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
             "properties": {
                 "n": NO_DATA if is_missing(names.iloc[i]) else str(names.iloc[i]),
                 "k": [cv.classes[i] for cv in classed],
-                "t": [cv.texts[i] for cv in classed],
-                "tip": [[field_label(c, spec.fields), field_text(c, row[c], spec.fields)] for c in tips],
-                "pop": popup_rows(row, spec, present, indicators),
+                "t": [[strings.add(text) for text in cv.texts[i]] for cv in classed],
+                "tip": [[strings.add(field_label(c, spec.fields)), strings.add(field_text(c, row[c], spec.fields))] for c in tips],
+                "pop": [[strings.add(label), year, strings.add(text), missing]
+                        for label, year, text, missing in popup_rows(row, spec, present, indicators)],
             },
         })
     units_json = {"type": "FeatureCollection", "features": features}
@@ -588,6 +607,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
         "attributions": attributions,
         "attributionPrefix": '<a href="https://leafletjs.com" title="Leaflet (BSD-2-Clause)">Leaflet</a>',
         "noData": {"fill": NO_DATA_FILL, "hatch": NO_DATA_HATCH},
+        "strings": strings.texts,
         "style": {
             "edge": "#ffffff",
             "edgeWeight": 1.0 if spec.layer == "prefectures" else 0.5,

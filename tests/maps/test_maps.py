@@ -12,7 +12,7 @@ import shapely
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.maps import NO_DATA_COUNTY, map_layers
+from support.maps import NO_DATA_COUNTY, embedded_payload, map_layers
 
 from gis.errors import GisError
 from gis.maps import default_spec_paths, load_spec, render_maps
@@ -42,13 +42,8 @@ def rendered(layers, tmp_path_factory):
 
 
 def _embedded_units(page: str) -> dict:
-    """The units FeatureCollection passed to GisMap.init (second JSON argument)."""
-    call = page[page.index("GisMap.init(") :]
-    decoder = json.JSONDecoder()
-    start = call.index(", ") + 2
-    _, end = decoder.raw_decode(call, start)
-    units, _ = decoder.raw_decode(call, end + 2)
-    return units
+    """The units FeatureCollection passed to GisMap.init, texts resolved."""
+    return embedded_payload(page)[1]
 
 
 # --------------------------------------------------------------------------- specs

@@ -71,4 +71,16 @@ def embedded_payload(page: str) -> tuple[dict, dict]:
     start = call.index(", ") + 2
     config, end = decoder.raw_decode(call, start)
     units, _ = decoder.raw_decode(call, end + 2)
-    return config, units
+    return config, resolve_strings(config, units)
+
+
+def resolve_strings(config: dict, units: dict) -> dict:
+    """``units`` with the texts of ``t``, ``tip`` and ``pop`` looked up in the page's string
+    table (``config["strings"]``), as the page's script does."""
+    strings = config.get("strings", [])
+    for feature in units["features"]:
+        props = feature["properties"]
+        props["t"] = [[strings[i] for i in years] for years in props["t"]]
+        props["tip"] = [[strings[label], strings[text]] for label, text in props["tip"]]
+        props["pop"] = [[strings[label], year, strings[text], missing] for label, year, text, missing in props["pop"]]
+    return units

@@ -153,6 +153,9 @@
 
   function init(map, cfg, units, overlays) {
     var state = { view: cfg.initialView, year: cfg.views.map(function (v) { return v.initialYear; }) };
+    var strings = cfg.strings || [];
+    // Units' texts are indexes into the page's string table (each text stored once).
+    function text(index) { return typeof index === "number" ? strings[index] : index; }
 
     placeBlock(map, "gis-title", "topleft");
     L.control.zoom({ position: "topleft", zoomInTitle: "放大 Zoom in", zoomOutTitle: "缩小 Zoom out" }).addTo(map);
@@ -189,12 +192,12 @@
       var line = el("div", "gis-tip-value");
       var label = view.label + (view.years.length > 1 ? "（" + view.years[state.year[state.view]] + "）" : "");
       line.appendChild(el("span", "gis-tip-label", label + "："));
-      line.appendChild(el("b", null, p.t[state.view][state.year[state.view]]));
+      line.appendChild(el("b", null, text(p.t[state.view][state.year[state.view]])));
       box.appendChild(line);
       (p.tip || []).forEach(function (row) {
         var extra = el("div", "gis-tip-extra");
-        extra.appendChild(el("span", "gis-tip-label", row[0] + "："));
-        extra.appendChild(el("span", null, row[1]));
+        extra.appendChild(el("span", "gis-tip-label", text(row[0]) + "："));
+        extra.appendChild(el("span", null, text(row[1])));
         box.appendChild(extra);
       });
       return box;
@@ -208,9 +211,9 @@
       var previous = null;
       (p.pop || []).forEach(function (row) {
         var tr = el("tr");
-        tr.appendChild(el("th", null, row[0] === previous ? "" : row[0]));
+        tr.appendChild(el("th", null, row[0] === previous ? "" : text(row[0])));
         tr.appendChild(el("td", "gis-popup-year", row[1] === null ? "" : row[1]));
-        tr.appendChild(el("td", row[3] ? "gis-popup-value gis-missing" : "gis-popup-value", row[2]));
+        tr.appendChild(el("td", row[3] ? "gis-popup-value gis-missing" : "gis-popup-value", text(row[2])));
         if (row[0] !== previous) { tr.className = "gis-popup-first"; }
         previous = row[0];
         table.appendChild(tr);
