@@ -258,42 +258,82 @@ class _Cells:
     written_unit: np.ndarray  # object: unit written in the header or unit column, or None
 
 
-def _id_cells(table: RawTable, layout: Layout, role: str) -> list[object]:
+def _id_cells(table: RawTable, layout: Layout, role: str) -> np.ndarray:
+    """The cells of the ``role`` column (object array), all None if the table has none."""
     index = layout.id_columns.get(role)
-    return [None] * len(table.rows) if index is None else [cells[index] for _, cells in table.rows]
+    return np.full(len(table), None, dtype=object) if index is None else table.columns[index]
 
 
-def _parse_years(cells: list[object], where: list[str], default_year: int | None) -> tuple[np.ndarray, dict[int, str]]:
-    """Years of a year column (NaN where blank without a default) and the errors by row index;
-    each distinct cell is parsed once."""
-    years = np.full(len(cells), np.nan)
-    errors: dict[int, str] = {}
-    parsed: dict[object, object] = {}
-    for index, cell in enumerate(cells):
-        key = (type(cell), cell)
-        if key not in parsed:
-            text = normalise_name(cell)
-            if text == "":
-                parsed[key] = np.nan if default_year is None else float(default_year)
-            else:
-                try:
-                    parsed[key] = float(parse_year(cell, "{where}"))
-                except GisError as error:
-                    parsed[key] = str(error)
-        result = parsed[key]
-        if isinstance(result, str):
-            errors[index] = result.replace("{where}", where[index])
-        else:
-            years[index] = result
+def _is_text(cells: np.ndarray) -> bool:
+    """True if every cell is a ``str`` (so pandas' string methods treat them as Python would)."""
+    return pd.api.types.infer_dtype(cells, skipna=False) == "string"
+
+
+def _is_absent(cells: np.ndarray) -> bool:
+    """True if every cell is None (the column a table does not have, see :func:`_id_cells`)."""
+    return len(cells) > 0 and cells[0] is None and all(c is None for c in cells)
+
+
+def _distinct(cells: np.ndarray) -> tuple[np.ndarray, list[object]]:
+    """(code per cell, distinct cells in order of first appearance), so each distinct cell is
+    parsed or looked up once. Cells are told apart as a dict would (1 == 1.0); ``None`` is a
+    cell like any other."""
+    if _is_absent(cells):
+        return np.zeros(len(cells), dtype=np.int64), [None]
+    if _is_text(cells):
+        codes, uniques = pd.factorize(cells, use_na_sentinel=False)
+        return codes, list(uniques)
+    seen: dict[object, int] = {}
+    codes = np.array([seen.setdefault(c, len(seen)) for c in cells], dtype=np.int64)
+    return codes, list(seen)
+
+
+def _stripped(cells: np.ndarray) -> np.ndarray:
+    """``str(cell or "").strip()`` of every cell (object array); each distinct cell once."""
+    codes, uniques = _distinct_typed(cells)
+    return np.array([str(c or "").strip() for c in uniques] + [None], dtype=object)[:-1][codes]
+
+
+def _parse_years(cells: np.ndarray, where, default_year: int | None) -> tuple[np.ndarray, dict[int, str]]:
+    """Years of a year column (NaN where blank without a default) and the errors by row index
+    (``where(i)`` names row ``i``); each distinct cell is parsed once."""
+    parsed: list[object] = []
+    codes, uniques = _distinct_typed(cells)
+    for cell in uniques:
+        text = normalise_name(cell)
+        if text == "":
+            parsed.append(np.nan if default_year is None else float(default_year))
+            continue
+        try:
+            parsed.append(float(parse_year(cell, "{where}")))
+        except GisError as error:
+            parsed.append(str(error))
+    failed = np.array([isinstance(p, str) for p in parsed], dtype=bool)
+    numbers = np.array([np.nan if isinstance(p, str) else p for p in parsed] + [np.nan], dtype=float)[:-1]
+    years = numbers[codes] if len(codes) else np.full(0, np.nan)
+    errors = {int(i): parsed[codes[i]].replace("{where}", where(i)) for i in np.flatnonzero(failed[codes])} if len(codes) else {}
     return years, errors
+
+
+def _distinct_typed(cells: np.ndarray) -> tuple[np.ndarray, list[object]]:
+    """Like :func:`_distinct` but 2020 (int) and 2020.0 (float) stay apart: a year cell's
+    message quotes it as written."""
+    if _is_absent(cells) or _is_text(cells):
+        return _distinct(cells)
+    seen: dict[tuple[type, object], int] = {}
+    codes = np.array([seen.setdefault((type(c), c), len(seen)) for c in cells], dtype=np.int64)
+    return codes, [c for _, c in seen]
 
 
 def _value_cells(table: RawTable, layout: Layout, default_year: int | None) -> tuple[_Cells, dict[int, str], int]:
     """Every value cell of ``table`` with its indicator, year and unit; errors of whole rows (an
     unknown indicator, a bad year) by row index; and the number of value cells per row."""
     ids = layout.id_columns
-    n = len(table.rows)
-    where = [f"{table.file_name}, row {row}" for row, _ in table.rows]
+    n = len(table)
+
+    def where(i: int) -> str:
+        return f"{table.file_name}, row {table.row_numbers[i]}"
+
     row_errors: dict[int, str] = {}
     columns = list(layout.indicator_columns.items())
     needs_row_year = layout.kind == "long" or any(c.year is None for _, c in columns)
@@ -305,19 +345,20 @@ def _value_cells(table: RawTable, layout: Layout, default_year: int | None) -> t
         row_years = np.full(n, float(default_year))
     else:
         row_years = np.full(n, np.nan)
-        row_errors = {i: f"{where[i]}: no year for this row" for i in range(n)}
+        row_errors = {i: f"{where(i)}: no year for this row" for i in range(n)}
     if layout.kind == "long":
-        indicator_cells = [str(c or "").strip() for c in _id_cells(table, layout, "indicator")]
-        known = {text: resolve_indicator(text) for text in dict.fromkeys(indicator_cells)}
-        indicators = np.array([known[text] for text in indicator_cells], dtype=object)
+        codes, texts = _distinct(_stripped(_id_cells(table, layout, "indicator")))
+        known = np.array([resolve_indicator(text) for text in texts] + [None], dtype=object)[:-1]
+        indicators = known[codes]
         for i in np.flatnonzero(pd.isna(indicators)):
-            text = indicator_cells[i]
+            text = texts[codes[i]]
             close = closest_indicators(text)
             hint = f" (closest: {', '.join(close)})" if close else ""
-            row_errors[int(i)] = f"{where[i]}, column {table.header[ids['indicator']]!r}: unknown indicator {text!r}{hint}"
-        units_written = np.array([str(c or "").strip() or None for c in _id_cells(table, layout, "unit")], dtype=object)
+            row_errors[int(i)] = f"{where(i)}, column {table.header[ids['indicator']]!r}: unknown indicator {text!r}{hint}"
+        units_written = _stripped(_id_cells(table, layout, "unit"))
+        units_written = np.where(units_written == "", None, units_written)
         cells = _Cells(
-            row=np.arange(n), raw=np.array(_id_cells(table, layout, "value") + [None], dtype=object)[:-1],
+            row=np.arange(n), raw=_id_cells(table, layout, "value"),
             indicator=indicators, year=row_years, header=np.full(n, table.header[ids["value"]], dtype=object),
             written_unit=units_written,
         )
@@ -325,7 +366,7 @@ def _value_cells(table: RawTable, layout: Layout, default_year: int | None) -> t
     width = len(columns)
     grid = np.empty((n, width), dtype=object)
     for j, (index, _) in enumerate(columns):
-        grid[:, j] = [cells[index] for _, cells in table.rows]
+        grid[:, j] = table.columns[index]
     column_years = np.array([np.nan if c.year is None else c.year for _, c in columns], dtype=float)
     years = np.where(np.isnan(column_years)[None, :], row_years[:, None], column_years[None, :])
     cells = _Cells(
@@ -338,27 +379,31 @@ def _value_cells(table: RawTable, layout: Layout, default_year: int | None) -> t
     return cells, row_errors, width
 
 
-def _parse_values(file: str, table_rows, cells: _Cells) -> tuple[np.ndarray, list[str | None]]:
-    """Parse and check every cell at once: (values, NaN = missing or error; error per cell).
+def _parse_values(file: str, row_numbers: np.ndarray, cells: _Cells, all_text: bool = False) -> tuple[np.ndarray, dict[int, str]]:
+    """Parse and check every cell at once: (values, NaN = missing or error; error by cell index).
 
     Plain numbers (``21000``, ``-3.5``, ``1e3``, numeric Excel cells) are converted in one go;
     the rest (``21,000``, ``５%``, ``—``, formulas, text) cell by cell with :func:`parse_number`.
     Then the unit written, a ``%`` sign on a non-percent indicator and the registry range are
-    checked with array operations. Errors name file, row, column and the cell.
+    checked with array operations. Errors name file, row, column and the cell (``row_numbers``:
+    the spreadsheet row of each table row). ``all_text``: every cell is a ``str`` (CSV).
     """
     reg = registry()
     raw = pd.Series(cells.raw, dtype=object)
     count = len(raw)
     values = np.full(count, np.nan)
     percent = np.zeros(count, dtype=bool)
-    errors: list[str | None] = [None] * count
+    errors: dict[int, str] = {}
     if count == 0:
         return values, errors
-    is_text = raw.map(type).eq(str).to_numpy(dtype=bool)
+    is_text = np.ones(count, dtype=bool) if all_text else raw.map(type).eq(str).to_numpy(dtype=bool)
     plain = np.zeros(count, dtype=bool)
-    if is_text.any():
+    if all_text:
+        plain = _plain_numbers(cells.raw)
+    elif is_text.any():
         plain[is_text] = raw[is_text].str.fullmatch(PLAIN_NUMBER).to_numpy(dtype=bool)
-    is_number = raw.map(lambda c: isinstance(c, (int, float)) and not isinstance(c, bool)).to_numpy(dtype=bool)
+    is_number = np.zeros(count, dtype=bool) if all_text else (
+        raw.map(lambda c: isinstance(c, (int, float)) and not isinstance(c, bool)).to_numpy(dtype=bool))
     fast = plain | is_number
     if fast.any():
         with np.errstate(over="ignore"):
@@ -367,18 +412,14 @@ def _parse_values(file: str, table_rows, cells: _Cells) -> tuple[np.ndarray, lis
     # which says what they are; so does everything that is not a plain number.
     slow = (~fast | ~np.isfinite(values)) & raw.notna().to_numpy(dtype=bool)
     values[slow] = np.nan
-    where = [None] * count
-
     def place(i: int) -> str:
-        if where[i] is None:
-            where[i] = f"{file}, row {table_rows[cells.row[i]][0]}, column {cells.header[i]!r}"
-        return where[i]
+        return f"{file}, row {row_numbers[cells.row[i]]}, column {cells.header[i]!r}"
 
     for i in np.flatnonzero(slow):
         try:
             value, had_percent = parse_number(cells.raw[i])
         except ValueError as error:
-            errors[i] = f"{place(i)}: {_short(cells.raw[i])} is {error}"
+            errors[int(i)] = f"{place(i)}: {_short(cells.raw[i])} is {error}"
             continue
         if value is not None:
             values[i], percent[i] = value, had_percent
@@ -389,23 +430,42 @@ def _parse_values(file: str, table_rows, cells: _Cells) -> tuple[np.ndarray, lis
         accepted = {pair: unit_accepts(*pair) for pair in dict.fromkeys(zip(cells.indicator[written], cells.written_unit[written]))}
         for i in np.flatnonzero(written):
             if not accepted[(cells.indicator[i], cells.written_unit[i])]:
-                errors[i] = f"{place(i)}: unit {cells.written_unit[i]!r}, but {cells.indicator[i]} is in {registry_unit[i]}; convert the values first"
+                errors[int(i)] = f"{place(i)}: unit {cells.written_unit[i]!r}, but {cells.indicator[i]} is in {registry_unit[i]}; convert the values first"
     for i in np.flatnonzero(percent & (registry_unit != "percent") & has_value):
-        if errors[i] is None:
-            errors[i] = f"{place(i)}: {_short(cells.raw[i])} has a % sign, but {cells.indicator[i]} is in {registry_unit[i]}"
+        if i not in errors:
+            errors[int(i)] = f"{place(i)}: {_short(cells.raw[i])} has a % sign, but {cells.indicator[i]} is in {registry_unit[i]}"
     low = reg["min_value"].reindex(cells.indicator).to_numpy(dtype=float)
     high = reg["max_value"].reindex(cells.indicator).to_numpy(dtype=float)
     outside = has_value & ((values < np.where(np.isnan(low), -np.inf, low)) | (values > np.where(np.isnan(high), np.inf, high)))
     for i in np.flatnonzero(outside):
-        if errors[i] is None:
+        if i not in errors:
             bounds = f"{'' if np.isnan(low[i]) else f'{low[i]:g}'}..{'' if np.isnan(high[i]) else f'{high[i]:g}'}"
-            errors[i] = f"{place(i)}: {_short(cells.raw[i])} is outside the valid range {bounds} {registry_unit[i]} of {cells.indicator[i]}"
+            errors[int(i)] = f"{place(i)}: {_short(cells.raw[i])} is outside the valid range {bounds} {registry_unit[i]} of {cells.indicator[i]}"
     for i in np.flatnonzero(has_value & np.isnan(cells.year)):
-        if errors[i] is None:
-            errors[i] = f"{place(i)}: a value but no year (the year cell is blank)"
-    failed = np.array([e is not None for e in errors], dtype=bool)
-    values[failed] = np.nan
+        if i not in errors:
+            errors[int(i)] = f"{place(i)}: a value but no year (the year cell is blank)"
+    values[list(errors)] = np.nan
     return values, errors
+
+
+def _plain_numbers(texts: np.ndarray) -> np.ndarray:
+    """Which cells (object array of ``str``) are plain numbers (:data:`PLAIN_NUMBER`, whole cell).
+
+    One regular-expression pass over all cells joined by line breaks, in C: plain cells are
+    deleted, so the lines left non-empty are the cells that are not plain. Falls back to one
+    match per cell if a cell itself holds a line break.
+    """
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1:
+        return pd.Series(texts, dtype=object).str.fullmatch(PLAIN_NUMBER).to_numpy(dtype=bool)
+    left = _PLAIN_LINE.sub("", joined)
+    if len(left) == len(texts) - 1:  # only the line breaks are left: every cell is plain
+        return np.ones(len(texts), dtype=bool)
+    return np.array(left.split("\n"), dtype=object) == ""
+
+
+#: A whole line that is a plain number (used on cells joined by line breaks).
+_PLAIN_LINE = re.compile(f"(?m)^(?:{PLAIN_NUMBER})$")
 
 
 def _read_rows(table, layout, matcher, file_report, report, default_year) -> pd.DataFrame:
@@ -413,87 +473,101 @@ def _read_rows(table, layout, matcher, file_report, report, default_year) -> pd.
     the kept values (columns adcode, name, year, indicator, value, file, row, column).
 
     Vectorised: each distinct (adcode, name, prefecture) is matched once, each distinct unit
-    and year is looked up in the crosswalk once, and cells are parsed as arrays, so a table of
-    a million rows takes seconds. Every row ends up matched or reported, and every value cell
-    kept, missing, reported or an error (the counts add up).
+    and year is looked up in the crosswalk once, cells are parsed as arrays and rows are
+    counted with array operations; Python loops run only over the rows and cells that are
+    reported. So a table of a million rows takes seconds. Every row ends up matched or
+    reported, and every value cell kept, missing, reported or an error (the counts add up).
     """
-    n = len(table.rows)
+    n = len(table)
     file_report.rows_in += n
     if n == 0:
         return _empty_values()
     cells, row_errors, per_row = _value_cells(table, layout, default_year)
-    keys = list(zip(_id_cells(table, layout, "adcode"), _id_cells(table, layout, "name"), _id_cells(table, layout, "prefecture")))
-    resolved = {key: matcher.resolve(*key) for key in dict.fromkeys(keys)}
-    resolutions = [resolved[key] for key in keys]
-    matched = np.array([r.unit is not None for r in resolutions], dtype=bool)
+    roles = ("adcode", "name", "prefecture")
+    id_cells = [_id_cells(table, layout, role) for role in roles]
+    # Each distinct (adcode, name, prefecture) is matched once: key[i] numbers row i's, in
+    # order of first appearance (renumbered after each column, so it stays below n).
+    key = np.zeros(n, dtype=np.int64)
+    for role, column in zip(roles, id_cells):
+        if role in layout.id_columns:
+            codes, uniques = _distinct(column)
+            key = pd.factorize(key * len(uniques) + codes)[0]
+    _, first_row = np.unique(key, return_index=True)
+    resolutions = [matcher.resolve(*(column[r] for column in id_cells)) for r in first_row]
+    unit_of = [r.unit for r in resolutions]
+    matched = np.array([u is not None for u in unit_of], dtype=bool)[key]
     row_failed = np.zeros(n, dtype=bool)
     row_failed[list(row_errors)] = True
     # Cells of rows that failed as a whole or matched no unit are not parsed.
     take = (matched & ~row_failed)[cells.row]
     kept_cells = _Cells(*(getattr(cells, f)[take] for f in ("row", "raw", "indicator", "year", "header", "written_unit")))
-    values, errors = _parse_values(table.file_name, table.rows, kept_cells)
-    has_error = np.array([e is not None for e in errors], dtype=bool)
+    values, errors = _parse_values(table.file_name, table.row_numbers, kept_cells, table.all_text)
+    has_error = np.zeros(len(values), dtype=bool)
+    has_error[list(errors)] = True
     has_value = ~np.isnan(values)
-    adcodes = np.array([r.unit.adcode if r.unit is not None else "" for r in resolutions], dtype=object)
+    adcodes = np.array([u.adcode if u is not None else "" for u in unit_of] + [None], dtype=object)[:-1][key]
     cell_adcode = adcodes[kept_cells.row]
-    # The crosswalk, asked once per distinct unit and year: a split after the year blocks it.
-    pairs = pd.DataFrame({"adcode": cell_adcode[has_value], "year": kept_cells.year[has_value].astype(int)}).drop_duplicates()
-    problems = {(a, y): matcher.period_problem(a, y) for a, y in zip(pairs["adcode"], pairs["year"]) if a in matcher.splits_by_old}
-    blocked = np.array([problems.get((a, int(y))) for a, y in zip(cell_adcode[has_value], kept_cells.year[has_value])]
-                       + [None], dtype=object)[:-1]
+    # The crosswalk, asked once per distinct unit and year of the few units split since: a
+    # split after the year blocks it.
     problem = np.full(len(values), None, dtype=object)
-    problem[has_value] = blocked
+    at_split = has_value & np.isin(cell_adcode, list(matcher.splits_by_old))
+    if at_split.any():
+        asked: dict[tuple[str, int], str | None] = {}
+        for i in np.flatnonzero(at_split):
+            pair = (cell_adcode[i], int(kept_cells.year[i]))
+            if pair not in asked:
+                asked[pair] = matcher.period_problem(*pair)
+            problem[i] = asked[pair]
 
     # Rows: errors (in reading order), reported rows, matched rows.
     errors_by_row: dict[int, list[str]] = {i: [e] for i, e in row_errors.items()}
     for i in np.flatnonzero(has_error):
-        errors_by_row.setdefault(int(kept_cells.row[i]), []).append(errors[i])
+        errors_by_row.setdefault(int(kept_cells.row[i]), []).append(errors[int(i)])
     for i in sorted(errors_by_row):
         report.errors += errors_by_row[i]
+    has_problem = pd.notna(problem)
     values_per_row = np.bincount(kept_cells.row[has_value], minlength=n)
-    blocked_per_row = np.bincount(kept_cells.row[has_value & pd.notna(problem)], minlength=n)
+    blocked_per_row = np.bincount(kept_cells.row[has_value & has_problem], minlength=n)
     errors_per_row = np.bincount(kept_cells.row[has_error], minlength=n)
     fully_blocked = (values_per_row > 0) & (blocked_per_row == values_per_row)
     value_rows = kept_cells.row
-    for i in range(n):
-        if row_failed[i]:
-            file_report.rows_reported += 1
-            file_report.values_read += per_row
-            file_report.values_errors += per_row
-            continue
-        resolution = resolutions[i]
-        row_number = table.rows[i][0]
-        if resolution.unit is None:
-            written = normalise_name(keys[i][1]) or normalise_code(keys[i][0])
+    unmatched = ~matched & ~row_failed
+    good = matched & ~row_failed & ~fully_blocked  # fully_blocked rows are matched and not failed
+    failed_count, unmatched_count = int(row_failed.sum()), int(unmatched.sum())
+    file_report.rows_reported += failed_count + unmatched_count + int(fully_blocked.sum())
+    file_report.values_read += per_row * (failed_count + unmatched_count)
+    file_report.values_errors += per_row * failed_count
+    file_report.values_reported += per_row * unmatched_count
+    for i in np.flatnonzero(unmatched | fully_blocked):  # reported rows, in reading order
+        written = normalise_name(id_cells[1][i]) or normalise_code(id_cells[0][i])
+        row_number = int(table.row_numbers[i])
+        if unmatched[i]:
+            resolution = resolutions[key[i]]
             report.reported_rows.append(ReportedRow(table.file_name, row_number, written, resolution.reason, resolution.candidates))
-            file_report.rows_reported += 1
-            file_report.values_read += per_row
-            file_report.values_reported += per_row
             continue
-        if fully_blocked[i]:
-            own = (value_rows == i) & has_value  # few such rows (years before a split)
-            reason = "; ".join(dict.fromkeys(problem[own][np.argsort(kept_cells.year[own], kind="stable")]))
-            written = normalise_name(keys[i][1]) or normalise_code(keys[i][0])
-            report.reported_rows.append(ReportedRow(table.file_name, row_number, written, reason))
-            file_report.rows_reported += 1
-            continue
-        file_report.rows_matched += 1
-        file_report.matched_by[resolution.how] = file_report.matched_by.get(resolution.how, 0) + 1
-        if resolution.renamed_from:
-            old, new = resolution.renamed_from.split(": ", 1)
-            report.renamed[old] = new
-        if values_per_row[i] == 0 and errors_per_row[i] == 0:
-            file_report.rows_without_values += 1
+        own = (value_rows == i) & has_value  # few such rows (years before a split)
+        reason = "; ".join(dict.fromkeys(problem[own][np.argsort(kept_cells.year[own], kind="stable")]))
+        report.reported_rows.append(ReportedRow(table.file_name, row_number, written, reason))
+    file_report.rows_matched += int(good.sum())
+    good_keys = key[good]
+    how_codes, hows = pd.factorize(np.array([r.how for r in resolutions], dtype=object)[good_keys])
+    for how, count in zip(hows, np.bincount(how_codes, minlength=len(hows))):  # in order of first appearance
+        file_report.matched_by[how] = file_report.matched_by.get(how, 0) + int(count)
+    renamed = [k for k in pd.unique(good_keys) if resolutions[k].renamed_from]
+    for k in renamed:  # pd.unique keeps the order in which the rows come
+        old, new = resolutions[k].renamed_from.split(": ", 1)
+        report.renamed[old] = new
+    file_report.rows_without_values += int((good & (values_per_row == 0) & (errors_per_row == 0)).sum())
     in_blocked_row = fully_blocked[value_rows]
     file_report.values_read += len(values)
     file_report.values_errors += int(has_error.sum())
     file_report.values_missing += int((~has_value & ~has_error).sum())
     file_report.values_reported += int((has_value & in_blocked_row).sum())
-    partly = has_value & ~in_blocked_row & pd.notna(problem)
+    partly = has_value & ~in_blocked_row & has_problem
     for i in np.flatnonzero(partly):
-        report.reported_values.append(ReportedValue(table.file_name, table.rows[value_rows[i]][0], kept_cells.header[i], int(kept_cells.year[i]), problem[i]))
+        report.reported_values.append(ReportedValue(table.file_name, int(table.row_numbers[value_rows[i]]), kept_cells.header[i], int(kept_cells.year[i]), problem[i]))
     file_report.values_reported += int(partly.sum())
-    keep = has_value & ~in_blocked_row & pd.isna(problem)
+    keep = has_value & ~in_blocked_row & ~has_problem
     file_report.values_kept += int(keep.sum())
     # Boundary changes after a year: kept with one warning per unit and year (reading order).
     noted = has_value & ~in_blocked_row
@@ -504,12 +578,11 @@ def _read_rows(table, layout, matcher, file_report, report, default_year) -> pd.
             warning = f"{matcher.units[adcode].label()} {year}: {note}; the value is kept but covers the earlier territory"
             if warning not in report.warnings:
                 report.warnings.append(warning)
-    names = np.array([r.unit.name if r.unit is not None else "" for r in resolutions], dtype=object)
-    row_numbers = np.array([row for row, _ in table.rows])
+    names = np.array([u.name if u is not None else "" for u in unit_of] + [None], dtype=object)[:-1][key]
     return pd.DataFrame({
         "adcode": cell_adcode[keep], "name": names[value_rows[keep]], "year": kept_cells.year[keep].astype("int64"),
         "indicator": kept_cells.indicator[keep], "value": values[keep], "file": table.file_name,
-        "row": row_numbers[value_rows[keep]], "column": kept_cells.header[keep],
+        "row": table.row_numbers[value_rows[keep]], "column": kept_cells.header[keep],
     })
 
 
@@ -564,9 +637,19 @@ def _derive(long: pd.DataFrame, report: JoinReport) -> pd.DataFrame:
     """
     reg = registry()
     frames = []
+    # Rows of each indicator, found once (not one string comparison over all rows per use).
+    codes, names = pd.factorize(long["indicator"].to_numpy(dtype=object))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    rows_of = {name: order[bounds[k]:bounds[k + 1]] for k, name in enumerate(names)}
+    none = np.zeros(0, dtype=np.int64)
+
+    def of(indicator: str) -> pd.DataFrame:
+        return long.iloc[rows_of.get(indicator, none)]
+
     for target, (operation, first, second) in DERIVATIONS.items():
-        a = long[long["indicator"] == first].set_index(["adcode", "year"])
-        b = long[long["indicator"] == second].set_index(["adcode", "year"])
+        a = of(first).set_index(["adcode", "year"])
+        b = of(second).set_index(["adcode", "year"])
         both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"), how="inner")
         if both.empty:
             continue
@@ -583,7 +666,7 @@ def _derive(long: pd.DataFrame, report: JoinReport) -> pd.DataFrame:
             zero = np.zeros(len(both), dtype=bool)
             derived = value_a - value_b
             scale = np.maximum(np.abs(value_a), np.abs(value_b))
-        supplied = long[long["indicator"] == target].set_index(["adcode", "year"])[["value", "source"]]
+        supplied = of(target).set_index(["adcode", "year"])[["value", "source"]]
         aligned = supplied.reindex(both.index)  # the supplied value of each pair, NaN if none
         given = aligned["source"].notna().to_numpy()
         supplied_value = aligned["value"].to_numpy()

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from gis.errors import GisError
 from gis.tables.indicators import registry, units
 
@@ -66,9 +68,11 @@ _YEAR = re.compile(r"^(19|20)\d{2}$")
 class RawTable:
     """One user file as read: header, data rows and where each row is in the spreadsheet.
 
-    ``rows`` holds ``(row_number, cells)`` with ``row_number`` counted as the spreadsheet shows
-    it (the first line of a CSV file is row 1). Cells are strings (CSV) or the values openpyxl
-    returns (XLSX: str, int, float, datetime or None).
+    Stored by column (a million-row table is a few arrays, not a million lists):
+    ``row_numbers[i]`` is the spreadsheet row of data row ``i`` (the first line of a CSV file is
+    row 1) and ``columns[j][i]`` its cell under ``header[j]``. Cells are strings (CSV; a row
+    shorter than the header is padded with ``""``) or the values openpyxl returns (XLSX: str,
+    int, float, datetime or None). :attr:`rows` gives the same data row by row.
     """
 
     path: Path
@@ -76,13 +80,23 @@ class RawTable:
     sheet: str | None
     header: list[str]
     header_row: int
-    rows: list[tuple[int, list[object]]]
+    row_numbers: np.ndarray  # int64, one per data row
+    columns: list[np.ndarray]  # object arrays, one per header column, each len(row_numbers) long
     skipped_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, why) for blank/note/title rows
+    all_text: bool = False  # every cell is a plain str (CSV): lets callers use vectorised string operations
 
     @property
     def file_name(self) -> str:
         """The file name as the user knows it (no directories), used in sources and messages."""
         return self.path.name
+
+    @property
+    def rows(self) -> list[tuple[int, list[object]]]:
+        """``(row_number, cells)`` per data row, in reading order (built on demand)."""
+        return [(int(r), [column[i] for column in self.columns]) for i, r in enumerate(self.row_numbers)]
+
+    def __len__(self) -> int:
+        return len(self.row_numbers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,6 +155,9 @@ def _read_csv(path: Path) -> RawTable:
     first_line = text.split("\n", 1)[0]
     # Tab-separated text pasted from a spreadsheet has tabs and usually no commas in the header.
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    fast = _csv_columns_fast(raw, text, delimiter)
+    if fast is not None:
+        return _split_header(path, encoding, None, *fast, all_text=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records = []
     while True:
@@ -151,8 +168,61 @@ def _read_csv(path: Path) -> RawTable:
             break
         except csv.Error as error:
             raise GisError(f"{path.name}, row {start_line}: not valid CSV ({error})") from None
-        records.append((start_line, [c for c in cells]))
-    return _split_header(path, encoding, None, records)
+        records.append((start_line, cells))
+    return _split_header(path, encoding, None, *_records_to_columns(records, pad=""), all_text=True)
+
+
+def _csv_columns_fast(raw: bytes, text: str, delimiter: str) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """Parse CSV text with pandas' C tokenizer into (row numbers, columns), or ``None`` when the
+    file needs :mod:`csv` to be read exactly as before (the slow path says what is wrong).
+
+    The C tokenizer gives no line numbers, so it is used only when every record is one
+    physical line (then record ``i`` is spreadsheet row ``i + 1``): the records it returns are
+    counted against the line breaks. Files with NUL bytes, lines longer than :mod:`csv`'s field
+    limit (an error there) or records it cannot tokenise go the slow way. Line breaks and
+    delimiters are counted on the bytes: in UTF-8, GBK and GB18030, bytes 0x09, 0x0A, 0x0D and
+    0x2C only ever stand for themselves, never for part of a multi-byte character.
+    """
+    import pandas as pd
+
+    if not text or "\x00" in text or text.startswith("\ufeff"):  # pandas would drop a second BOM; csv keeps it
+        return None
+    data = np.frombuffer(raw, dtype=np.uint8)
+    newline, carriage = data == 0x0A, data == 0x0D
+    lone_carriage = carriage.copy()
+    lone_carriage[:-1] &= ~newline[1:]  # "\r\n" is one break, at its "\n"
+    breaks = np.flatnonzero(newline | lone_carriage)
+    del newline, carriage, lone_carriage
+    ends_with_break = len(breaks) > 0 and breaks[-1] == len(data) - 1
+    line_ends = breaks if ends_with_break else np.append(breaks, len(data))
+    lines = len(line_ends)
+    line_starts = np.concatenate([[-1], line_ends[:-1]])
+    if (line_ends - line_starts).max() > csv.field_size_limit():
+        return None
+    delimiters = np.flatnonzero(data == ord(delimiter))
+    per_line = np.diff(np.searchsorted(delimiters, np.concatenate([[-1], line_ends])))
+    width = int(per_line.max()) + 1  # an upper bound: quoted delimiters are counted too
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, header=None, names=list(range(width)), index_col=False, dtype=str,
+            keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c", quotechar='"', doublequote=True,
+        )
+    except Exception:  # pandas' ParserError and friends: let csv read it and name the row
+        return None
+    if len(frame) != lines:  # a quoted line break: records span lines, row numbers would shift
+        return None
+    columns = [frame[j].to_numpy(dtype=object) for j in range(width)]
+    return np.arange(1, lines + 1, dtype=np.int64), columns
+
+
+def _records_to_columns(records: list[tuple[int, list[object]]], pad: object) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Row-by-row records as (row numbers, columns); short rows padded with ``pad``."""
+    width = max((len(cells) for _, cells in records), default=0)
+    columns = [np.full(len(records), pad, dtype=object) for _ in range(width)]
+    for i, (_, cells) in enumerate(records):
+        for j, cell in enumerate(cells):
+            columns[j][i] = cell
+    return np.array([row for row, _ in records], dtype=np.int64), columns
 
 
 def _read_xlsx(path: Path) -> RawTable:
@@ -182,7 +252,7 @@ def _read_xlsx(path: Path) -> RawTable:
         title = sheet.title
     finally:
         workbook.close()
-    return _split_header(path, "xlsx", title, records)
+    return _split_header(path, "xlsx", title, *_records_to_columns(records, pad=None))
 
 
 class FormulaCell(str):
@@ -238,17 +308,31 @@ def _is_blank(cells: list[object]) -> bool:
     return all(_cell_text(c) == "" for c in cells)
 
 
-def _split_header(path: Path, encoding: str, sheet: str | None, records: list[tuple[int, list[object]]]) -> RawTable:
+def _column_texts(column: np.ndarray, all_text: bool) -> np.ndarray:
+    """:func:`_cell_text` of every cell of ``column`` (object array)."""
+    if all_text:  # no type checks needed
+        return np.array([text.strip() for text in column] + [None], dtype=object)[:-1]
+    return np.array([_cell_text(c) for c in column] + [None], dtype=object)[:-1]
+
+
+def _split_header(path: Path, encoding: str, sheet: str | None, record_rows: np.ndarray, columns: list[np.ndarray],
+                  all_text: bool = False) -> RawTable:
     """Find the header row (the first naming an identifier column) and the data rows below it.
 
-    Rows above the header (titles such as "表3-5 各县(市、区)居民收入", the template's "#" comment
-    block) and blank or footnote rows below it are kept in ``skipped_rows`` with the reason, so
-    the report can list them.
+    ``record_rows`` and ``columns`` hold every record of the file (spreadsheet row numbers,
+    cells by column). Rows above the header (titles such as "表3-5 各县(市、区)居民收入", the
+    template's "#" comment block) and blank or footnote rows below it are kept in
+    ``skipped_rows`` with the reason, so the report can list them. Rows below the header are
+    classified with array operations (a million-row file has no Python loop per row).
     """
     skipped: list[tuple[int, str]] = []
+
+    def record(i: int) -> list[object]:
+        return [column[i] for column in columns]
+
     header_index = None
-    for index, (row_number, cells) in enumerate(records[:200]):
-        roles = {classify_id_column(_cell_text(c)) for c in cells}
+    for index in range(min(200, len(record_rows))):
+        roles = {classify_id_column(_cell_text(c)) for c in record(index)}
         if roles & {"adcode", "name", "prefecture"}:
             header_index = index
             break
@@ -257,37 +341,47 @@ def _split_header(path: Path, encoding: str, sheet: str | None, records: list[tu
             f"{path.name}: no header row naming the units; expected a column headed adcode (区划代码) "
             f"or name (地区) in the first 200 rows"
         )
-    for row_number, cells in records[:header_index]:
+    for index in range(header_index):
+        cells = record(index)
         if not _is_blank(cells):
             first = next(_cell_text(c) for c in cells if _cell_text(c))
-            skipped.append((row_number, "comment" if first.startswith("#") else "title above the header"))
-    header_row, header_cells = records[header_index]
-    header = [_cell_text(c) for c in header_cells]
+            skipped.append((int(record_rows[index]), "comment" if first.startswith("#") else "title above the header"))
+    header_row = int(record_rows[header_index])
+    header = [_cell_text(c) for c in record(header_index)]
     # Trailing empty header cells (Excel's used range often runs past the table) carry nothing.
     while header and header[-1] == "":
         header.pop()
-    rows = []
-    for row_number, cells in records[header_index + 1 :]:
-        cells = list(cells) + [None] * (len(header) - len(cells))
-        extra = [c for c in cells[len(header) :] if _cell_text(c) != ""]
-        if extra:
-            raise GisError(
-                f"{path.name}, row {row_number}: {len(extra)} value(s) right of the last headed column "
-                f"(first: {_cell_text(extra[0])!r}); give that column a header or delete the values"
-            )
-        cells = cells[: len(header)]
-        if _is_blank(cells):
-            skipped.append((row_number, "blank"))
-            continue
-        if sum(1 for c in cells if type(c) is str and c.strip()) >= 2:  # a footnote fills one cell
-            rows.append((row_number, cells))
-            continue
-        filled = [_cell_text(c) for c in cells if _cell_text(c) != ""]
-        if len(filled) == 1 and filled[0].startswith(NOTE_ROW_PREFIXES):
-            skipped.append((row_number, f"footnote {filled[0][:20]!r}"))
-            continue
-        rows.append((row_number, cells))
-    return RawTable(path, encoding, sheet, header, header_row, rows, skipped)
+    width = len(header)
+    below = slice(header_index + 1, None)
+    row_numbers = record_rows[below]
+    texts = [_column_texts(column[below], all_text) for column in columns]
+    filled = [t != "" for t in texts]
+    extra = np.zeros(len(row_numbers), dtype=bool)
+    for column_filled in filled[width:]:
+        extra |= column_filled
+    if extra.any():
+        first_row = int(np.argmax(extra))
+        values = [t[first_row] for t in texts[width:] if t[first_row] != ""]
+        raise GisError(
+            f"{path.name}, row {row_numbers[first_row]}: {len(values)} value(s) right of the last headed column "
+            f"(first: {values[0]!r}); give that column a header or delete the values"
+        )
+    filled_count = np.sum(filled[:width], axis=0) if width else np.zeros(len(row_numbers), dtype=int)
+    blank = filled_count == 0
+    # A footnote fills one cell; rows with two or more text cells are data without looking.
+    text_count = filled_count if all_text else np.sum(
+        [f & np.array([type(c) is str for c in column[below]], dtype=bool) for f, column in zip(filled[:width], columns)], axis=0)
+    footnote = np.zeros(len(row_numbers), dtype=bool)
+    for i in np.flatnonzero((filled_count == 1) & (text_count < 2)):
+        cell = next(t[i] for t in texts[:width] if t[i] != "")
+        footnote[i] = cell.startswith(NOTE_ROW_PREFIXES)
+    for i in np.flatnonzero(blank | footnote):
+        cell = "" if blank[i] else next(t[i] for t in texts[:width] if t[i] != "")
+        skipped.append((int(row_numbers[i]), "blank" if blank[i] else f"footnote {cell[:20]!r}"))
+    data = ~(blank | footnote)
+    kept = [column[below][data] for column in columns[:width]]
+    kept += [np.full(int(data.sum()), "" if all_text else None, dtype=object) for _ in range(width - len(kept))]
+    return RawTable(path, encoding, sheet, header, header_row, row_numbers[data], kept, skipped, all_text)
 
 
 # --------------------------------------------------------------------------------------------
