@@ -98,6 +98,12 @@ class BuildOptions:
     overwrite: bool = False
 
 
+#: Layer sources that exist only in some builds, by design: no note when they are absent (the
+#: maritime line outside national, 广东 and 海南 builds; DEGURBA tables with --no-degurba or
+#: area weights).
+_BUILT_ONLY_WHEN_THEY_APPLY = ("maritime_line", "degurba_grid", "degurba_class_density", "degurba_rules")
+
+
 def output_crs(epsg: int):
     """The GeoPackage CRS for ``--crs``: a geographic EPSG CRS (4326 WGS-84, 4490 CGCS2000)."""
     from pyproj import CRS
@@ -224,7 +230,8 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     layers, notes = [], []
     for spec in specs:
         if spec.source not in tables:
-            notes.append(f"layer {spec.name}: no {spec.source} table in this build, skipped")
+            if spec.source not in _BUILT_ONLY_WHEN_THEY_APPLY:
+                notes.append(f"layer {spec.name}: no {spec.source} table in this build, skipped")
             continue
         styles, style_notes = resolve_styles(spec, tables[spec.source])
         notes += style_notes
