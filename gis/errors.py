@@ -10,3 +10,8 @@ class GisError(Exception):
     """A problem with the user's input that they can fix; printed without a traceback."""
 
     exit_code = 2
+
+
+class SpecError(GisError, ValueError):
+    """A layer, map or rules spec (TOML) that does not follow the documented keys; the message
+    names the file, the key and what is allowed."""

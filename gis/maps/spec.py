@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gis.errors import GisError
+from gis.errors import SpecError
 from gis.maps.palettes import COLORBLIND_SAFE, QUALITATIVE, check_palette, load_categories
 from gis.maps.schemes import SCHEMES
 from gis.tables.indicators import registry, units
@@ -66,10 +66,6 @@ INDICATORS_TOKEN = "@indicators"
 DATA_CATEGORIES = "@data"
 #: At most this many user breaks (one more class than breaks; palettes have at most 9 colours).
 MAX_USER_BREAKS = 8
-
-
-class SpecError(GisError, ValueError):
-    """A map spec that cannot be used; the message names the file and key."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gis.errors import GisError
+from gis.errors import SpecError
 from gis.outputs.qgis_style import (
     FillSymbol,
     LayerStyle,
@@ -46,10 +46,6 @@ class LayerSpec:
     source: str
     styles: tuple[dict, ...]
     geometry: str = "polygon"
-
-
-class SpecError(GisError):
-    """A layer or map spec that does not follow the documented keys."""
 
 
 def _require(table: dict, key: str, kind, path: Path, where: str = ""):

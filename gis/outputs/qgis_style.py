@@ -11,11 +11,9 @@ as ``<Option type="Map">`` (QGIS ≥ 3.26) and as ``<prop k= v=>`` (older 3.x).
 
 from __future__ import annotations
 
-import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -79,24 +77,19 @@ def _rgba(colour: str | None, opacity: float = 1.0) -> str:
 
 
 def class_bounds(values: pd.Series, scheme: str, classes: int) -> list[float]:
-    """Upper class bounds of ``values`` by a mapclassify scheme (NaN ignored).
+    """Class bounds of ``values`` for a graduated QGIS style (NaN ignored): the minimum, then
+    the upper bound of each class by the maps' scheme (:func:`gis.maps.schemes.class_bounds`),
+    so a layer in QGIS and its HTML map break at the same values.
 
-    ``scheme`` is ``quantiles``, ``fisher_jenks`` or ``equal_interval``. The lowest bound
-    (the minimum) is prepended, so the result has one more entry than there are classes.
+    ``scheme`` is ``quantiles``, ``fisher_jenks`` or ``equal_interval``; the result has one
+    more entry than there are classes (empty without values).
     """
+    from gis.maps.schemes import class_bounds as upper_bounds
+
     data = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype="float64")
     if data.size == 0:
         return []
-    k = max(1, min(classes, np.unique(data).size))
-    with warnings.catch_warnings():
-        # Fisher-Jenks falls back to pure Python without numba: fine for a few thousand units.
-        warnings.filterwarnings("ignore", message="Numba not installed")
-        classifier = {
-            "quantiles": mapclassify.Quantiles,
-            "fisher_jenks": mapclassify.FisherJenks,
-            "equal_interval": mapclassify.EqualInterval,
-        }[scheme](data, k=k)
-    return [float(data.min()), *map(float, classifier.bins)]
+    return [float(data.min()), *map(float, upper_bounds(scheme, data, classes))]
 
 
 def _format_bound(value: float, decimals: int) -> str:
