@@ -7,13 +7,11 @@ Locally the tests skip when no Chromium is installed; with ``CI=true`` they fail
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support.chromium import Chromium, find_chromium
 
 from gis.cli import main
 
@@ -32,17 +30,6 @@ COMMANDS = {
 }
 #: Views each page has, and the text every one of its legends must show.
 VIEWS = {"index": (2, "王淑佳"), "geodetector": (3, "q = "), "inequality": (1, "分组")}
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but no Chromium found: install Debian's chromium (see .ci/run)")
-        pytest.skip("no Chromium found (install Debian's chromium to run the browser tests)")
-    with Chromium(executable, tmp_path_factory.mktemp("chromium-profile")) as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")
