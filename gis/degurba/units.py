@@ -172,8 +172,10 @@ def degurba_for_units(
             source = (f"{ATTRIBUTION}; Stage II weighted by area (no population raster), shares of rules {rules.name} "
                       f"(its Stage I rules do not apply to the official grid)")
         else:
-            source = (f"{ATTRIBUTION}; Stage II weighted by population estimated from resident population totals "
-                      f"(2020 census, gis/data/census/, or your table where it gives them): {METHOD}")
+            # Short enough for a map's credit line; the method is in the class density table
+            # (column method), the estimate GeoTIFF's tags and the README.
+            source = (f"{ATTRIBUTION}; Stage II weighted by 2020 census resident population (gis/data/census/, "
+                      "or your table's) spread over the grid by fitted class densities: an estimate")
     else:
         outer = buffer_window(window, int(margin_km))
         say(f"reading {population_path} onto the GHSL 1 km grid")
@@ -200,6 +202,7 @@ def degurba_for_units(
         fitted = dasymetric_units(boundaries, grid_l2.codes, window, user_rows=user_rows, progress=say, rules=rules)
         counties, prefectures = fitted.counties, fitted.prefectures
         class_density, estimate, notes = fitted.class_density, fitted.population, tuple(fitted.notes)
+        class_density["method"] = METHOD
         class_density["source"] = source
         weights = CENSUS_WEIGHTS
     else:
