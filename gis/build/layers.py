@@ -5,7 +5,8 @@
 ``layers/*.toml``: ``province``, ``prefectures``, ``counties`` (GeoDataFrames, EPSG:4326),
 ``indicators`` (long form) and ``sources`` (where every column comes from). Degree of
 Urbanisation results, when given, are merged onto counties and prefectures and add the
-``degurba_grid`` layer (and, with census weights, the ``degurba_class_density`` table).
+``degurba_grid`` layer, the ``degurba_rules`` table and, with census weights, the
+``degurba_class_density`` table; national, 广东 and 海南 builds add the ``maritime_line``.
 """
 
 from __future__ import annotations

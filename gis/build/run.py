@@ -40,6 +40,10 @@ class BuildPlan:
         return self.out_dir / f"{self.slug}_degurba_agreement.csv"
 
     @property
+    def agreement_summary(self) -> Path:
+        return self.out_dir / f"{self.slug}_degurba_agreement_summary.csv"
+
+    @property
     def population_estimate(self) -> Path:
         """The census-dasymetric population grid (float32 persons per 1 km cell, an estimate)."""
         return self.out_dir / f"{self.slug}_population_estimate.tif"
@@ -54,11 +58,14 @@ class BuildPlan:
 
     def stale_files(self) -> list[Path]:
         """Outputs of the same slug an earlier build with other options wrote and this one will
-        not: class grids under ``--no-degurba``, the agreement CSV without ``--population``.
-        Left beside the new GeoPackage they would contradict it."""
+        not: class grids under ``--no-degurba``, the agreement CSVs without ``--population``,
+        the population estimate without census weights. Left beside the new GeoPackage they
+        would contradict it."""
         stale = [] if self.with_degurba else [self.class_grid(2), self.class_grid(1)]
         if not self.with_agreement:
-            stale.append(self.agreement)
+            stale += [self.agreement, self.agreement_summary]
+        if not self.with_population_estimate:
+            stale.append(self.population_estimate)
         return [path for path in stale if path.exists()]
 
     def files(self) -> list[Path]:
@@ -68,7 +75,7 @@ class BuildPlan:
         if self.with_degurba:
             files += [self.class_grid(2), self.class_grid(1)]
         if self.with_agreement:
-            files.append(self.agreement)
+            files += [self.agreement, self.agreement_summary]
         if self.with_population_estimate:
             files.append(self.population_estimate)
         if self.national:
@@ -183,7 +190,7 @@ def _remove_leftovers(plan: BuildPlan, progress: Callable[[str], None]) -> None:
 
 
 def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
-    from gis._files import atomic_path, refuse_overwrite
+    from gis._files import refuse_overwrite, write_text_atomic
     from gis.build.assemble import assemble
     from gis.degurba.official import write_agreement_csv
     from gis.degurba.rasters import write_class_geotiff, write_population_estimate
@@ -191,9 +198,8 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     from gis.outputs.gpkg import OutputLayer, write_geopackage
     from gis.outputs.layer_specs import SOURCES, load_layer_specs, resolve_styles
     from gis.specs import specs_dir
-    from gis.units.national import coverage_notes
-
     from gis.degurba.rules import load_rules
+    from gis.units.national import coverage_notes
 
     crs = output_crs(options.epsg)
     rules = load_rules(options.rules).with_distance(options.sduc_distance_km)  # checked before slow work
@@ -203,6 +209,9 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
         raise GisError(f"--weights {options.weights}: expected census or area")
     if options.population_path is not None and options.weights == "area":
         raise GisError("--weights area is for the official grid; with --population the units are weighted by that population")
+    if options.sduc_distance_km is not None and options.population_path is None and options.with_degurba:
+        progress("note: --sduc-distance-km applies when our engine classifies a --population raster; "
+                 "the official grid's Stage I is the JRC's, so it changes nothing here")
     # Everything is checked before the slow work: layer and map specs, and existing outputs.
     # Layers in the order a GIS user reads them: province, prefectures, counties, grid, tables.
     specs = sorted(load_layer_specs(options.layers_dir or specs_dir("layers")), key=lambda spec: SOURCES.index(spec.source))
@@ -245,9 +254,7 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
         lines = coverage_notes(built.boundaries)
         for line in lines:
             progress(line)
-        with atomic_path(plan.coverage) as temporary:
-            temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        written.append(plan.coverage)
+        written.append(write_text_atomic(plan.coverage, "\n".join(lines) + "\n"))
     progress(f"writing {plan.gpkg}")
     written.append(write_geopackage(plan.gpkg, layers, crs=crs))
     if built.degurba is not None:

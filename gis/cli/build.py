@@ -23,9 +23,7 @@ from gis.cli.report import stage, wrote
 @options.population_values
 @options.rules
 @options.sduc_distance
-@click.option("--weights", type=click.Choice(["census", "area"]), default="census", show_default=True,
-              help="Without --population: weight the units by census totals spread over the official grid (an estimate; "
-                   "a --data table's resident_population replaces the census), or by area.")
+@options.weights
 @click.option("--no-degurba", is_flag=True, help="Skip the Degree of Urbanisation (no grid layer, no DEGURBA map).")
 @options.basemap
 @click.option("--layers-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="Folder of layer specs (*.toml); default: the ones shipped with the package.")

@@ -226,7 +226,7 @@ def _recorded_rules(path: Path) -> str:
 @options.overwrite
 def compare(grid_a, grid_b, units, province, population_path, rules_name, out_dir, overwrite) -> None:
     """Change matrices between two Level 2 class grids A and B (and their units)."""
-    from gis._files import refuse_overwrite
+    from gis._files import refuse_overwrite, require_writable_folder
     from gis.degurba.compare import Comparison, cell_change_matrix, unit_change_matrix, unit_changes, write_comparison
     from gis.degurba.population import read_population
     from gis.degurba.rasters import read_class_geotiff
@@ -235,6 +235,9 @@ def compare(grid_a, grid_b, units, province, population_path, rules_name, out_di
 
     names = ["cell_changes.csv", "compare.html"] + (["unit_changes.csv", "unit_classes.csv"] if units else [])
     refuse_overwrite([out_dir / name for name in names], overwrite)
+    require_writable_folder(out_dir, "--out", is_folder=True)
+    if population_path is not None and units is None:
+        raise GisError("--population weights the unit change matrix: give --units too")
     rules = load_rules(rules_name)
     first, second = read_class_geotiff(grid_a), read_class_geotiff(grid_b)
     labels = (f"{grid_a.name} ({_recorded_rules(grid_a)})", f"{grid_b.name} ({_recorded_rules(grid_b)})")

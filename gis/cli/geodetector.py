@@ -75,9 +75,10 @@ def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, 
     if map_path is not None and map_path.suffix.lower() != ".html":
         raise GisError(f"--map {map_path}: expected a .html file name")
     refuse_overwrite([output, csv_path, *([map_path] if map_path else [])], overwrite)
-    if map_path is not None:
-        from gis._files import require_writable_folder
+    from gis._files import require_writable_folder
 
+    require_writable_folder(output, "-o")
+    if map_path is not None:
         require_writable_folder(map_path, "--map")
     names = [f.strip() for f in factors.split(",") if f.strip()]
     if not names:

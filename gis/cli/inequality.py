@@ -66,9 +66,10 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
     if map_path is not None and map_path.resolve() == html_path.resolve():
         raise GisError(f"--map {map_path}: that is the chart page written beside -o; choose another name")
     refuse_overwrite([output, gpkg_path, html_path, *([map_path] if map_path else [])], overwrite)
-    if map_path is not None:
-        from gis._files import require_writable_folder
+    from gis._files import require_writable_folder
 
+    require_writable_folder(output, "-o")
+    if map_path is not None:
         require_writable_folder(map_path, "--map")
     if indicator not in registry().index:
         raise GisError(f"--indicator {indicator}: not in gis/data/indicators.csv")

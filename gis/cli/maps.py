@@ -18,13 +18,19 @@ from gis.errors import GisError
 @options.allow_unmatched
 @options.year
 @options.population
+@options.population_values
+@options.rules
+@options.sduc_distance
+@options.weights
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/maps"), show_default=True, help="Output folder for <spec name>.html and index.html.")
 @options.basemap
 @options.overwrite
-def map_command(specs, province, data_paths, allow_unmatched, year, population_path, out_dir, basemap, overwrite) -> None:
+def map_command(specs, province, data_paths, allow_unmatched, year, population_path, values_kind, rules_name,
+                sduc_distance_km, weights, out_dir, basemap, overwrite) -> None:
     """Draw the maps of SPECS (maps/*.toml) as self-contained HTML files in OUT."""
     from gis._files import refuse_overwrite, require_writable_folder
     from gis.build.assemble import assemble
+    from gis.degurba.rules import load_rules
     from gis.maps import load_spec, render_maps
 
     for spec in specs:  # a bad spec fails before any slow work
@@ -32,7 +38,11 @@ def map_command(specs, province, data_paths, allow_unmatched, year, population_p
     # Existing pages are replaced only with --overwrite, and the folder must take files.
     refuse_overwrite([out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"], overwrite)
     require_writable_folder(out_dir, "--out", is_folder=True)
-    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, progress=stage)
+    rules = load_rules(rules_name).with_distance(sduc_distance_km)
+    if population_path is not None and weights == "area":
+        raise GisError("--weights area is for the official grid; with --population the units are weighted by that population")
+    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path,
+                     population_values=values_kind, rules=rules, weights=weights, progress=stage)
     written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place, rasters=built.rasters,
                           on_note=lambda spec, message: stage(f"{spec.name}: {message}"))
     for path in written:

@@ -88,6 +88,10 @@ rules = click.option(
     "--rules", "rules_name", default="manual-2021", show_default=True, metavar="NAME|FILE",
     help="Degree of Urbanisation rules: a preset (manual-2021, ghsl-r2023a) or a rules file (.toml) "
          "setting only the keys it changes (see gis/degurba/rules.py).")
+weights = click.option(
+    "--weights", type=click.Choice(["census", "area"]), default="census", show_default=True,
+    help="Without --population: weight the units by census totals spread over the official grid (an estimate; "
+         "a --data table's resident_population replaces the census), or by area.")
 basemap = click.option(
     "--basemap", type=LazyChoice(_basemaps), default=None,
     help="Background tiles of the maps; overrides the specs ('none' needs no network; tianditu needs env TIANDITU_KEY).")

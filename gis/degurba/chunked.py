@@ -74,6 +74,7 @@ import rasterio
 from affine import Affine
 from scipy import ndimage
 
+from gis._files import atomic_path
 from gis.degurba._chunk_labels import (
     _ChunkLabels,
     _group_populations,
@@ -107,14 +108,13 @@ from gis.degurba.classify import (
     near_cells,
     smoothing_additions,
 )
-from gis.degurba.rules import Rules
 from gis.degurba.grid import GHSL_CRS
 from gis.degurba.rasters import (
     CLASS_TILE,
-    atomic_path,
     class_geotiff_profile,
     style_class_band,
 )
+from gis.degurba.rules import Rules
 from gis.errors import GisError
 
 #: Default chunk edge, cells: 2048² cells are 32 MB of float64 population per chunk.
@@ -667,7 +667,7 @@ def write_class_geotiff_chunked(
     ``transform`` and ``crs`` (default ESRI:54009) georeference the grid. Chunks are first
     aligned to whole tiles so each compressed tile is written once. ``tags`` (e.g.
     :meth:`gis.degurba.rules.Rules.geotiff_tags`) become dataset tags. The file is written next
-    to ``path`` and moved into place only when complete (:func:`gis.degurba.rasters.atomic_path`):
+    to ``path`` and moved into place only when complete (:func:`gis._files.atomic_path`):
     an error or interruption leaves no file at ``path``. Memory: one row of chunks of codes.
     Returns the path written.
     """

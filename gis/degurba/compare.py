@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gis._files import atomic_path, write_text_atomic
+from gis._files import write_csv, write_text_atomic
 from gis.degurba.classify import L2_NAMES, NODATA
 from gis.degurba.rasters import ClassGrid
 from gis.degurba.zonal import UNIT_L2_NAMES
@@ -88,12 +88,6 @@ class Comparison:
     unit_rows: pd.DataFrame | None = None
 
 
-def _write_csv(frame: pd.DataFrame, path: Path, index: bool) -> Path:
-    with atomic_path(path) as temporary:
-        frame.to_csv(temporary, index=index, encoding="utf-8-sig")
-    return path
-
-
 def _html_table(frame: pd.DataFrame, index: bool = True) -> str:
     """A plain HTML table of ``frame``, every text escaped; diagonal cells (no change) marked."""
     rows = ['<table><thead><tr>']
@@ -125,7 +119,7 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
     ``unit_classes.csv`` (one row per unit), and ``compare.html`` into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [_write_csv(comparison.cells, out_dir / "cell_changes.csv", index=True)]
+    written = [write_csv(comparison.cells, out_dir / "cell_changes.csv", index=True)]
     label_a, label_b = (html.escape(text) for text in comparison.labels)
     body = [
         "<h1>城市化程度比较 Degree of Urbanisation compared</h1>",
@@ -135,8 +129,8 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
         _html_table(comparison.cells),
     ]
     if comparison.units is not None:
-        written.append(_write_csv(comparison.units, out_dir / "unit_changes.csv", index=True))
-        written.append(_write_csv(comparison.unit_rows, out_dir / "unit_classes.csv", index=False))
+        written.append(write_csv(comparison.units, out_dir / "unit_changes.csv", index=True))
+        written.append(write_csv(comparison.unit_rows, out_dir / "unit_classes.csv", index=False))
         changed = comparison.unit_rows[comparison.unit_rows["changed"]]
         body += [
             "<h2>单元 Units, Level 2 (rows A, columns B; counts of units)</h2>",

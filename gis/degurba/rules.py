@@ -253,7 +253,7 @@ def _read_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise GisError(f"{path}: not valid TOML ({error})") from None
     except OSError as error:
         raise GisError(f"{path}: cannot read the rules file ({error.strerror})") from None

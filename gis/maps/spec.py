@@ -499,6 +499,8 @@ def load_spec(path: str | Path) -> MapSpec:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"{path}: no such map spec") from None
+    except OSError as error:  # a folder named *.toml, no permission
+        raise SpecError(f"{path}: cannot read the map spec ({error.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SpecError(f"{path}: not valid TOML: {error}") from None
     # Letters of any script (中文.toml is fine), digits, '_' and '-': a safe page name.

@@ -74,6 +74,9 @@ def test_template_csv_has_a_bom(tmp_path):
     ["template", "counties", "-o", "{out}/t.xlsx"],
     ["degurba", "units", "--units", "counties", "--out", "{out}/u.csv"],
     ["index", "--data", "{table}", "--indicators", "rural_income", "-o", "{out}/i.csv"],
+    ["inequality", "--data", "{table}", "--indicator", "rural_income", "--groups", "region", "-o", "{out}/q.csv"],
+    ["geodetector", "--data", "{table}", "--y", "rural_income", "--factors", "region", "-o", "{out}/g.gpkg"],
+    ["degurba", "compare", "{table}", "{table}", "--out", "{out}/cmp"],
 ])
 def test_output_folders_that_cannot_be_written_are_one_line_before_any_work(tmp_path, command):
     blocker = tmp_path / "a-file"
@@ -84,3 +87,44 @@ def test_output_folders_that_cannot_be_written_are_one_line_before_any_work(tmp_
     assert result.exit_code == 2, result.output
     assert "is a file, not a folder" in result.output
     assert "Traceback" not in result.output and "Result:" not in result.output  # before reading any table
+
+
+
+def test_compare_population_without_units_is_one_line(tmp_path):
+    grid = GhslWindow(row_off=5600, col_off=29700, height=4, width=4)
+    path = write_class_geotiff(tmp_path / "a.tif", np.full(grid.shape, 11, dtype=np.uint8), grid.transform)
+    result = run("degurba", "compare", str(path), str(path), "--population", str(path), "--out", str(tmp_path / "c"))
+    assert result.exit_code == 2 and "--population weights the unit change matrix: give --units too" in result.output
+
+
+def test_a_rules_file_that_is_not_utf8_is_one_line(tmp_path):
+    from gis.degurba.rules import load_rules
+    from gis.errors import GisError
+
+    rules = tmp_path / "rules.toml"
+    rules.write_bytes(b"\xff\xfe[urban_centre]\n")
+    with pytest.raises(GisError, match="not valid TOML"):
+        load_rules(str(rules))
+
+
+def test_a_folder_named_like_a_map_spec_is_one_line(tmp_path):
+    from gis.errors import SpecError
+    from gis.maps import load_spec
+
+    (tmp_path / "x.toml").mkdir()
+    with pytest.raises(SpecError, match="cannot read the map spec"):
+        load_spec(tmp_path / "x.toml")
+
+
+def test_outputs_other_options_wrote_are_stale(tmp_path):
+    """An area-weighted rebuild over a census build would leave the population estimate, and a
+    build without --population the agreement CSVs: the plan lists them to refuse or remove."""
+    from gis.build.run import BuildPlan
+
+    plan = BuildPlan(tmp_path, "zhejiang", national=False, map_specs=(), with_degurba=True,
+                     with_agreement=False, with_population_estimate=False)
+    for path in (plan.population_estimate, plan.agreement, plan.agreement_summary):
+        path.write_text("old")
+    assert set(plan.stale_files()) == {plan.population_estimate, plan.agreement, plan.agreement_summary}
+    census = BuildPlan(tmp_path, "zhejiang", False, (), True, True, True)
+    assert census.stale_files() == [] and {census.agreement_summary, census.population_estimate} <= set(census.files())
