@@ -55,13 +55,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gis.analysis.mcda import GRADES, coordination_grade, coupling_degree, minmax_normalise
+from gis.analysis.mcda import coordination_grade, coupling_degree, minmax_normalise
 from gis.analysis.mcda import entropy_weights as mcda_entropy_weights
 from gis.errors import GisError
 from gis.tables.indicators import registry
-
-#: Coupling coordination classes (廖重斌 1999): lower bound of D -> label (shared with mcda).
-COORDINATION_CLASSES = GRADES
 
 # Normalisation and entropy weights are the panel method's (gis.analysis.mcda) applied to one
 # year: one implementation, so `gis index` and the library cannot drift apart.

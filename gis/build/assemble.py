@@ -17,6 +17,7 @@ import pandas as pd
 
 from gis.build.layers import build_layers, combine_indicators, drop_overridden
 from gis.degurba.units import DegurbaResult, degurba_for_units
+from gis.errors import GisError
 from gis.tables.indicators import seed_indicators
 from gis.tables.join import load_user_tables
 from gis.tables.report import JoinError, JoinReport
@@ -51,6 +52,14 @@ class Assembled:
         ``China``), for map titles."""
         code = self.boundaries.code
         return ("全国" if code == NATIONAL else self.boundaries.name), province_name_en(code)
+
+
+def check_weights(weights: str, population_path) -> None:
+    """Raise :class:`GisError` for a Stage II weighting that cannot go with the inputs."""
+    if weights not in ("census", "area"):
+        raise GisError(f"--weights {weights}: expected census or area")
+    if population_path is not None and weights == "area":
+        raise GisError("--weights area is for the official grid; with --population the units are weighted by that population")
 
 
 def assemble(
@@ -94,6 +103,7 @@ def assemble(
         Without a population raster: ``"census"`` (census totals, or a user table's
         ``resident_population``, spread over the official grid; the default) or ``"area"``.
     """
+    check_weights(weights, population_path)
     say = progress or (lambda message: None)
     say(f"reading boundaries of {province}")
     boundaries = load_boundaries(province)

@@ -191,7 +191,7 @@ def _remove_leftovers(plan: BuildPlan, progress: Callable[[str], None]) -> None:
 
 def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     from gis._files import refuse_overwrite, write_text_atomic
-    from gis.build.assemble import assemble
+    from gis.build.assemble import assemble, check_weights
     from gis.degurba.official import write_agreement_csv
     from gis.degurba.rasters import write_class_geotiff, write_population_estimate
     from gis.maps import load_spec, render_maps
@@ -205,10 +205,7 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     rules = load_rules(options.rules).with_distance(options.sduc_distance_km)  # checked before slow work
     if options.population_path is not None and not options.with_degurba:
         raise GisError("--population is for the Degree of Urbanisation; it cannot go with --no-degurba")
-    if options.weights not in ("census", "area"):
-        raise GisError(f"--weights {options.weights}: expected census or area")
-    if options.population_path is not None and options.weights == "area":
-        raise GisError("--weights area is for the official grid; with --population the units are weighted by that population")
+    check_weights(options.weights, options.population_path)  # before the slow work, as assemble does
     if options.sduc_distance_km is not None and options.population_path is None and options.with_degurba:
         progress("note: --sduc-distance-km applies when our engine classifies a --population raster; "
                  "the official grid's Stage I is the JRC's, so it changes nothing here")

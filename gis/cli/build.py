@@ -16,14 +16,8 @@ from gis.cli.report import stage, wrote
 @options.province()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True, help="Output folder.")
 @click.option("--crs", "epsg", type=int, default=4326, show_default=True, help="EPSG code of the GeoPackage: 4326 (WGS-84) or 4490 (CGCS2000).")
-@options.data()
-@options.allow_unmatched
-@options.year
-@options.population
-@options.population_values
-@options.rules
-@options.sduc_distance
-@options.weights
+@options.tables
+@options.degurba_inputs
 @click.option("--no-degurba", is_flag=True, help="Skip the Degree of Urbanisation (no grid layer, no DEGURBA map).")
 @options.basemap
 @click.option("--layers-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="Folder of layer specs (*.toml); default: the ones shipped with the package.")

@@ -74,32 +74,23 @@ def lisa(paths, indicator, year, level, permutations, seed, significance, fdr, i
     click.echo(f"wrote {where}")
     if map_path is not None:
         files = sorted(cited_files(rows["source"]).unique())
-        _lisa_map(result.frame, units_frame, indicator, year, boundaries, map_path, "; ".join(files))
+        _lisa_map(result.frame, units_frame, indicator, year, boundaries, map_path, "; ".join(files), level)
         click.echo(f"wrote {map_path}")
 
 
-def _lisa_map(clusters, units_frame, indicator: str, year: int, boundaries, map_path: Path, data_source: str) -> None:
+def _lisa_map(clusters, units_frame, indicator: str, year: int, boundaries, map_path: Path, data_source: str,
+              level: str) -> None:
     """Draw the LISA clusters with the shipped spec ``gis/assets/maps/lisa.toml``; units left
     out of the analysis are drawn as no data, ``data_source`` names where the values came from."""
-    from importlib import resources
-
-    import pandas as pd
-
-    from gis._files import write_text_atomic
-    from gis.maps import load_spec
-    from gis.maps.render import build_page
+    from gis.maps.analysis import analysis_spec, write_analysis_map
     from gis.tables.indicators import registry
     from gis.units.boundaries import province_name_en
 
-    with resources.as_file(resources.files("gis").joinpath("assets", "maps", "lisa.toml")) as spec_path:
-        spec = load_spec(spec_path)
     label = registry().loc[indicator]
-    spec = spec.with_tokens(
+    spec = analysis_spec("lisa").with_tokens(
         {"indicator": str(label["label_zh"]), "year": str(year), "place": boundaries.name},
         {"indicator": str(label["label_en"]), "year": str(year), "place": province_name_en(boundaries.code)},
     )
     columns = [c for c in clusters.columns if c not in units_frame.columns or c == "adcode"]
     frame = units_frame.merge(clusters[columns], on="adcode", how="left")
-    sources = pd.DataFrame([{"layer": spec.layer, "column": "lisa_*", "source": data_source}])
-    page = build_page(spec, {spec.layer: frame, "sources": sources}, spec.basemap)
-    write_text_atomic(map_path, page.html)
+    write_analysis_map(spec, frame, level, data_source, map_path)

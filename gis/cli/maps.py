@@ -14,14 +14,8 @@ from gis.errors import GisError
 @click.command("map")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @options.province()
-@options.data()
-@options.allow_unmatched
-@options.year
-@options.population
-@options.population_values
-@options.rules
-@options.sduc_distance
-@options.weights
+@options.tables
+@options.degurba_inputs
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/maps"), show_default=True, help="Output folder for <spec name>.html and index.html.")
 @options.basemap
 @options.overwrite
@@ -39,8 +33,6 @@ def map_command(specs, province, data_paths, allow_unmatched, year, population_p
     refuse_overwrite([out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"], overwrite)
     require_writable_folder(out_dir, "--out", is_folder=True)
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
-    if population_path is not None and weights == "area":
-        raise GisError("--weights area is for the official grid; with --population the units are weighted by that population")
     built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path,
                      population_values=values_kind, rules=rules, weights=weights, progress=stage)
     written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place, rasters=built.rasters,

@@ -92,6 +92,23 @@ weights = click.option(
     "--weights", type=click.Choice(["census", "area"]), default="census", show_default=True,
     help="Without --population: weight the units by census totals spread over the official grid (an estimate; "
          "a --data table's resident_population replaces the census), or by area.")
+
+
+def _together(*decorators):
+    """One decorator applying ``decorators`` in the order written (top first, as stacked)."""
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+    return apply
+
+
+#: What ``gis build`` and ``gis map`` both assemble from: users' tables, and the Degree of
+#: Urbanisation's inputs (parameters data_paths, allow_unmatched, year; population_path,
+#: values_kind, rules_name, sduc_distance_km, weights).
+tables = _together(data(), allow_unmatched, year)
+degurba_inputs = _together(population, population_values, rules, sduc_distance, weights)
+
 basemap = click.option(
     "--basemap", type=LazyChoice(_basemaps), default=None,
     help="Background tiles of the maps; overrides the specs ('none' needs no network; tianditu needs env TIANDITU_KEY).")

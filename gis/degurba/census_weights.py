@@ -54,7 +54,6 @@ METHOD = (
     "definitions: 30/23 >= 1500 (<= 30000 ours), 22/21/13 300-1500, 12 50-300, 11 < 50 persons/km2), "
     "each unit's total spread over its cells by fitted density x exact covered area (gis.degurba.dasymetric)"
 )
-_LEVELS = ("county", "prefecture", "province")
 
 
 @dataclass(frozen=True)

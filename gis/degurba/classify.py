@@ -87,23 +87,16 @@ L1_OF_L2 = {30: 3, 23: 2, 22: 2, 21: 2, 13: 1, 12: 1, 11: 1, 10: 1}
 #: Code of cells without data in both levels.
 NODATA = 255
 
-#: Thresholds of the method (persons per km² of land, persons per cluster).
-DENSE_PER_KM2 = 1500.0
-MODERATE_PER_KM2 = 300.0
-LOW_PER_KM2 = 50.0
-BUILT_DENSE_SHARE = 0.5
-URBAN_CENTRE_MIN_POP = 50_000.0
-URBAN_CLUSTER_MIN_POP = 5_000.0
-RURAL_CLUSTER_MIN_POP = 500.0
-SMOOTHING_MIN_NEIGHBOURS = 5
-MAX_HOLE_CELLS = 15  # holes "smaller than 15 cells" are filled
 
 FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
 EIGHT_CONNECTED = ndimage.generate_binary_structure(2, 2)
 #: Structuring element of a ``contiguity`` rule (4 or 8).
 CONTIGUITY = {4: FOUR_CONNECTED, 8: EIGHT_CONNECTED}
-#: The 2021 manual's rules (the default everywhere).
+#: The 2021 manual's rules (the default everywhere); the helpers' defaults below come from them.
 MANUAL_RULES = Rules()
+LOW_PER_KM2 = MANUAL_RULES.low_density_rural.density
+SMOOTHING_MIN_NEIGHBOURS = MANUAL_RULES.urban_centre.smoothing_neighbours
+MAX_HOLE_CELLS = MANUAL_RULES.urban_centre.max_hole_km2  # 1 km² cells: holes "smaller than 15 cells"
 
 
 def max_hole_cells(rules: Rules, cell_size_km: float = 1.0) -> float:

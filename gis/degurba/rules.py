@@ -148,15 +148,6 @@ class UnitRules:
     rural_share: float = 0.5
 
 
-_SECTION_TYPES = {
-    "urban_centre": UrbanCentreRules,
-    "urban_cluster": UrbanClusterRules,
-    "dense_urban_cluster": DenseUrbanClusterRules,
-    "semi_dense_urban_cluster": SemiDenseUrbanClusterRules,
-    "rural_cluster": RuralClusterRules,
-    "low_density_rural": LowDensityRuralRules,
-    "units": UnitRules,
-}
 
 
 @dataclass(frozen=True)

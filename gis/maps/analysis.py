@@ -1,5 +1,5 @@
 """Offline HTML maps of the analysis commands (``gis index``, ``gis geodetector``,
-``gis inequality`` with ``--map``; ``gis lisa`` draws its own the same way).
+``gis inequality`` and ``gis lisa`` with ``--map``).
 
 Their specs are data shipped in ``gis/assets/maps/<name>.toml`` (not in ``maps/``: they draw
 one command's result, not the build's layers). A spec names a measure by its plain column

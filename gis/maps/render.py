@@ -268,7 +268,7 @@ def _view_label(view: View) -> str:
     return bilingual(view.label_zh, view.label_en)
 
 
-def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[tuple[Overlay, list[str]]],
+def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[Overlay],
                 standard: bool = False) -> str:
     """The legend block (hidden until the script places it); all text escaped. ``standard``:
     the page has the 南海诸岛 inset below the legend and the maritime line."""
@@ -292,7 +292,7 @@ def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[tuple[
         parts.append("</section>")
     if overlays or standard:
         parts.append('<div class="gis-legend-overlays">')
-        for overlay, colours in overlays:
+        for overlay in overlays:
             label = esc(bilingual(overlay.label_zh, overlay.label_en))
             if overlay.where is not None:
                 dashed = " gis-dashed" if overlay.dash else ""
@@ -571,7 +571,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
             continue
         try:
             overlay_payload.append(_overlay_data(overlay, frame, geometries, decimals, layers, basemap, rasters or {}))
-            legend_overlays.append((overlay, []))
+            legend_overlays.append(overlay)
         except MapSkipped as reason:
             notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} left out: {reason}")
 
@@ -583,11 +583,10 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     source = bilingual(spec.source_zh, spec.source_en) if spec.source_zh or spec.source_en else ""
     if source:
         attributions.append(esc(source))
-    drawn = [overlay for overlay, _ in legend_overlays]
     spec = replace(
         spec,
-        description_zh="".join([spec.description_zh, *(o.description_zh for o in drawn)]),
-        description_en=" ".join([spec.description_en, *(o.description_en for o in drawn if o.description_en)]),
+        description_zh="".join([spec.description_zh, *(o.description_zh for o in legend_overlays)]),
+        description_en=" ".join([spec.description_en, *(o.description_en for o in legend_overlays if o.description_en)]),
     )
     config = {
         "views": [
