@@ -31,7 +31,7 @@ exact df). Pairs with a one-unit stratum are not tested.
 ratio is below alpha (paper's eq.; the R package compares ratios of q instead).
 
 **Discretisation** of continuous factors by a named scheme — ``equal_interval``, ``quantiles``,
-``fisher_jenks`` (natural breaks, via ``mapclassify``), ``std`` (breaks at the mean ± whole
+``fisher_jenks`` (natural breaks; :mod:`gis.breaks`), ``std`` (breaks at the mean ± whole
 multiples of the standard deviation) — and the optimal-parameter search of OPGD (Song Y.,
 Wang J., Ge Y., Xu C. 2020, GIScience & Remote Sensing 57(5)): every scheme × every class
 count (3–8 by default), keeping the one with the largest q. Empty classes are dropped, so the
@@ -48,13 +48,12 @@ Libraries checked:
 * ``gdverse`` / ``GD`` are R packages. The reference R ``geodetector`` 1.0-5 (GPL) was read,
   not copied; only its published outputs are used as test values.
 
-So q and its test are written here (vectorised with ``numpy.bincount``); classification uses
-``mapclassify`` (already a dependency).
+So q and its test are written here (vectorised with ``numpy.bincount``); class breaks come from
+:mod:`gis.breaks` (mapclassify's definitions, without its start-up cost).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -206,11 +205,11 @@ def ecological_detector(y, strata1, strata2, alpha: float = 0.05) -> dict:
 def discretize(x, scheme: str, k: int) -> np.ndarray:
     """Class index (0 … k−1, empty classes dropped and renumbered) of each value of ``x``.
 
-    ``scheme``: ``equal_interval``, ``quantiles``, ``fisher_jenks`` (natural breaks) via
-    mapclassify, or ``std`` (breaks at mean + sd · (i − k/2), i = 1 … k−1, for even k; mean ±
+    ``scheme``: ``equal_interval``, ``quantiles``, ``fisher_jenks`` (natural breaks) from
+    :mod:`gis.breaks`, or ``std`` (breaks at mean + sd · (i − k/2), i = 1 … k−1, for even k; mean ±
     (i − (k−1)/2) · sd … for odd k the middle class is centred on the mean).
     """
-    import mapclassify
+    from gis import breaks
 
     x = np.asarray(x, dtype=float)
     if scheme not in SCHEMES:
@@ -225,11 +224,9 @@ def discretize(x, scheme: str, k: int) -> np.ndarray:
         breaks = mean + sd * offsets
         labels = np.searchsorted(breaks, x, side="left")
     else:
-        cls = {"equal_interval": mapclassify.EqualInterval, "quantiles": mapclassify.Quantiles, "fisher_jenks": mapclassify.FisherJenks}[scheme]
-        with warnings.catch_warnings():
-            # Fisher-Jenks falls back to pure Python without numba: fine for a few thousand units.
-            warnings.filterwarnings("ignore", message="Numba not installed")
-            labels = cls(x, k=k).yb
+        bounds = {"equal_interval": breaks.equal_interval_bounds, "quantiles": breaks.quantile_bounds,
+                  "fisher_jenks": breaks.fisher_jenks_bounds}[scheme](x, k)
+        labels = np.searchsorted(bounds, x, side="left")
     _, dense = np.unique(labels, return_inverse=True)
     return dense
 

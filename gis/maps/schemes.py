@@ -1,4 +1,4 @@
-"""Classification schemes for numeric views, each a small object wrapping mapclassify.
+"""Classification schemes for numeric views, each a small object (the breaks: :mod:`gis.breaks`).
 
 A scheme turns the pooled values of a view (all its years together, so one colour means the
 same value in every year) into upper class bounds. Units are those of the values.
@@ -6,12 +6,12 @@ same value in every year) into upper class bounds. Units are those of the values
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Callable
 
-import mapclassify
 import numpy as np
+
+from gis import breaks
 
 
 @dataclass(frozen=True)
@@ -24,17 +24,10 @@ class Scheme:
     upper_bounds: Callable[[np.ndarray, int, tuple[float, ...]], np.ndarray]
 
 
-def _mapclassify_bounds(classifier) -> Callable[[np.ndarray, int, tuple[float, ...]], np.ndarray]:
+def _bounds_of(scheme: Callable[[np.ndarray, int], np.ndarray]) -> Callable[[np.ndarray, int, tuple[float, ...]], np.ndarray]:
     def upper_bounds(values: np.ndarray, classes: int, breaks: tuple[float, ...]) -> np.ndarray:
-        distinct = np.unique(values)
-        if len(distinct) == 1:  # one value is one class; mapclassify refuses to split it
-            return distinct
-        # With fewer distinct values than classes mapclassify warns and returns fewer bins;
-        # fewer classes is the honest result, so the warning is not shown to the planner.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bins = classifier(values, k=min(classes, len(distinct))).bins
-        return np.unique(np.asarray(bins, dtype="float64"))
+        # Fewer distinct values than classes give fewer classes: the honest result.
+        return scheme(values, classes)
 
     return upper_bounds
 
@@ -46,11 +39,11 @@ def _user_bounds(values: np.ndarray, classes: int, breaks: tuple[float, ...]) ->
 
 
 SCHEMES: dict[str, Scheme] = {
-    "quantiles": Scheme("quantiles", "分位数", "quantiles", _mapclassify_bounds(mapclassify.Quantiles)),
+    "quantiles": Scheme("quantiles", "分位数", "quantiles", _bounds_of(breaks.quantile_bounds)),
     "fisher_jenks": Scheme("fisher_jenks", "自然断点（Fisher-Jenks）", "natural breaks (Fisher-Jenks)",
-                           _mapclassify_bounds(mapclassify.FisherJenks)),
+                           _bounds_of(breaks.fisher_jenks_bounds)),
     "equal_interval": Scheme("equal_interval", "等间距", "equal interval",
-                             _mapclassify_bounds(mapclassify.EqualInterval)),
+                             _bounds_of(breaks.equal_interval_bounds)),
     "user_breaks": Scheme("user_breaks", "自定义分级", "user-defined breaks", _user_bounds),
 }
 
