@@ -207,15 +207,18 @@ def dasymetric_units(
 
     say("census weights: exact coverage of the grid by the counties")
     county_index, cells, fractions = unit_cell_coverage(counties[["adcode", counties.geometry.name]], window)
+    # ~10 M pieces on a national build: compact dtypes, and no copy where every piece is kept.
+    county_index = county_index.astype(np.int32)
     codes = class_codes.ravel()[cells]
     slot = SLOT_OF_CODE[codes]
-    row = county_row[county_index]
+    row = county_row.astype(np.int32)[county_index]
     fitted_piece = row >= 0
+    p_row, p_slot, p_area, p_cells = _kept(fitted_piece, row, slot, fractions, cells)
     n_rows = len(rows)
 
     # One fit per province: densities per row are those of its province.
     lower, upper = density_bounds()
-    areas = class_areas(row[fitted_piece], slot[fitted_piece], fractions[fitted_piece], n_rows)
+    areas = class_areas(p_row, p_slot, p_area, n_rows)
     row_totals = rows["total"].to_numpy(dtype="float64")
     densities_by_row = np.zeros((n_rows, len(POPULATED_CODES)))
     fitted = np.full(n_rows, np.nan)
@@ -243,18 +246,20 @@ def dasymetric_units(
                 "max_abs_relative_residual": float(np.abs(residuals).max()) if residuals.size else np.nan,
             })
 
-    unplaced = unplaced_rows(row[fitted_piece], slot[fitted_piece], fractions[fitted_piece], row_totals)
+    unplaced = unplaced_rows(p_row, p_slot, p_area, row_totals)
     if unplaced.any():
         parents = rows.loc[unplaced, "parent"]
         notes.append(f"note: {int(unplaced.sum())} unit(s) have a population but no populated grid cell, "
                      f"so it is not placed: {', '.join(parents)}")
 
     say("census weights: spreading the totals over the grid and Stage II")
-    p_row, p_slot, p_area = row[fitted_piece], slot[fitted_piece], fractions[fitted_piece]
     persons = spread_totals(p_row, p_slot, p_area, row_totals, densities_by_row)
-    population = np.bincount(cells[fitted_piece], weights=persons, minlength=window.height * window.width)
-    covered = np.bincount(cells[fitted_piece], minlength=window.height * window.width) > 0
-    grid = np.where(covered, population, np.nan).astype("float32").reshape(window.shape)
+    grid = np.bincount(p_cells, weights=persons, minlength=window.height * window.width).astype("float32")
+    covered = np.zeros(grid.size, dtype=bool)
+    covered[p_cells] = True
+    grid[~covered] = np.nan
+    grid = grid.reshape(window.shape)
+    del covered, p_cells
 
     prefecture_of_county = pd.Index(prefectures["adcode"]).get_indexer(counties["prefecture_adcode"])
     levels = {}
@@ -263,13 +268,14 @@ def dasymetric_units(
         ("prefectures", prefectures, prefecture_of_county),
     ):
         n_units = len(frame)
-        piece_unit = unit_of_county[county_index]
-        ok = fitted_piece & (piece_unit >= 0)
-        unit = piece_unit[ok]
-        people = unit_class_population(unit, row[ok], slot[ok], fractions[ok], row_totals, densities_by_row, n_units)
-        stable = level1_stable(unit, row[ok], slot[ok], fractions[ok], row_totals, n_units, lower, upper,
+        piece_unit = unit_of_county.astype(np.int32)[county_index]
+        unit, u_row, u_slot, u_area = _kept(fitted_piece & (piece_unit >= 0), piece_unit, row, slot, fractions)
+        people = unit_class_population(unit, u_row, u_slot, u_area, row_totals, densities_by_row, n_units)
+        stable = level1_stable(unit, u_row, u_slot, u_area, row_totals, n_units, lower, upper,
                                shares.city_share, shares.rural_share)
-        nodata = np.bincount(piece_unit[piece_unit >= 0], weights=fractions[piece_unit >= 0] * (codes[piece_unit >= 0] == NODATA), minlength=n_units)
+        del unit, u_row, u_slot, u_area
+        no_class = (codes == NODATA) & (piece_unit >= 0)
+        nodata = np.bincount(piece_unit[no_class], weights=fractions[no_class], minlength=n_units)
         has_row = np.bincount(unit_of_county[(county_row >= 0) & (unit_of_county >= 0)], minlength=n_units) > 0
         levels[level] = _stage_two(frame, people, nodata, stable, has_row, year, rules)
     county_frame, prefecture_frame = levels["counties"], levels["prefectures"]
@@ -331,10 +337,13 @@ def dasymetric_units(
 
     density = pd.DataFrame(density_rows)
     density["population"] = np.nan
-    for group in pd.unique(groups):
-        members = np.isin(p_row, np.flatnonzero(groups == group)) & (p_slot >= 0)
-        per_class = np.bincount(p_slot[members], weights=persons[members], minlength=len(POPULATED_CODES))
-        density.loc[density["region_adcode"] == group, "population"] = per_class
+    group_codes, group_of_row = np.unique(groups, return_inverse=True)
+    populated = p_slot >= 0
+    k = len(POPULATED_CODES)
+    per_class = np.bincount(group_of_row[p_row[populated]] * k + p_slot[populated], weights=persons[populated],
+                            minlength=len(group_codes) * k).reshape(-1, k)
+    for g, group in enumerate(group_codes):
+        density.loc[density["region_adcode"] == group, "population"] = per_class[g]
     return DasymetricUnits(county_frame, prefecture_frame, density, grid, year, notes)
 
 
@@ -342,6 +351,13 @@ def names_of(boundaries) -> dict[str, str]:
     """Name of every province and prefecture by adcode."""
     return {**dict(zip(boundaries.province["adcode"], boundaries.province["name"])),
             **dict(zip(boundaries.prefectures["adcode"], boundaries.prefectures["name"]))}
+
+
+def _kept(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The pieces of ``arrays`` where ``mask`` holds; the arrays themselves when it holds everywhere."""
+    if mask.all():
+        return arrays
+    return tuple(array[mask] for array in arrays)
 
 
 def _stage_two(frame: pd.DataFrame, people: np.ndarray, nodata_km2: np.ndarray, stable: np.ndarray,

@@ -65,7 +65,7 @@ CLASS_DENSITY_BOUNDS = {
 #: Weight of the prior rows relative to one unit's row (see the module docstring).
 PRIOR_WEIGHT = 0.01
 #: Slot of every code 0..255 (``-1``: holds nobody: water, no data, anything else).
-SLOT_OF_CODE = np.full(256, -1, dtype=np.int64)
+SLOT_OF_CODE = np.full(256, -1, dtype=np.int8)  # small: one per cell piece
 SLOT_OF_CODE[list(POPULATED_CODES)] = np.arange(len(POPULATED_CODES))
 
 _CITY = (0,)  # slot of 30
