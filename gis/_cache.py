@@ -18,3 +18,54 @@ def cache_dir() -> Path:
         return Path(os.environ["GIS_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "gis-urban-rural"
+
+
+def geometry_key(*parts, geometries=()) -> str:
+    """A hex key for a cache entry: ``parts`` (plain values, by ``repr``) and the WKB of
+    ``geometries`` (shapely, missing allowed), so any change of shape or value is a new entry."""
+    import hashlib
+
+    import numpy as np
+    import shapely
+
+    key = hashlib.blake2b(repr(parts).encode(), digest_size=16)
+    for wkb in shapely.to_wkb(np.asarray(geometries, dtype=object)):
+        key.update(b"\0" if wkb is None else wkb)
+    return key.hexdigest()
+
+
+def read_arrays(kind: str, key: str) -> dict | None:
+    """The arrays stored under ``kind``/``key`` (see :func:`write_arrays`), or None when the
+    entry is absent, damaged or unreadable."""
+    import numpy as np
+
+    path = cache_dir() / kind / f"{key}.npz"
+    try:
+        with np.load(path) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+    except (OSError, KeyError, ValueError):
+        return None
+    try:
+        path.touch()  # most recently used, for the pruning in write_arrays
+    except OSError:
+        pass
+    return arrays
+
+
+def write_arrays(kind: str, key: str, keep: int, **arrays) -> None:
+    """Store ``arrays`` under ``kind``/``key`` (atomically) and keep only the ``keep`` most
+    recently used entries of ``kind``. A cache that cannot be written is skipped."""
+    import numpy as np
+
+    from gis._files import atomic_path
+
+    folder = cache_dir() / kind
+    try:
+        with atomic_path(folder / f"{key}.npz") as temporary:
+            with open(temporary, "wb") as handle:  # np.savez would append ".npz" to a bare path
+                np.savez(handle, **arrays)
+        entries = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[keep:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass

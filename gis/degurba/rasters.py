@@ -155,30 +155,96 @@ def read_class_geotiff(path) -> ClassGrid:
     return ClassGrid(codes, window)
 
 
-def class_polygons(codes: np.ndarray, transform: Affine, crs=GHSL_CRS) -> gpd.GeoDataFrame:
+#: Grids of at least this many cells are polygonised in two processes (the whole country:
+#: 31 million cells, 360 000 polygons, ~9 s in one process).
+PARALLEL_MIN_CELLS = 4_000_000
+#: The classes each process polygonises: the two big rural classes (11: most cells, 12: most
+#: polygons) apart, so the two halves take about as long on Chinese land.
+CLASS_SHARES = ((11, 13, 10), (12, 21, 22, 23, 30))
+
+
+def class_polygons(codes: np.ndarray, transform: Affine, crs=GHSL_CRS, processes: int | None = None) -> gpd.GeoDataFrame:
     """Polygons of a Level 2 class grid: adjacent cells of one class merged (4-connected).
 
     Returns a GeoDataFrame in EPSG:4326 with ``degurba_l2`` (int) and ``class_name``; nodata
-    cells (255) give no polygon.
-    """
-    import geopandas as gpd  # only here: writing a class grid needs no geopandas
+    cells (255) give no polygon. ``crs`` is the grid's CRS (the GHSL grid's by default).
 
-    valid = codes != NODATA
-    # Polygons straight from the rings GDAL traces, in one vectorised call: building a shapely
-    # object per feature took two thirds of the time for the whole country (360 000 polygons).
-    coordinates, ring_sizes, rings_per_polygon, values = [], [], [], []
-    for geometry, value in rasterio.features.shapes(codes, mask=valid, transform=transform, connectivity=4):
-        rings = geometry["coordinates"]
-        rings_per_polygon.append(len(rings))
-        for ring in rings:
-            ring_sizes.append(len(ring))
-            coordinates.extend(ring)
-        values.append(int(value))
+    A polygon is a 4-connected region of one class, so each class can be traced on its own:
+    a large grid (:data:`PARALLEL_MIN_CELLS`) is traced by ``processes`` (default: two on a
+    machine with two or more cores) forked processes, each for its share of the classes
+    (:data:`CLASS_SHARES`); the polygons are the same, grouped by share.
+    """
+    import os
+
+    import geopandas as gpd  # only here: writing a class grid needs no geopandas
+    from pyproj import Transformer
+
+    if processes is None:
+        processes = 2 if codes.size >= PARALLEL_MIN_CELLS and (os.cpu_count() or 1) > 1 else 1
+    shares = CLASS_SHARES if processes > 1 else (None,)
+    parts = _run_shares(codes, transform, shares)
+    values = np.concatenate([part[0] for part in parts])
+    rings_per_polygon = np.concatenate([part[1] for part in parts])
+    ring_sizes = np.concatenate([part[2] for part in parts])
+    coordinates = np.concatenate([part[3] for part in parts])
+    # Projected as one array of coordinates: faster than GeoDataFrame.to_crs on the polygons.
+    to_wgs84 = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    longitude, latitude = to_wgs84.transform(coordinates[:, 0], coordinates[:, 1])
     polygons = shapely.from_ragged_array(
         shapely.GeometryType.POLYGON,
-        np.asarray(coordinates, dtype="float64").reshape(-1, 2),
+        np.column_stack([longitude, latitude]),
         (np.concatenate([[0], np.cumsum(ring_sizes)]), np.concatenate([[0], np.cumsum(rings_per_polygon)])),
     )
-    frame = gpd.GeoDataFrame({"degurba_l2": np.asarray(values, dtype="int64")}, geometry=polygons, crs=crs)
+    frame = gpd.GeoDataFrame({"degurba_l2": values.astype("int64")}, geometry=polygons, crs="EPSG:4326")
     frame["class_name"] = frame["degurba_l2"].map(L2_NAMES).astype(str)
-    return frame[["degurba_l2", "class_name", "geometry"]].to_crs("EPSG:4326")
+    return frame[["degurba_l2", "class_name", "geometry"]]
+
+
+#: The grid being polygonised, for forked workers (inherited, not pickled).
+_SHARED_GRID: tuple[np.ndarray, Affine] | None = None
+
+
+def _share_of_inherited(classes):
+    return _polygonise(*_SHARED_GRID, classes)
+
+
+def _run_shares(codes: np.ndarray, transform: Affine, shares) -> list:
+    """:func:`_polygonise` for every share of classes, in forked processes when there are several."""
+    global _SHARED_GRID
+    import multiprocessing
+
+    if len(shares) == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_polygonise(codes, transform, classes) for classes in shares]
+    _SHARED_GRID = (codes, transform)
+    try:
+        with multiprocessing.get_context("fork").Pool(len(shares)) as pool:
+            return pool.map(_share_of_inherited, shares)
+    finally:
+        _SHARED_GRID = None
+
+
+def _polygonise(codes: np.ndarray, transform: Affine, classes: tuple[int, ...] | None):
+    """GDAL's polygons of the cells of ``classes`` (None: every class) as flat arrays in the
+    grid's CRS: class per polygon, rings per polygon, points per ring, the points (n × 2)."""
+    import gc
+    import itertools
+
+    mask = codes != NODATA if classes is None else np.isin(codes, classes)
+    # Rings straight from what GDAL traces into flat arrays, no shapely object per feature;
+    # the collector is paused: millions of coordinate tuples would trigger it in vain.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        values, rings = [], []
+        for geometry, value in rasterio.features.shapes(codes, mask=mask, transform=transform, connectivity=4):
+            values.append(value)
+            rings.append(geometry["coordinates"])
+        rings_per_polygon = np.fromiter(map(len, rings), np.int64, count=len(rings))
+        all_rings = list(itertools.chain.from_iterable(rings))
+        ring_sizes = np.fromiter(map(len, all_rings), np.int64, count=len(all_rings))
+        flat = itertools.chain.from_iterable(itertools.chain.from_iterable(all_rings))
+        coordinates = np.fromiter(flat, np.float64, count=2 * int(ring_sizes.sum())).reshape(-1, 2)
+    finally:
+        if collecting:
+            gc.enable()
+    return np.asarray(values, dtype=np.uint8), rings_per_polygon, ring_sizes, coordinates

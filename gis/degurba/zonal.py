@@ -86,10 +86,14 @@ def unit_cell_coverage(units: gpd.GeoDataFrame, window: GhslWindow) -> tuple[np.
     """
     if units.crs is None:
         raise GisError("units have no CRS; expected polygons in EPSG:4326 (or any declared CRS)")
-    cache_file = _coverage_cache_file(units, window)
-    cached = _read_coverage(cache_file)
-    if cached is not None:
-        return cached
+    from importlib.metadata import version
+
+    from gis._cache import geometry_key, read_arrays, write_arrays
+
+    key = geometry_key(_CACHE_FORMAT, version("exactextract"), units.crs.to_wkt(), window, geometries=units.geometry.values)
+    cached = read_arrays("coverage", key)
+    if cached is not None and {"unit", "cell", "fraction"} <= set(cached):
+        return cached["unit"].astype(np.int64), cached["cell"].astype(np.int64), cached["fraction"]
     projected = units[[units.geometry.name]].to_crs(GHSL_CRS).reset_index(drop=True)
     left, bottom, right, top = window.bounds
     # A dummy raster without nodata: we only want cell ids and coverage fractions.
@@ -105,54 +109,10 @@ def unit_cell_coverage(units: gpd.GeoDataFrame, window: GhslWindow) -> tuple[np.
         return unit_index, np.zeros(0, dtype=np.int64), np.zeros(0)
     coverage = unit_index, np.concatenate(cells).astype(np.int64), np.concatenate(fractions).astype("float64")
     if len(unit_index) >= CACHE_MIN_PIECES:
-        _write_coverage(cache_file, coverage)
+        unit, cell, fraction = coverage
+        write_arrays("coverage", key, CACHE_ENTRIES, unit=unit.astype(np.int32), fraction=fraction,
+                     cell=cell.astype(np.int64 if cell.max() > 2**31 - 1 else np.int32))
     return coverage
-
-
-def _coverage_cache_file(units: gpd.GeoDataFrame, window: GhslWindow):
-    """Where the coverage of ``units`` over ``window`` is cached (the file may not exist)."""
-    import hashlib
-    from importlib.metadata import version
-
-    import shapely
-
-    from gis._cache import cache_dir
-
-    key = hashlib.blake2b(digest_size=16)
-    key.update(repr((_CACHE_FORMAT, version("exactextract"), units.crs.to_wkt(), window.row_off, window.col_off,
-                     window.height, window.width)).encode())
-    for wkb in shapely.to_wkb(np.asarray(units.geometry.values, dtype=object)):
-        key.update(b"\0" if wkb is None else wkb)
-    return cache_dir() / "coverage" / f"{key.hexdigest()}.npz"
-
-
-def _read_coverage(path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    try:
-        with np.load(path) as stored:
-            coverage = stored["unit"].astype(np.int64), stored["cell"].astype(np.int64), stored["fraction"]
-    except (OSError, KeyError, ValueError):  # absent, damaged or unreadable: recompute
-        return None
-    try:
-        path.touch()  # most recently used, for the pruning in _write_coverage
-    except OSError:
-        pass
-    return coverage
-
-
-def _write_coverage(path, coverage) -> None:
-    from gis._files import atomic_path
-
-    unit, cell, fraction = coverage
-    try:
-        with atomic_path(path) as temporary:
-            with open(temporary, "wb") as handle:  # np.savez would append ".npz" to a bare path
-                np.savez(handle, unit=unit.astype(np.int32), cell=cell.astype(np.int64 if cell.max() > 2**31 - 1 else np.int32),
-                         fraction=fraction)
-        entries = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[CACHE_ENTRIES:]:
-            old.unlink(missing_ok=True)
-    except OSError:  # a read-only or full cache only costs time
-        pass
 
 
 def class_totals(

@@ -224,6 +224,25 @@ def test_class_polygons_keep_holes_and_match_shapely_per_feature():
     assert len(empty) == 0 and list(empty.columns) == ["degurba_l2", "class_name", "geometry"]
 
 
+def test_class_polygons_in_two_processes_are_the_same_polygons():
+    """Each process traces its share of the classes; on a patchy grid with holes, islands
+    and classes of both shares side by side the set of polygons is that of one process."""
+    rng = np.random.default_rng(3)
+    codes = rng.choice(np.array([30, 23, 22, 21, 13, 12, 11, 10, 255], dtype=np.uint8), size=(60, 70),
+                       p=[0.05, 0.03, 0.03, 0.1, 0.07, 0.3, 0.3, 0.02, 0.1])
+    codes[20:40, 20:40] = 11
+    codes[28:32, 28:32] = 12  # a hole in an 11 filled by the other process's class
+    one = class_polygons(codes, HANGZHOU.transform, processes=1)
+    two = class_polygons(codes, HANGZHOU.transform, processes=2)
+    assert len(one) == len(two) > 500
+
+    def key(frame):
+        keys = zip(frame["degurba_l2"], shapely.to_wkb(shapely.normalize(frame.geometry.values)))
+        return sorted(keys)
+
+    assert key(one) == key(two)
+
+
 def test_quad_box_overlap_equals_shapely_on_random_convex_quads():
     from gis.degurba._resample import quad_box_overlap
 
