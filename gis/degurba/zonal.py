@@ -62,9 +62,10 @@ _RURAL_CODES = (13, 12, 11)
 _TIE_TOLERANCE = 1e-9
 
 
-#: Coverages with at least this many cell pieces are kept in the user's cache: a national
-#: build's 2 875 counties take half a minute to compute and a fifth of a second to read back.
-CACHE_MIN_PIECES = 200_000
+#: Coverages with at least this many cell pieces (a few prefectures) are kept in the user's
+#: cache: a national build's 2 875 counties take half a minute to compute, Zhejiang's 90 one
+#: second, and either reads back in a fraction of a second.
+CACHE_MIN_PIECES = 20_000
 #: Coverage entries kept in the cache (least recently used ones go first): a national entry
 #: is about 160 MB.
 CACHE_ENTRIES = 6
