@@ -170,19 +170,20 @@ def class_polygons(codes: np.ndarray, transform: Affine, crs=GHSL_CRS, processes
     cells (255) give no polygon. ``crs`` is the grid's CRS (the GHSL grid's by default).
 
     A polygon is a 4-connected region of one class, so each class can be traced on its own:
-    a large grid (:data:`PARALLEL_MIN_CELLS`) is traced by ``processes`` (default: two on a
-    machine with two or more cores) forked processes, each for its share of the classes
-    (:data:`CLASS_SHARES`); the polygons are the same, grouped by share.
+    a large grid (:data:`PARALLEL_MIN_CELLS`) is traced in two processes
+    (:func:`gis._parallel.fork_map`; ``processes=1`` or ``GIS_PROCESSES=1``: in this one),
+    each for its share of the classes (:data:`CLASS_SHARES`); the polygons are the same,
+    grouped by share.
     """
-    import os
-
     import geopandas as gpd  # only here: writing a class grid needs no geopandas
     from pyproj import Transformer
 
+    from gis._parallel import fork_map, worker_count
+
     if processes is None:
-        processes = 2 if codes.size >= PARALLEL_MIN_CELLS and (os.cpu_count() or 1) > 1 else 1
+        processes = worker_count() if codes.size >= PARALLEL_MIN_CELLS else 1
     shares = CLASS_SHARES if processes > 1 else (None,)
-    parts = _run_shares(codes, transform, shares)
+    parts = fork_map(lambda classes: _polygonise(codes, transform, classes), shares, processes)
     values = np.concatenate([part[0] for part in parts])
     rings_per_polygon = np.concatenate([part[1] for part in parts])
     ring_sizes = np.concatenate([part[2] for part in parts])
@@ -198,29 +199,6 @@ def class_polygons(codes: np.ndarray, transform: Affine, crs=GHSL_CRS, processes
     frame = gpd.GeoDataFrame({"degurba_l2": values.astype("int64")}, geometry=polygons, crs="EPSG:4326")
     frame["class_name"] = frame["degurba_l2"].map(L2_NAMES).astype(str)
     return frame[["degurba_l2", "class_name", "geometry"]]
-
-
-#: The grid being polygonised, for forked workers (inherited, not pickled).
-_SHARED_GRID: tuple[np.ndarray, Affine] | None = None
-
-
-def _share_of_inherited(classes):
-    return _polygonise(*_SHARED_GRID, classes)
-
-
-def _run_shares(codes: np.ndarray, transform: Affine, shares) -> list:
-    """:func:`_polygonise` for every share of classes, in forked processes when there are several."""
-    global _SHARED_GRID
-    import multiprocessing
-
-    if len(shares) == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_polygonise(codes, transform, classes) for classes in shares]
-    _SHARED_GRID = (codes, transform)
-    try:
-        with multiprocessing.get_context("fork").Pool(len(shares)) as pool:
-            return pool.map(_share_of_inherited, shares)
-    finally:
-        _SHARED_GRID = None
 
 
 def _polygonise(codes: np.ndarray, transform: Affine, classes: tuple[int, ...] | None):

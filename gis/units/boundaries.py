@@ -168,12 +168,7 @@ def load_boundaries(province: str = "330000") -> Boundaries:
     code = check_province(province)
     if code == NATIONAL:
         return _load_country()
-    cached = _read_cached(code)
-    if cached is not None:
-        return cached
-    boundaries = _load_province(code)
-    _write_cache(boundaries)
-    return boundaries
+    return _read_cached(code) or _convert_and_cache(code)
 
 
 def _load_province(code: str) -> Boundaries:
@@ -265,9 +260,22 @@ def _write_cache(boundaries: Boundaries) -> None:
         pass
 
 
+def _convert_and_cache(code: str) -> Boundaries:
+    boundaries = _load_province(code)
+    _write_cache(boundaries)
+    return boundaries
+
+
 def _load_country() -> Boundaries:
     """Every province's three levels concatenated (each province converted as usual)."""
-    parts = [load_boundaries(code) for code in province_codes()]
+    from gis._parallel import fork_map
+
+    codes = list(province_codes())
+    cached = {code: _read_cached(code) for code in codes}
+    missing = [code for code in codes if cached[code] is None]
+    # A first national build converts the provinces not yet cached in parallel (~1 s each).
+    cached.update(zip(missing, fork_map(_convert_and_cache, missing)))
+    parts = [cached[code] for code in codes]
 
     def concat(level: str) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(

@@ -74,3 +74,20 @@ def test_old_entries_are_pruned(cache, monkeypatch):
     for shift in (0.0, 10.0, 20.0, 30.0):
         zonal.unit_cell_coverage(_units(shift_m=shift), WINDOW)
     assert len(list(cache.glob("*.npz"))) == 2
+
+
+def test_parallel_runs_give_the_same_coverage(tmp_path, monkeypatch):
+    """Units split into runs of about equal area, covered in two processes: the same pieces
+    in the same order as one run."""
+    monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path))
+    left, bottom, right, top = WINDOW.bounds
+    xs = np.linspace(left + 100, right - 100, 6)
+    strips = [shapely.box(x0, bottom + 150, x1, top - 250) for x0, x1 in zip(xs[:-1], xs[1:])]
+    units = gpd.GeoDataFrame(geometry=strips, crs=GHSL_CRS).to_crs("EPSG:4326")
+    one = zonal.unit_cell_coverage(units, WINDOW)
+    monkeypatch.setattr(zonal, "PARALLEL_MIN_CELLS", 1)
+    monkeypatch.setenv("GIS_PROCESSES", "2")
+    monkeypatch.setattr(zonal, "CACHE_MIN_PIECES", 10**9)
+    two = zonal.unit_cell_coverage(units, GhslWindow(WINDOW.row_off, WINDOW.col_off, WINDOW.height, WINDOW.width))
+    _same(one, two)
+    assert set(one[0]) == set(range(5))
