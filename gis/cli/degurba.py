@@ -181,7 +181,7 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
         for position, column in enumerate(c for c in ("adcode", "name") if c in frame.columns):
             result.insert(position, column, frame[column].to_numpy())
         stage("fitted densities (persons/km²): " + ", ".join(
-            f"{c}: {d:,.0f}" for c, d in zip(density["degurba_l2"], density["density_fitted"]))
+            f"{c}: {d:,.0f}" for c, d in zip(density["density_class"], density["density_fitted"]))
             + f"; rms relative residual {density['rms_relative_residual'].iloc[0]:.3f}")
         missing = result["population"].isna()
         if missing.any():

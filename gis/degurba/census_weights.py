@@ -11,8 +11,10 @@ Glue between the units, their census totals and the estimator of :mod:`gis.degur
    province. A county without a figure is thus fitted from its parent, never given an invented
    number. A negative remainder (children adding up to more than the parent) is an error.
 3. **Fit and spread** (:func:`dasymetric_units`): exact coverage of the grid's cells by the
-   counties (exactextract, ESRI:54009, km²); one density per class fitted per province (the
-   country's densities differ too much for one vector); each row's total spread over its cells;
+   counties (exactextract, ESRI:54009, km²); one density per density class (a Level 2 class,
+   the urban centre's per depth band, :mod:`gis.degurba.dasymetric`) fitted per province (the
+   country's densities differ too much for one vector), depth measured within the province;
+   each row's total spread over its cells;
    Stage II (:func:`gis.degurba.zonal.classify_units`) on the counties' class populations, and
    on the prefectures' as sums of their counties' (prefectures are unions of counties in the
    boundary data, so a prefecture's estimate adds up to its census total too);
@@ -30,12 +32,16 @@ import pandas as pd
 
 from gis.degurba.classify import L2_NAMES, MANUAL_RULES, NODATA
 from gis.degurba.dasymetric import (
-    POPULATED_CODES,
+    DENSITY_CLASSES,
+    N_DENSITY_CLASSES,
     SLOT_OF_CODE,
     class_areas,
-    density_bounds,
+    density_class_bounds,
+    density_class_labels,
+    depth_label,
     fit_class_densities,
     level1_stable,
+    piece_density_classes,
     spread_totals,
     unit_class_population,
     unplaced_rows,
@@ -49,7 +55,8 @@ from gis.tables.census import CENSUS_YEAR, census_population
 CENSUS_WEIGHTS = "census_dasymetric"
 USER_WEIGHTS = "user_dasymetric"
 METHOD = (
-    "population estimated by volume-preserving dasymetric mapping: one density per Level 2 grid class "
+    "population estimated by volume-preserving dasymetric mapping: one density per Level 2 grid class, "
+    "the urban centre's per band of depth (km to its edge: 1, 2, 3-4, 5-8, >= 9; deeper at least as dense), "
     "fitted per province by bounded least squares on relative residuals (bounds from the class "
     "definitions: 30/23 >= 1500 (<= 30000 ours), 22/21/13 300-1500, 12 50-300, 11 < 50 persons/km2), "
     "each unit's total spread over its cells by fitted density x exact covered area (gis.degurba.dasymetric)"
@@ -67,7 +74,8 @@ class DasymetricUnits:
         ``density_<year>`` (persons/km² of the unit's area), ``population_basis``,
         ``fit_relative_residual`` and ``degurba_l1_stable``.
     class_density
-        One row per fit region (province) and populated class: fitted density, bounds, area,
+        One row per fit region (province) and density class (the populated Level 2 classes,
+        the urban centre's five depth bands each, ``depth_km``): fitted density, bounds, area,
         population, residuals (the ``degurba_class_density`` table).
     population
         Persons per cell on the class grid's window (float32, NaN outside every unit).
@@ -210,22 +218,26 @@ def dasymetric_units(
     # ~10 M pieces on a national build: compact dtypes, and no copy where every piece is kept.
     county_index = county_index.astype(np.int32)
     codes = class_codes.ravel()[cells]
-    slot = SLOT_OF_CODE[codes]
     row = county_row.astype(np.int32)[county_index]
     fitted_piece = row >= 0
-    p_row, p_slot, p_area, p_cells = _kept(fitted_piece, row, slot, fractions, cells)
     n_rows = len(rows)
+    groups = rows["group"].to_numpy()
+    group_codes, group_of_row = np.unique(groups, return_inverse=True)
+    group_of_row = group_of_row.astype(np.int32)
+    # Density classes, urban-centre depth measured within each province (fit region).
+    dclass = piece_density_classes(class_codes, cells, np.where(fitted_piece, group_of_row[np.maximum(row, 0)], -1))
+    p_row, p_class, p_area, p_cells = _kept(fitted_piece, row, dclass, fractions, cells)
 
     # One fit per province: densities per row are those of its province.
-    lower, upper = density_bounds()
-    areas = class_areas(p_row, p_slot, p_area, n_rows)
+    lower, upper = density_class_bounds()
+    areas = class_areas(p_row, p_class, p_area, n_rows)
     row_totals = rows["total"].to_numpy(dtype="float64")
-    densities_by_row = np.zeros((n_rows, len(POPULATED_CODES)))
+    densities_by_row = np.zeros((n_rows, N_DENSITY_CLASSES))
     fitted = np.full(n_rows, np.nan)
     relative = np.full(n_rows, np.nan)
     density_rows = []
-    groups = rows["group"].to_numpy()
     group_names = dict(zip(boundaries.province["adcode"], boundaries.province["name"]))
+    labels = density_class_labels()
     for group in pd.unique(groups):
         members = np.flatnonzero(groups == group)
         fit = fit_class_densities(areas[members], row_totals[members], lower, upper)
@@ -234,10 +246,11 @@ def dasymetric_units(
         relative[members] = fit.relative_residuals
         residuals = fit.relative_residuals[fit.used]
         kinds = rows["kind"].to_numpy()[members]
-        for k, code in enumerate(POPULATED_CODES):
+        for k, (code, band) in enumerate(DENSITY_CLASSES):
             density_rows.append({
                 "region_adcode": group, "region_name": group_names.get(group, group),
-                "degurba_l2": code, "class_name": L2_NAMES[code],
+                "degurba_l2": code, "class_name": L2_NAMES[code], "depth_km": depth_label(band),
+                "density_class": labels[k],
                 "density_fitted": fit.densities[k], "density_lower": lower[k], "density_upper": upper[k],
                 "at_bound": bool(np.isclose(fit.densities[k], lower[k]) or np.isclose(fit.densities[k], upper[k])),
                 "area_km2": float(areas[members, k].sum()),
@@ -246,14 +259,14 @@ def dasymetric_units(
                 "max_abs_relative_residual": float(np.abs(residuals).max()) if residuals.size else np.nan,
             })
 
-    unplaced = unplaced_rows(p_row, p_slot, p_area, row_totals)
+    unplaced = unplaced_rows(p_row, p_class, p_area, row_totals)
     if unplaced.any():
         parents = rows.loc[unplaced, "parent"]
         notes.append(f"note: {int(unplaced.sum())} unit(s) have a population but no populated grid cell, "
                      f"so it is not placed: {', '.join(parents)}")
 
     say("census weights: spreading the totals over the grid and Stage II")
-    persons = spread_totals(p_row, p_slot, p_area, row_totals, densities_by_row)
+    persons = spread_totals(p_row, p_class, p_area, row_totals, densities_by_row)
     grid = np.bincount(p_cells, weights=persons, minlength=window.height * window.width).astype("float32")
     covered = np.zeros(grid.size, dtype=bool)
     covered[p_cells] = True
@@ -269,11 +282,11 @@ def dasymetric_units(
     ):
         n_units = len(frame)
         piece_unit = unit_of_county.astype(np.int32)[county_index]
-        unit, u_row, u_slot, u_area = _kept(fitted_piece & (piece_unit >= 0), piece_unit, row, slot, fractions)
-        people = unit_class_population(unit, u_row, u_slot, u_area, row_totals, densities_by_row, n_units)
-        stable = level1_stable(unit, u_row, u_slot, u_area, row_totals, n_units, lower, upper,
+        unit, u_row, u_class, u_area = _kept(fitted_piece & (piece_unit >= 0), piece_unit, row, dclass, fractions)
+        people = unit_class_population(unit, u_row, u_class, u_area, row_totals, densities_by_row, n_units)
+        stable = level1_stable(unit, u_row, u_class, u_area, row_totals, n_units, lower, upper,
                                shares.city_share, shares.rural_share)
-        del unit, u_row, u_slot, u_area
+        del unit, u_row, u_class, u_area
         no_class = (codes == NODATA) & (piece_unit >= 0)
         nodata = np.bincount(piece_unit[no_class], weights=fractions[no_class], minlength=n_units)
         has_row = np.bincount(unit_of_county[(county_row >= 0) & (unit_of_county >= 0)], minlength=n_units) > 0
@@ -337,10 +350,9 @@ def dasymetric_units(
 
     density = pd.DataFrame(density_rows)
     density["population"] = np.nan
-    group_codes, group_of_row = np.unique(groups, return_inverse=True)
-    populated = p_slot >= 0
-    k = len(POPULATED_CODES)
-    per_class = np.bincount(group_of_row[p_row[populated]] * k + p_slot[populated], weights=persons[populated],
+    populated = p_class >= 0
+    k = N_DENSITY_CLASSES
+    per_class = np.bincount(group_of_row[p_row[populated]] * k + p_class[populated], weights=persons[populated],
                             minlength=len(group_codes) * k).reshape(-1, k)
     for g, group in enumerate(group_codes):
         density.loc[density["region_adcode"] == group, "population"] = per_class[g]
@@ -366,7 +378,7 @@ def _stage_two(frame: pd.DataFrame, people: np.ndarray, nodata_km2: np.ndarray, 
     without any total (``has_row`` False) get no population and no class (missing, not 0)."""
     columns = {}
     for code, name in CLASS_COLUMNS.items():
-        columns["pop_" + name] = people[:, POPULATED_CODES.index(code)] if code in POPULATED_CODES else np.zeros(len(frame))
+        columns["pop_" + name] = people[:, SLOT_OF_CODE[code]] if SLOT_OF_CODE[code] >= 0 else np.zeros(len(frame))
     totals = pd.DataFrame(columns)
     totals["nodata_km2"] = nodata_km2
     result = classify_units(totals, rules=rules)
@@ -441,18 +453,19 @@ def dasymetric_polygons(
     row_totals = totals[has_total]
     row = row_of_unit[unit_index]
     ok = row >= 0
-    slot = SLOT_OF_CODE[codes]
-    lower, upper = density_bounds()
-    areas = class_areas(row[ok], slot[ok], fractions[ok], len(row_totals))
+    # One fit region: urban-centre depth measured within the cells of the units with a total.
+    dclass = piece_density_classes(class_codes, cells, np.where(ok, 0, -1))
+    lower, upper = density_class_bounds()
+    areas = class_areas(row[ok], dclass[ok], fractions[ok], len(row_totals))
     fit = fit_class_densities(areas, row_totals, lower, upper)
-    persons = spread_totals(row[ok], slot[ok], fractions[ok], row_totals, fit.densities)
+    persons = spread_totals(row[ok], dclass[ok], fractions[ok], row_totals, fit.densities)
     size = window.height * window.width
     grid = np.bincount(cells[ok], weights=persons, minlength=size)
     grid = np.where(np.bincount(cells[ok], minlength=size) > 0, grid, np.nan).astype("float32").reshape(window.shape)
     unit = unit_index[ok]
-    people = unit_class_population(unit, row[ok], slot[ok], fractions[ok], row_totals, fit.densities, len(units))
+    people = unit_class_population(unit, row[ok], dclass[ok], fractions[ok], row_totals, fit.densities, len(units))
     shares = (rules or MANUAL_RULES).units
-    stable = level1_stable(unit, row[ok], slot[ok], fractions[ok], row_totals, len(units), lower, upper,
+    stable = level1_stable(unit, row[ok], dclass[ok], fractions[ok], row_totals, len(units), lower, upper,
                            shares.city_share, shares.rural_share)
     nodata = np.bincount(unit_index, weights=fractions * (codes == NODATA), minlength=len(units))
     area_km2 = np.bincount(unit_index, weights=fractions, minlength=len(units))
@@ -461,7 +474,8 @@ def dasymetric_polygons(
     frame["degurba_weights"] = np.where(has_total, USER_WEIGHTS, None)
     frame["fit_relative_residual"] = np.where(has_total, fit.relative_residuals[np.maximum(row_of_unit, 0)], np.nan)
     density = pd.DataFrame({
-        "degurba_l2": POPULATED_CODES, "class_name": [L2_NAMES[c] for c in POPULATED_CODES],
+        "degurba_l2": [code for code, _ in DENSITY_CLASSES], "class_name": [L2_NAMES[c] for c, _ in DENSITY_CLASSES],
+        "depth_km": [depth_label(band) for _, band in DENSITY_CLASSES], "density_class": density_class_labels(),
         "density_fitted": fit.densities, "density_lower": lower, "density_upper": upper,
         "area_km2": areas.sum(axis=0), "rms_relative_residual": fit.rms_relative_residual,
     })

@@ -71,8 +71,9 @@ class DegurbaResult:
     stage_one_applies
         True when the grid was classified here with ``rules`` (population raster given).
     class_density
-        With census weights: the fitted density of every class per province (the
-        ``degurba_class_density`` table); else None.
+        With census weights: the fitted density of every density class per province (the
+        populated Level 2 classes, the urban centre by depth band; the ``degurba_class_density``
+        table); else None.
     population_estimate
         With census weights: persons per 1 km cell on ``grid_l2``'s window (float32, NaN outside
         every unit), the estimate the classes were weighted with; else None.

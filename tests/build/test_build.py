@@ -57,7 +57,8 @@ def test_degurba_layers_from_the_official_grid_and_the_census(built):
     assert counties["population_2020"].sum() == pytest.approx(64_567_588)
     assert counties["degurba_l1_stable"].dtype == bool and counties["degurba_l1_stable"].any()
     density = pyogrio.read_dataframe(gpkg, layer="degurba_class_density")
-    assert density["degurba_l2"].tolist() == [30, 23, 22, 21, 13, 12, 11]
+    assert density["degurba_l2"].tolist() == [30] * 5 + [23, 22, 21, 13, 12, 11]  # the urban centre by depth band
+    assert density["depth_km"].iloc[:5].tolist() == ["1", "2", "3–4", "5–8", "≥ 9"]
     assert (density["density_fitted"].between(density["density_lower"], density["density_upper"])).all()
     with rasterio.open(out / "zhejiang_population_estimate.tif") as tif:
         assert tif.dtypes == ("float32",) and tif.crs.to_string() == "ESRI:54009" and tif.res == (1000.0, 1000.0)

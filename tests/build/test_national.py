@@ -37,7 +37,10 @@ def test_every_unit_of_every_province_with_its_class(national):
     # to no province): 31 provinces + 香港, 澳门, 台湾.
     assert counties["population_2020"].sum() == pytest.approx(1_409_778_724 + 7_474_200 + 683_218 + 23_561_236)
     density = pyogrio.read_dataframe(gpkg, layer="degurba_class_density")
-    assert len(density) == 34 * 7 and density["density_fitted"].between(density["density_lower"], density["density_upper"]).all()
+    assert len(density) == 34 * 11 and density["density_fitted"].between(density["density_lower"], density["density_upper"]).all()
+    # Deeper urban-centre bands are at least as dense, in every province.
+    bands = density[density["degurba_l2"] == 30]
+    assert (bands.groupby("region_adcode")["density_fitted"].diff().dropna() >= -1e-6).all()
     assert set(counties["degurba_l2"]) <= {30, 23, 22, 21, 13, 12, 11}
     # Big cities' central districts are cities, the Tibetan plateau is mostly uninhabited.
     by_code = counties.set_index("adcode")

@@ -118,6 +118,13 @@ def test_estimate_adds_up_to_every_total_and_classes_follow_the_population(bound
     assert (density["density_fitted"] >= density["density_lower"]).all()
     assert (density["density_fitted"] <= density["density_upper"]).all()
     assert density["population"].sum() == pytest.approx(36_000)
+    # One row per density class: the urban centre by depth band, the other classes whole. Both
+    # urban-centre cells of 甲一区 touch its low-density cells: all 2 km² in the 1 km band.
+    table = result.class_density
+    assert table["degurba_l2"].tolist() == [30] * 5 + [23, 22, 21, 13, 12, 11]
+    assert table["depth_km"].iloc[:5].tolist() == ["1", "2", "3–4", "5–8", "≥ 9"] and table["depth_km"].iloc[5:].isna().all()
+    assert table["density_class"].iloc[0] == "30, depth 1 km" and table["area_km2"].iloc[:5].tolist() == pytest.approx([2, 0, 0, 0, 0])
+    assert (np.diff(table["density_fitted"].iloc[:5]) >= -1e-6).all()  # deeper at least as dense
     # Written as a float32 GeoTIFF on the GHSL grid, saying it is an estimate.
     path = write_population_estimate(tmp_path / "p.tif", result.population, WINDOW.transform, "test source")
     with rasterio.open(path) as tif:
@@ -157,7 +164,7 @@ def test_degurba_units_with_a_population_column(cli_inputs):
     assert written["pop_total"].tolist() == pytest.approx([30_000, 1_000, 4_000, 1_000], rel=1e-6)
     assert set(written["degurba_weights"]) == {"user_dasymetric"}
     assert written.loc[written["name"] == "甲一区", "degurba_l1"].item() == 3
-    assert "fitted densities" in result.output and "Level 1 stable for" in result.output
+    assert "fitted densities" in result.output and "30, depth 1 km: " in result.output and "Level 1 stable for" in result.output
 
 
 @pytest.mark.parametrize(

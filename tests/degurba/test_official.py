@@ -145,7 +145,8 @@ def test_degurba_for_units_without_population_spreads_the_census_over_the_offici
     assert counties.loc["330102", "degurba_l2"] == 30 and counties.loc["330102", "degurba_l1_stable"]
     assert counties.loc["330127", "degurba_l1"] == 1  # 淳安
     density = result.class_density.set_index("degurba_l2")
-    assert list(density.index) == [30, 23, 22, 21, 13, 12, 11]
+    assert list(density.index) == [30] * 5 + [23, 22, 21, 13, 12, 11]  # the urban centre by depth band
+    assert (np.diff(density.loc[30, "density_fitted"]) >= -1e-6).all()  # deeper at least as dense
     assert ((density["density_fitted"] >= density["density_lower"]) & (density["density_fitted"] <= density["density_upper"])).all()
     assert density["rows_county"].eq(90).all() and density["population"].sum() == pytest.approx(64_567_588)
     assert np.nansum(result.population_estimate, dtype="float64") == pytest.approx(64_567_588, rel=1e-6)
