@@ -180,9 +180,10 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
         result, density, _ = dasymetric_polygons(frame, totals, class_grid.codes, class_grid.window, where=f"--units {units}", rules=rules)
         for position, column in enumerate(c for c in ("adcode", "name") if c in frame.columns):
             result.insert(position, column, frame[column].to_numpy())
-        stage("fitted densities (persons/km²): " + ", ".join(
+        # "; " between classes: the urban centre's labels hold a comma ("30, depth 1 km").
+        stage("fitted densities (persons/km²): " + "; ".join(
             f"{c}: {d:,.0f}" for c, d in zip(density["density_class"], density["density_fitted"]))
-            + f"; rms relative residual {density['rms_relative_residual'].iloc[0]:.3f}")
+            + f" | rms relative residual {density['rms_relative_residual'].iloc[0]:.3f}")
         missing = result["population"].isna()
         if missing.any():
             stage(f"note: {int(missing.sum())} unit(s) without {unit_population}: no estimate, no class")

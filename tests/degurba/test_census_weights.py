@@ -164,7 +164,7 @@ def test_degurba_units_with_a_population_column(cli_inputs):
     assert written["pop_total"].tolist() == pytest.approx([30_000, 1_000, 4_000, 1_000], rel=1e-6)
     assert set(written["degurba_weights"]) == {"user_dasymetric"}
     assert written.loc[written["name"] == "甲一区", "degurba_l1"].item() == 3
-    assert "fitted densities" in result.output and "30, depth 1 km: " in result.output and "Level 1 stable for" in result.output
+    assert "fitted densities" in result.output and "30, depth 1 km: " in result.output and "; 23: " in result.output and "Level 1 stable for" in result.output
 
 
 @pytest.mark.parametrize(
