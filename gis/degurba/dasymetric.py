@@ -97,6 +97,7 @@ CLASS_DENSITY_BOUNDS = {
 PRIOR_WEIGHT = 0.01
 #: Weight of the rows tying neighbouring depth bands of the urban centre together.
 TIE_WEIGHT = 0.001
+#: A hair of pull of every density to its prior (see fit_class_densities).
 _RIDGE = 1e-14
 #: Slot of every code 0..255 (``-1``: holds nobody: water, no data, anything else).
 SLOT_OF_CODE = np.full(256, -1, dtype=np.int8)  # small: one per cell piece
@@ -361,7 +362,7 @@ def fit_class_densities(
     order = np.zeros((neighbours.size, n))
     order[np.arange(neighbours.size), neighbours] = -prior[neighbours]
     order[np.arange(neighbours.size), neighbours + 1] = prior[neighbours + 1]
-    constraints = np.vstack([np.eye(n), -np.eye(n), order / prior])
+    constraints = np.vstack([np.eye(n), -np.eye(n), order])  # order · x = d_j+1 − d_j ≥ 0
     limits = np.concatenate([lower / prior, -upper / prior, np.zeros(neighbours.size)])
     solution = _least_squares_with_inequalities(design, np.concatenate(targets), constraints, limits)
     densities = np.clip(solution * prior, lower, upper)

@@ -211,6 +211,12 @@ def test_deeper_bands_are_never_fitted_less_dense():
     assert expected == pytest.approx(4615.4, abs=0.1)
     assert fit.densities[:2] == pytest.approx([expected, expected], rel=1e-6)
     assert fit.relative_residuals == pytest.approx([expected / 6000 - 1, 2 * expected / 8000 - 1], rel=1e-6)
+    # The order is on the densities themselves, also when the bands' bounds (and so their
+    # priors, which scale the solver's unknowns) differ.
+    lower, upper = density_class_bounds()
+    upper[0] = 10_000.0
+    fit = fit_class_densities(areas, np.array([6000.0, 8000.0]), lower, upper, prior_weight=0.0, tie_weight=0.0)
+    assert fit.densities[:2] == pytest.approx([expected, expected], rel=1e-6)
 
 
 def test_one_row_gives_every_depth_band_the_same_density():
