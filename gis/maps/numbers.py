@@ -9,6 +9,7 @@ the unit is named once, in the legend title). Missing values are never turned in
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from gis.tables.indicators import units
 
@@ -27,6 +28,17 @@ def is_missing(value) -> bool:
         return True
 
 
+@lru_cache(maxsize=None)
+def _unit_format(unit: str) -> tuple[int, str, str]:
+    """``(decimals, format, suffix)`` of ``unit`` from the units table, looked up once per
+    unit: a national page formats tens of thousands of values. Raises KeyError for a unit
+    the table does not have."""
+    row = units().loc[unit]
+    fmt = str(row["format"])
+    suffix = "" if fmt in ("percent", "bare") else f" {row['label_zh']}"
+    return int(row["decimals"]), fmt, suffix
+
+
 def format_number(value: float, unit: str | None) -> str:
     """``value`` with the decimals and grouping of ``unit``, without the unit label.
 
@@ -35,19 +47,16 @@ def format_number(value: float, unit: str | None) -> str:
     """
     if unit is None:
         return f"{value:g}"
-    row = units().loc[unit]
-    decimals = int(row["decimals"])
-    if row["format"] == "thousands":
+    decimals, fmt, _ = _unit_format(unit)
+    if fmt == "thousands":
         return f"{value:,.{decimals}f}"
     text = f"{value:.{decimals}f}"
-    return f"{text}%" if row["format"] == "percent" else text
+    return f"{text}%" if fmt == "percent" else text
 
 
 def unit_suffix(unit: str | None) -> str:
     """What follows a number of ``unit`` in running text: ``" 元"``, ``""`` for percent."""
-    if unit is None or units().loc[unit, "format"] in ("percent", "bare"):
-        return ""
-    return f" {units().loc[unit, 'label_zh']}"
+    return "" if unit is None else _unit_format(unit)[2]
 
 
 def format_value(value, unit: str | None) -> str:
