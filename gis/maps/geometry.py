@@ -69,36 +69,57 @@ def to_display_crs(geometries: np.ndarray, basemap: str) -> np.ndarray:
     return geometries
 
 
-def _ring(coords, decimals: int) -> list | None:
-    points = np.round(np.asarray(coords)[:, :2], decimals)
+def geojson_geometries(geometries, decimals: int = COORDINATE_DECIMALS) -> list[dict | None]:
+    """GeoJSON geometry dicts of ``geometries`` with coordinates rounded to ``decimals``; None
+    for a geometry of which nothing is left.
+
+    Polygons and multipolygons only (administrative units, grid patches); other geometries give
+    None. Rounding can repeat a vertex: repeats are dropped, then a ring of fewer than 4 points
+    is dropped, a polygon with it if it is the shell. One polygon left is a ``Polygon``, several
+    a ``MultiPolygon``. Done for the whole array at once in NumPy (a national page has some
+    two million vertices); the coordinates become Python lists in one call.
+    """
+    geometries = np.asarray(geometries, dtype=object).ravel()
+    result: list[dict | None] = [None] * len(geometries)
+    polygonal = np.isin(shapely.get_type_id(geometries), (3, 6)) & ~shapely.is_empty(geometries)
+    if not polygonal.any():
+        return result
+    parts, part_owner = shapely.get_parts(geometries[polygonal], return_index=True)
+    part_owner = np.flatnonzero(polygonal)[part_owner]
+    parts_kept = ~shapely.is_empty(parts)  # an empty part of a multipolygon has no ring
+    parts, part_owner = parts[parts_kept], part_owner[parts_kept]
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coordinates, coordinate_ring = shapely.get_coordinates(rings, return_index=True)
+    points = np.round(coordinates, decimals)
+    # A point is kept unless it repeats the point before it in the same ring.
     keep = np.ones(len(points), dtype=bool)
-    keep[1:] = np.any(points[1:] != points[:-1], axis=1)  # rounding can repeat a vertex
-    points = points[keep]
-    return points.tolist() if len(points) >= 4 else None
-
-
-def _polygon(polygon, decimals: int) -> list | None:
-    shell = _ring(polygon.exterior.coords, decimals)
-    if shell is None:
-        return None
-    holes = [_ring(r.coords, decimals) for r in polygon.interiors]
-    return [shell, *[h for h in holes if h is not None]]
+    keep[1:] = np.any(points[1:] != points[:-1], axis=1) | (coordinate_ring[1:] != coordinate_ring[:-1])
+    ring_sizes = np.bincount(coordinate_ring[keep], minlength=len(rings))
+    ring_starts = np.concatenate([[0], np.cumsum(ring_sizes)])
+    is_shell = np.ones(len(rings), dtype=bool)
+    is_shell[1:] = ring_part[1:] != ring_part[:-1]
+    shell_kept = np.zeros(len(parts), dtype=bool)
+    shell_kept[ring_part[is_shell]] = ring_sizes[is_shell] >= 4
+    ring_kept = (ring_sizes >= 4) & shell_kept[ring_part]
+    flat = points[keep].tolist()
+    starts, ring_part_of, owner_of = ring_starts.tolist(), ring_part.tolist(), part_owner.tolist()
+    polygons: list[list] = [[] for _ in range(len(parts))]
+    for ring in np.flatnonzero(ring_kept).tolist():
+        polygons[ring_part_of[ring]].append(flat[starts[ring]:starts[ring + 1]])
+    owned: dict[int, list] = {}
+    for part in np.flatnonzero(shell_kept).tolist():
+        owned.setdefault(owner_of[part], []).append(polygons[part])
+    for owner, found in owned.items():
+        result[owner] = ({"type": "Polygon", "coordinates": found[0]} if len(found) == 1
+                         else {"type": "MultiPolygon", "coordinates": found})
+    return result
 
 
 def geojson_geometry(geometry, decimals: int = COORDINATE_DECIMALS) -> dict | None:
-    """GeoJSON geometry dict with coordinates rounded to ``decimals``; None if nothing is left.
-
-    Polygons and multipolygons only (administrative units, grid patches).
-    """
-    if geometry is None or geometry.is_empty:
+    """GeoJSON geometry dict of one geometry (see :func:`geojson_geometries`)."""
+    if geometry is None:
         return None
-    parts = list(geometry.geoms) if geometry.geom_type == "MultiPolygon" else [geometry]
-    polygons = [p for p in (_polygon(g, decimals) for g in parts if g.geom_type == "Polygon") if p]
-    if not polygons:
-        return None
-    if len(polygons) == 1:
-        return {"type": "Polygon", "coordinates": polygons[0]}
-    return {"type": "MultiPolygon", "coordinates": polygons}
+    return geojson_geometries(np.asarray([geometry], dtype=object), decimals)[0]
 
 
 def dissolve(geometries: np.ndarray):
