@@ -21,10 +21,12 @@ import numpy as np
 import rasterio
 import rasterio.features
 import rasterio.warp
+import rasterio.windows
 import shapely
 from pyproj import Transformer
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
+from rasterio.windows import Window
 
 from gis.colours import hex_to_rgba
 
@@ -99,23 +101,49 @@ def class_image(geometries: np.ndarray, class_index: np.ndarray, colours: list[s
     return _encode(pixels, transform, colours)
 
 
+def _source_window(shape: tuple[int, int], transform, crs, canvas_shape: tuple[int, int], canvas_transform):
+    """``(rows, cols)`` slices of a raster of ``shape`` on ``transform`` (``crs``) holding every
+    cell a Web Mercator canvas can sample, with a margin of two cells; None when the canvas
+    misses the raster. A province's page then reads its own window rather than the whole
+    country's grid."""
+    height, width = canvas_shape
+    west, north = canvas_transform.c, canvas_transform.f
+    east, south = west + width * canvas_transform.a, north + height * canvas_transform.e
+    left, bottom, right, top = rasterio.warp.transform_bounds("EPSG:3857", crs, west, south, east, north, densify_pts=21)
+    inverse = ~transform
+    xs, ys = np.array([left, right, left, right]), np.array([bottom, bottom, top, top])
+    cols, rows = inverse.a * xs + inverse.b * ys + inverse.c, inverse.d * xs + inverse.e * ys + inverse.f
+    row0, row1 = max(0, int(np.floor(rows.min())) - 2), min(shape[0], int(np.ceil(rows.max())) + 2)
+    col0, col1 = max(0, int(np.floor(cols.min())) - 2), min(shape[1], int(np.ceil(cols.max())) + 2)
+    if row0 >= row1 or col0 >= col1:
+        return None
+    return slice(row0, row1), slice(col0, col1)
+
+
 def grid_image(codes: np.ndarray, transform, crs, code_index: dict[int, int], colours: list[str],
                bounds_deg: tuple[float, float, float, float]) -> ClassImage | None:
     """A class raster (e.g. the Level 2 grid, ESRI:54009) warped to Web Mercator over
     ``bounds_deg`` (west, south, east, north in degrees) by nearest neighbour, each code coloured
-    ``colours[code_index[code]]``; codes not in ``code_index`` are transparent."""
-    lookup = np.zeros(256, dtype=np.uint8)
-    for code, k in code_index.items():
-        lookup[code] = k + 1
-    source = lookup[codes]
-    if not source.any():
-        return None
+    ``colours[code_index[code]]``; codes not in ``code_index`` are transparent. None when no
+    cell in view has a listed code."""
     west, south, east, north = bounds_deg
     xs, ys = _TO_MERCATOR.transform([west, east], [south, north])
     shape, dst_transform = _canvas(xs[0], ys[0], xs[1], ys[1])
+    window = _source_window(codes.shape, transform, crs, shape, dst_transform)
+    if window is None:
+        return None
+    lookup = np.zeros(256, dtype=np.uint8)
+    for code, k in code_index.items():
+        lookup[code] = k + 1
+    rows, cols = window
+    source = lookup[codes[rows, cols]]
+    if not source.any():
+        return None
     pixels = np.zeros(shape, dtype=np.uint8)
+    # No nodata: 0 (transparent) is copied like any value into a canvas that starts at 0, which
+    # gives the same pixels and lets GDAL take its fast path for unmasked bytes.
     rasterio.warp.reproject(
-        source, pixels, src_transform=transform, src_crs=crs, src_nodata=0,
-        dst_transform=dst_transform, dst_crs="EPSG:3857", dst_nodata=0, resampling=rasterio.warp.Resampling.nearest,
+        source, pixels, src_transform=rasterio.windows.transform(Window.from_slices(rows, cols), transform), src_crs=crs,
+        dst_transform=dst_transform, dst_crs="EPSG:3857", resampling=rasterio.warp.Resampling.nearest,
     )
     return _encode(pixels, dst_transform, colours)
