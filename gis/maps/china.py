@@ -128,9 +128,11 @@ def _collection(geometries, decimals: int) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+@lru_cache(maxsize=4)
 def standard_payload(basemap: str) -> dict:
     """What the page script draws for the standard: the maritime line and the inset
-    (GeoJSON in the basemap's datum) with their labels and colours."""
+    (GeoJSON in the basemap's datum) with their labels and colours. Made once per basemap
+    (the same for every page); callers must not change it."""
     settings = config()
     line_style, inset = settings["maritime_line"], settings["inset"]
     line = to_display_crs(np.asarray([maritime_line()], dtype=object), basemap)[0]

@@ -30,7 +30,8 @@ a:hover { text-decoration: underline; } .en { color: #555; } .desc { font-size: 
 
 def map_metadata(path: Path) -> dict[str, str] | None:
     """Title and description tags of a map page (unescaped), None if it is not one of ours."""
-    head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+    with path.open(encoding="utf-8", errors="replace") as page:
+        head = page.read(4000)  # the tags are in <head>; a national page is megabytes
     found = {key: html.unescape(value) for key, value in _META.findall(head)}
     return found if "title_zh" in found else None
 

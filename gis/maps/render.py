@@ -33,6 +33,7 @@ from gis.maps import assets, china
 from gis.maps.geometry import (
     bounds_latlon,
     dissolve,
+    geojson_geometries,
     geojson_geometry,
     simplify_coverage,
     to_display_crs,
@@ -95,6 +96,19 @@ BASEMAPS = {
 
 class MapSkipped(Exception):
     """The layers lack what a spec needs (a layer or column): the map is not drawn."""
+
+
+@dataclass
+class PageCache:
+    """Work that pages drawn from the same layers share within one :func:`gis.maps.render_maps`
+    call: a layer's units simplified for the map (a province's prefectures serve three pages)
+    and grid images (the county and prefecture pages of a province show the same grid).
+
+    Keys hold the geometry objects themselves (compared by identity), so an entry can only be
+    found again for the very same geometries."""
+
+    units: dict = field(default_factory=dict)
+    images: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -346,24 +360,47 @@ def title_html(spec: MapSpec) -> str:
 # --------------------------------------------------------------------------- fields
 
 
-def field_text(column: str, value, fields: dict[str, FieldLabel]) -> str:
-    """A non-indicator attribute as text: yes/no, DEGURBA class names, units, or no data."""
-    if is_missing(value):
-        return NO_DATA
-    if isinstance(value, (bool, np.bool_)):
-        return "是 / yes" if value else "否 / no"
+def _field_formatter(column: str, fields: dict[str, FieldLabel]):
+    """A function giving the text of one value of non-indicator attribute ``column``: yes/no,
+    DEGURBA class names, numbers with their unit, or no data. The column's class names and
+    unit are looked up once, not once per unit."""
+    categories: dict[str, str] = {}
     if column in _FIELD_CATEGORIES:
         for row in load_categories(_FIELD_CATEGORIES[column]):
-            if _category_key(row["value"]) == _category_key(value):
-                return _category_label(Category(row["value"], row["color"], row["label_zh"], row["label_en"]))
-    if column == "degurba_weights" and str(value) in _WEIGHTS_TEXT:
-        return bilingual(*_WEIGHTS_TEXT[str(value)])
+            categories.setdefault(_category_key(row["value"]),
+                                  _category_label(Category(row["value"], row["color"], row["label_zh"], row["label_en"])))
     label = fields.get(column)
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        if label is not None and label.unit is not None:
-            return format_value(value, label.unit)
-        return f"{float(value):,.2f}".rstrip("0").rstrip(".")
-    return str(value)
+    unit = label.unit if label is not None else None
+
+    def text(value) -> str:
+        if is_missing(value):
+            return NO_DATA
+        if isinstance(value, (bool, np.bool_)):
+            return "是 / yes" if value else "否 / no"
+        if categories:
+            found = categories.get(_category_key(value))
+            if found is not None:
+                return found
+        if column == "degurba_weights" and str(value) in _WEIGHTS_TEXT:
+            return bilingual(*_WEIGHTS_TEXT[str(value)])
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            if unit is not None:
+                return format_value(value, unit)
+            return f"{float(value):,.2f}".rstrip("0").rstrip(".")
+        return str(value)
+
+    return text
+
+
+def field_text(column: str, value, fields: dict[str, FieldLabel]) -> str:
+    """A non-indicator attribute as text: yes/no, DEGURBA class names, units, or no data."""
+    return _field_formatter(column, fields)(value)
+
+
+def field_texts(column: str, values, fields: dict[str, FieldLabel]) -> list[str]:
+    """:func:`field_text` of each of ``values`` (a column), in order."""
+    text = _field_formatter(column, fields)
+    return [text(value) for value in values]
 
 
 def field_label(column: str, fields: dict[str, FieldLabel]) -> str:
@@ -383,23 +420,27 @@ def indicator_columns(frame: pd.DataFrame) -> list[tuple[str, int, str]]:
     return sorted(found, key=lambda t: (order[t[0]], t[1]))
 
 
-def popup_rows(row: pd.Series, spec: MapSpec, present: list[str], indicators) -> list[list]:
-    """Popup rows ``[label, year or None, text, is_missing]`` for one unit."""
+def popup_columns(frame: pd.DataFrame, spec: MapSpec, present: list[str], indicators) -> list[tuple]:
+    """Popup rows of every unit, column by column: ``(label, year or None, texts, missing)``
+    where ``texts[i]`` and ``missing[i]`` are unit ``i``'s text and whether its value is missing."""
     rows = []
     for column in present:
         if column == INDICATORS_TOKEN:
             known = registry()
             for indicator, year, name in indicators:
                 entry = known.loc[indicator]
-                value = row[name]
-                rows.append([
+                unit = str(entry["unit"])
+                values = frame[name].tolist()
+                rows.append((
                     bilingual(str(entry["label_zh"]), str(entry["label_en"])), year,
                     # A number and its unit stay on one line; category texts may wrap.
-                    format_value(value, str(entry["unit"])).replace(" ", "\u00a0"), is_missing(value),
-                ])
+                    [format_value(value, unit).replace(" ", "\u00a0") for value in values],
+                    [is_missing(value) for value in values],
+                ))
         else:
-            value = row[column]
-            rows.append([field_label(column, spec.fields), None, field_text(column, value, spec.fields), is_missing(value)])
+            values = frame[column].tolist()
+            rows.append((field_label(column, spec.fields), None, field_texts(column, values, spec.fields),
+                         [is_missing(value) for value in values]))
     return rows
 
 
@@ -481,16 +522,24 @@ def sources_of(sources: pd.DataFrame | None, layer: str, columns: list[str]) -> 
     return found
 
 
-def _prepare_units(frame: gpd.GeoDataFrame, basemap: str) -> tuple[np.ndarray, int]:
+def _prepare_units(frame: gpd.GeoDataFrame, basemap: str, cache: PageCache | None = None) -> tuple[np.ndarray, int]:
     """The layer's geometries simplified as a coverage for its extent, in the basemap's datum,
-    and the coordinate decimals to write them with."""
-    tolerance, decimals = tolerance_for(frame.geometry.to_numpy())
-    geometries = simplify_coverage(frame.geometry.to_numpy(), tolerance)
-    return to_display_crs(geometries, basemap), decimals
+    and the coordinate decimals to write them with (from ``cache`` when the same geometries
+    were prepared for another page)."""
+    source = frame.geometry.to_numpy()
+    key = (basemap, tuple(map(id, source)))
+    found = cache.units.get(key) if cache is not None else None
+    if found is not None:
+        return found[1], found[2]
+    tolerance, decimals = tolerance_for(source)
+    geometries = to_display_crs(simplify_coverage(source, tolerance), basemap)
+    if cache is not None:
+        cache.units[key] = (source, geometries, decimals)  # ``source`` keeps the ids in the key valid
+    return geometries, decimals
 
 
 def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str, standard: bool = False,
-               min_coverage: float = 0.0, rasters=None) -> RenderedMap:
+               min_coverage: float = 0.0, rasters=None, cache: PageCache | None = None) -> RenderedMap:
     """Render ``spec`` on ``layers`` (EPSG:4326) into a complete offline HTML page.
 
     ``standard``: draw the page to the China map standard (:mod:`gis.maps.china`: mainland
@@ -499,7 +548,8 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     and tooltip fields without any value (another province's planning groups).
     Raises :class:`MapSkipped` when the map's layer or a view's column is absent, or when
     fewer than ``min_coverage`` of the units have a value in any view (a national page on
-    one province's data). ``rasters``: as for :func:`gis.maps.render_maps`.
+    one province's data). ``rasters``: as for :func:`gis.maps.render_maps`. ``cache``: work
+    shared with other pages of the same run (:class:`PageCache`).
     """
     notes: list[str] = []
     if spec.layer not in layers or layers[spec.layer] is None:
@@ -532,7 +582,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
             )
     classed = [classify_view(view, cols, frame) for view, cols in zip(views, columns)]
 
-    geometries, decimals = _prepare_units(frame, basemap)
+    geometries, decimals = _prepare_units(frame, basemap, cache)
     present = [c for c in spec.popup_fields if c == INDICATORS_TOKEN or has_values(frame, c)]
     notes += [f"popup field {c!r} is not in layer {spec.layer!r}" for c in spec.popup_fields
               if c not in frame.columns and c != INDICATORS_TOKEN and c not in _DEFAULT_OPTIONAL]
@@ -543,22 +593,26 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
 
     # Texts repeat across units (labels, class names, "no data"): each is stored once in the
     # page's string table and units refer to it by index (a national page was over 3 MB).
+    # Texts are made column by column; they enter the table unit by unit, in page order.
     strings = _StringTable()
+    shapes = geojson_geometries(geometries, decimals)
+    unit_names = [NO_DATA if is_missing(name) else str(name) for name in names.tolist()]
+    tip_columns = [(field_label(c, spec.fields), field_texts(c, frame[c].tolist(), spec.fields)) for c in tips]
+    pop_columns = popup_columns(frame, spec, present, indicators)
     features = []
-    for i, row in frame.iterrows():
-        geometry = geojson_geometry(geometries[i], decimals)
+    for i, geometry in enumerate(shapes):
         if geometry is None:
             continue
         features.append({
             "type": "Feature",
             "geometry": geometry,
             "properties": {
-                "n": NO_DATA if is_missing(names.iloc[i]) else str(names.iloc[i]),
+                "n": unit_names[i],
                 "k": [cv.classes[i] for cv in classed],
                 "t": [[strings.add(text) for text in cv.texts[i]] for cv in classed],
-                "tip": [[strings.add(field_label(c, spec.fields)), strings.add(field_text(c, row[c], spec.fields))] for c in tips],
-                "pop": [[strings.add(label), year, strings.add(text), missing]
-                        for label, year, text, missing in popup_rows(row, spec, present, indicators)],
+                "tip": [[strings.add(label), strings.add(texts[i])] for label, texts in tip_columns],
+                "pop": [[strings.add(label), year, strings.add(texts[i]), missing[i]]
+                        for label, year, texts, missing in pop_columns],
             },
         })
     units_json = {"type": "FeatureCollection", "features": features}
@@ -570,7 +624,8 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
                          f"no values of {overlay.requires!r} on this page")
             continue
         try:
-            overlay_payload.append(_overlay_data(overlay, frame, geometries, decimals, layers, basemap, rasters or {}))
+            overlay_payload.append(_overlay_data(overlay, frame, geometries, decimals, layers, basemap, rasters or {},
+                                                         cache or PageCache()))
             legend_overlays.append(overlay)
         except MapSkipped as reason:
             notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} left out: {reason}")
@@ -616,15 +671,37 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     }
     payload = ", ".join(script_json(x) for x in (config, units_json, overlay_payload))
 
+    blocks = title_html(spec) + legend_html(spec, classed, legend_overlays, standard) + footer_html(spec.review_number)
+    return RenderedMap(page_html(spec.name, _head_html(spec), blocks, payload), notes)
+
+
+#: Markers of the page skeleton that folium renders, each replaced by its part of the page.
+_HEAD_MARK, _BLOCKS_MARK, _PAYLOAD_MARK = "<!--gis:head-->", "<!--gis:blocks-->", "/*gis:payload*/"
+
+
+def page_html(name: str, head: str, blocks: str, payload: str) -> str:
+    """The page: folium's map skeleton (``<div>`` and script creating the Leaflet map, id from
+    ``name``) with ``head`` in ``<head>``, ``blocks`` (title, legend, footer) in the body and
+    ``GisMap.init(map, payload)`` after the map is made.
+
+    folium renders the skeleton with short markers; the parts, megabytes on a national page,
+    are put in their place afterwards, so they are not compiled as templates and scanned by
+    the template engine (and a ``{{`` in them stays as written)."""
     # zoomSnap 0.25: fitBounds can then fill the window instead of jumping a whole zoom level.
     page = _OfflineMap(location=[30.0, 120.0], zoom_start=7, tiles=None, zoom_control=False, zoomSnap=0.25)
-    page._id = re.sub(r"[^A-Za-z0-9_]", "_", spec.name)
+    page._id = re.sub(r"[^A-Za-z0-9_]", "_", name)
     root = page.get_root()
-    root.header.add_child(Element(_head_html(spec)), name="gis_assets")
-    root.html.add_child(Element(title_html(spec) + legend_html(spec, classed, legend_overlays, standard) + footer_html(spec.review_number)), name="gis_blocks")
-    page.add_child(_PlannerScript(payload), name="gis_init")
-    text = root.render()
-    return RenderedMap(text.replace("<html>", '<html lang="zh-CN">', 1), notes)
+    root.header.add_child(Element(_HEAD_MARK), name="gis_assets")
+    root.html.add_child(Element(_BLOCKS_MARK), name="gis_blocks")
+    page.add_child(_PlannerScript(_PAYLOAD_MARK), name="gis_init")
+    skeleton = root.render().replace("<html>", '<html lang="zh-CN">', 1)
+    parts = {_HEAD_MARK: head, _BLOCKS_MARK: blocks, _PAYLOAD_MARK: payload}
+    pieces, at = [], 0
+    for position, mark in sorted((skeleton.index(mark), mark) for mark in parts):
+        pieces += [skeleton[at:position], parts[mark]]
+        at = position + len(mark)
+    pieces.append(skeleton[at:])
+    return "".join(pieces)
 
 
 #: Default popup fields that many layers lack; their absence is not worth a note.
@@ -633,7 +710,7 @@ _DEFAULT_OPTIONAL = {"prefecture_name", "region", "mountain26", "pilot_zone", "d
 
 
 def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndarray, decimals: int, layers, basemap: str,
-                  rasters) -> dict:
+                  rasters, cache: PageCache) -> dict:
     """GeoJSON (outlines) or an embedded image (categorised grids) and style of one overlay;
     MapSkipped when its layer or column is missing. A categorised overlay uses the class
     raster ``rasters[(layer, column)]`` when there is one, else rasterises the layer's
@@ -662,7 +739,10 @@ def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndar
     raster = rasters.get((overlay.layer, overlay.column))  # the grid the patches came from
     if raster is not None and basemap != "amap":  # AMap tiles want GCJ-02: shift the patches
         code_index = {int(c.value): k for k, c in enumerate(overlay.categories)}
-        image = grid_image(raster.codes, raster.transform, raster.crs, code_index, colours, tuple(frame.total_bounds))
+        key = (id(raster), tuple(code_index.items()), tuple(colours), tuple(frame.total_bounds))
+        if key not in cache.images:
+            cache.images[key] = (raster, grid_image(raster.codes, raster.transform, raster.crs, code_index, colours, key[3]))
+        image = cache.images[key][1]
     else:
         grid = grid[~grid.geometry.isna() & ~grid.geometry.is_empty].reset_index(drop=True)
         if grid.crs is not None and not grid.crs.equals("EPSG:4326"):
@@ -693,5 +773,5 @@ def _head_html(spec: MapSpec) -> str:
         f"<style>{assets.inline_safe(assets.leaflet_css(), 'style')}</style>\n"
         f"<script>{assets.inline_safe(assets.leaflet_js(), 'script')}</script>\n"
         f"<style>{assets.inline_safe(assets.planner_css(), 'style')}</style>\n"
-        f"<script>{assets.inline_safe(assets.planner_js(), 'script')}</script>\n"
+        f"<script>{assets.inline_safe(assets.planner_js(), 'script')}</script>"  # folium adds the line break
     )
