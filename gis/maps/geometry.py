@@ -46,20 +46,73 @@ def tolerance_for(geometries: np.ndarray) -> tuple[float, int]:
     return tolerance, decimals
 
 
+#: Layers of at least this many vertices have their simplification stored in the user's cache
+#: (:mod:`gis._cache`, ``map_geometry``): a country's counties, prefectures and provinces
+#: take some 30 s to simplify and are the same on every build.
+STORE_MIN_VERTICES = 50_000
+#: Stored simplifications kept, the most recently used (a national build uses 36).
+STORE_KEEP = 200
+#: Bump when simplification or its stored form changes: older entries are then not found.
+_STORE_FORMAT = 1
+
+
 def simplify_coverage(geometries: np.ndarray, tolerance: float) -> np.ndarray:
     """Simplify polygons that share borders, keeping shared borders identical.
 
     ``geometries`` are shapely polygons in degrees; ``tolerance`` is in degrees. Missing
     geometries stay missing. Needs shapely >= 2.1; with an older shapely the geometries are
     returned unsimplified rather than simplified one by one, which would open gaps.
+
+    Large layers are read from the user's cache when an earlier run simplified the very same
+    geometries (keyed by their WKB, the tolerance and the GEOS and shapely versions), else
+    simplified and stored there (as WKB, so the result read back is exactly the one made).
     """
     geometries = np.asarray(geometries, dtype=object)
     present = ~shapely.is_missing(geometries) & ~shapely.is_empty(geometries)
     if not hasattr(shapely, "coverage_simplify") or not present.any():
         return geometries
+    key = None
+    if int(shapely.get_num_coordinates(geometries[present]).sum()) >= STORE_MIN_VERTICES:
+        from gis._cache import geometry_key
+
+        key = geometry_key("coverage_simplify", _STORE_FORMAT, float(tolerance), shapely.geos_version_string,
+                           shapely.__version__, geometries=geometries)
+        stored = _read_simplified(key, len(geometries))
+        if stored is not None:
+            return stored
     result = geometries.copy()
     result[present] = shapely.coverage_simplify(geometries[present], tolerance)
+    if key is not None:
+        _store_simplified(key, result)
     return result
+
+
+def _read_simplified(key: str, count: int) -> np.ndarray | None:
+    """The geometries stored under ``key``, or None if absent, damaged or of another length."""
+    from gis._cache import read_arrays
+
+    stored = read_arrays("map_geometry", key)
+    if stored is None or set(stored) != {"wkb", "ends", "missing"} or len(stored["ends"]) != count:
+        return None
+    data, ends = stored["wkb"].tobytes(), stored["ends"].tolist()
+    starts = [0, *ends[:-1]]
+    items = [None if gap else data[start:end] for start, end, gap in zip(starts, ends, stored["missing"].tolist())]
+    try:
+        return shapely.from_wkb(np.asarray(items, dtype=object))
+    except (shapely.errors.GEOSException, ValueError):
+        return None
+
+
+def _store_simplified(key: str, geometries: np.ndarray) -> None:
+    """Store ``geometries`` as concatenated WKB: geometry ``i`` ends at byte ``ends[i]``;
+    ``missing[i]`` marks a missing one (no bytes)."""
+    from gis._cache import write_arrays
+
+    wkb = shapely.to_wkb(geometries)
+    missing = np.asarray([item is None for item in wkb], dtype=bool)
+    ends = np.cumsum([0 if item is None else len(item) for item in wkb], dtype=np.int64)
+    data = np.frombuffer(b"".join(item for item in wkb if item is not None), dtype=np.uint8)
+    write_arrays("map_geometry", key, STORE_KEEP, wkb=data, ends=ends, missing=missing)
 
 
 def to_display_crs(geometries: np.ndarray, basemap: str) -> np.ndarray:
