@@ -15,11 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+import numpy as np
+import shapely
+
 from gis._files import write_text_atomic
 from gis.errors import GisError
 from gis.maps import china
 from gis.maps.index import index_html, index_map_html
-from gis.maps.render import MapSkipped, build_page
+from gis.maps.pages import draw_pages
+from gis.maps.render import MapSkipped
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
 
 __all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths"]
@@ -54,23 +58,40 @@ def _page_provinces(spec: MapSpec, layers: Mapping[str, object]) -> set[str]:
     return set()
 
 
-def _per_province(spec: MapSpec, layers: Mapping[str, object]) -> list[tuple[MapSpec, dict, set[str]]]:
-    """One (spec, layers) per province: ``spec`` renamed ``<name>_<province slug>`` with
-    ``{place}`` the province, and the layers cut to its units (the grid to its bounding box)."""
+def _province_layers(layers: Mapping[str, object]) -> list[tuple[str, str, str, str, dict]]:
+    """``(adcode, name, English name, slug, layers)`` per province of a national build:
+    prefectures and counties cut to the province's units, the grid to the cells that meet its
+    bounding box (as GeoDataFrame ``.cx`` selects them). Made once for all county specs: the
+    grid's bounds are computed once and each province takes a NumPy mask of them, where
+    ``.cx`` tested every one of the country's cells against each province."""
     from gis.units.boundaries import province_name_en, province_slug
 
-    jobs = []
-    for code, name in zip(layers["province"]["adcode"], layers["province"]["name"]):
+    province = layers["province"]
+    grid = layers.get("degurba_grid")
+    if grid is not None:
+        grid_geometries = grid.geometry.to_numpy()
+        west, south, east, north = shapely.bounds(grid_geometries).T  # NaN for missing or empty
+    parts = []
+    for code, name, (p_west, p_south, p_east, p_north) in zip(province["adcode"], province["name"],
+                                                               shapely.bounds(province.geometry.to_numpy())):
         part = dict(layers)
         for level in ("prefectures", "counties"):
             if level in layers:
                 part[level] = layers[level][layers[level]["province_adcode"] == code]
-        if layers.get("degurba_grid") is not None:
-            west, south, east, north = layers["province"][layers["province"]["adcode"] == code].total_bounds
-            part["degurba_grid"] = layers["degurba_grid"].cx[west:east, south:north]
-        renamed = replace(spec, name=f"{spec.name}_{province_slug(code)}")
-        jobs.append((renamed.for_place(name, province_name_en(code)), part, {code}))
-    return jobs
+        if grid is not None:
+            # A cell whose bounds miss the box cannot meet it; the few others are tested exactly.
+            near = np.flatnonzero((west <= p_east) & (east >= p_west) & (south <= p_north) & (north >= p_south))
+            meets = shapely.intersects(grid_geometries[near], shapely.box(p_west, p_south, p_east, p_north))
+            part["degurba_grid"] = grid.iloc[near[meets]]
+        parts.append((code, name, province_name_en(code), province_slug(code), part))
+    return parts
+
+
+def _per_province(spec: MapSpec, provinces: list[tuple[str, str, str, str, dict]]) -> list[tuple[MapSpec, dict, set[str]]]:
+    """One (spec, layers) per province: ``spec`` renamed ``<name>_<province slug>`` with
+    ``{place}`` the province, and the layers cut to its units (:func:`_province_layers`)."""
+    return [(replace(spec, name=f"{spec.name}_{slug}").for_place(name, name_en), part, {code})
+            for code, name, name_en, slug, part in provinces]
 
 
 def _report_notes(notes: list[tuple[Path, str, str]], note: Callable[[Path, str], None]) -> None:
@@ -87,11 +108,6 @@ def _report_notes(notes: list[tuple[Path, str, str]], note: Callable[[Path, str]
             note(path, f"{len(pages)} pages ({shown}): {message}")
 
 
-#: A map covering several provinces is skipped when fewer than this share of its units have a
-#: value (e.g. Zhejiang's seed incomes on a national build: 11 of 370 prefectures).
-MIN_NATIONAL_COVERAGE = 0.10
-
-
 def render_maps(
     spec_paths: Iterable[str | Path | MapSpec],
     layers: Mapping[str, object],
@@ -100,6 +116,7 @@ def render_maps(
     on_note: Callable[[Path, str], None] | None = None,
     place: tuple[str, str] = ("", ""),
     rasters: Mapping[tuple[str, str], object] | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Write one offline HTML map per spec, and ``index.html``, into ``out_dir``.
 
@@ -128,6 +145,9 @@ def render_maps(
         Class rasters (:class:`gis.degurba.rasters.ClassGrid`) behind polygon layers, keyed by
         (layer, column), e.g. ``("degurba_grid", "degurba_l2")``: a grid overlay is then drawn
         as one image warped from the raster instead of from the polygons.
+    workers
+        Worker processes drawing the pages (:mod:`gis.maps.pages`; default: the CPUs, at
+        most 4); 1 draws them one after another in this process.
 
     Returns
     -------
@@ -139,9 +159,11 @@ def render_maps(
     note = on_note or _print_note
     loaded = [p if isinstance(p, MapSpec) else load_spec(p) for p in spec_paths]
     jobs = []  # (spec, its layers, the provinces it covers)
+    provinces = None
     for spec in loaded:
         if spec.layer == "counties" and _provinces(layers) > 1:
-            jobs += _per_province(spec, layers)
+            provinces = provinces if provinces is not None else _province_layers(layers)
+            jobs += _per_province(spec, provinces)
         else:
             jobs.append((spec.for_place(*place), layers, _page_provinces(spec, layers)))
     specs = [spec for spec, _, _ in jobs]
@@ -150,28 +172,26 @@ def render_maps(
     if duplicates:
         raise GisError(f"two map specs would both write {duplicates[0]}.html: rename one")
     out = Path(out_dir)
+    national = _provinces(layers) > 1
+    if national:  # the index's inset and line, made once before workers start so they share it
+        china.standard_payload(basemap or "none")
     written: list[Path] = []
     skipped: dict[str, str] = {}
     notes: list[tuple[Path, str, str]] = []  # (spec file, page name, message)
-    for spec, spec_layers, codes in jobs:
-        try:
-            page = build_page(spec, dict(spec_layers), basemap or spec.basemap, rasters=rasters, standard=china.needs_standard(codes),
-                              min_coverage=MIN_NATIONAL_COVERAGE if len(codes) > 1 else 0.0)
-        except MapSkipped as reason:
-            skipped[spec.name] = str(reason)
-            notes.append((spec.path, spec.name, f"map skipped: {reason}"))
-            stale = out / f"{spec.name}.html"
-            if stale.exists():  # drawn by an earlier run from other data: no longer true
-                stale.unlink()
-                notes.append((spec.path, spec.name, "removed the page drawn by an earlier run"))
+    for (spec, _, _), (drawn, result) in zip(jobs, draw_pages(jobs, out, basemap, rasters, workers)):
+        if drawn:
+            notes += [(spec.path, spec.name, message) for message in result]
+            written.append(out / f"{spec.name}.html")
             continue
-        notes += [(spec.path, spec.name, message) for message in page.notes]
-        target = out / f"{spec.name}.html"
-        write_text_atomic(target, page.html)
-        written.append(target)
+        skipped[spec.name] = result
+        notes.append((spec.path, spec.name, f"map skipped: {result}"))
+        stale = out / f"{spec.name}.html"
+        if stale.exists():  # drawn by an earlier run from other data: no longer true
+            stale.unlink()
+            notes.append((spec.path, spec.name, "removed the page drawn by an earlier run"))
     _report_notes(notes, note)
     index = out / "index.html"
-    if _provinces(layers) > 1:
+    if national:
         from gis.units.boundaries import province_slug
 
         provinces = layers["province"][["adcode", "name", "geometry"]].copy()

@@ -1,0 +1,172 @@
+"""Drawing a run's map pages, in worker processes when there are several.
+
+Pages are independent: each is built from its spec and layers and written to its own file. A
+national build draws some 40 of them, so on Linux, with pages in three groups or more and more than one
+CPU, they are drawn by forked worker processes. The workers inherit the layers from the
+parent (copy-on-write; nothing is pickled) and are handed pages by index, in groups that share
+a unit layer (a province's county pages; the national prefecture pages), so each group
+simplifies its units once (:class:`gis.maps.render.PageCache`); the largest groups go first.
+Each worker writes its pages (atomically, :func:`gis._files.write_text_atomic`) and sends back
+only what happened: a page's notes, or why it was skipped. Outcomes are returned in the order of
+the pages, whichever worker finished first, so the notes and the list of files written are the
+same as when drawing serially. An error in a worker (a :class:`gis.errors.GisError`, or a bug)
+is raised again in the parent, with the same message.
+
+The parent's objects are frozen out of the garbage collector while pages are drawn
+(:func:`gc.freeze`): the collector would otherwise touch every object of a build holding 2 GB,
+making the workers copy those pages of memory, and scanning them costs the parent time too.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Mapping
+
+from gis._files import write_text_atomic
+from gis.maps import china
+from gis.maps.render import MapSkipped, PageCache, build_page
+from gis.maps.spec import MapSpec
+
+#: A page covering several provinces is skipped when fewer than this share of its units have a
+#: value (e.g. Zhejiang's seed incomes on a national build: 11 of 370 prefectures).
+MIN_NATIONAL_COVERAGE = 0.10
+#: At most this many worker processes: each holds a page's image and text (some 100-200 MB on
+#: a national build) besides what it shares with the parent.
+MAX_WORKERS = 4
+#: Pages are drawn in workers when they fall into at least this many groups (see the notes).
+MIN_GROUPS = 3
+
+#: One page to draw: its spec, its layers and the province codes it covers.
+Job = tuple[MapSpec, Mapping[str, object], set[str]]
+#: What became of a page: ``(True, notes)`` when written, ``(False, reason)`` when skipped.
+Outcome = tuple[bool, "list[str] | str"]
+
+
+def default_workers() -> int:
+    """Worker processes for drawing pages: the CPUs this process may use, at most
+    :data:`MAX_WORKERS`."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def draw_page(job: Job, out: Path, basemap: str | None, rasters, cache: PageCache) -> Outcome:
+    """Build one page and write it to ``out/<name>.html``; ``(False, reason)`` if it is skipped."""
+    spec, layers, codes = job
+    try:
+        page = build_page(spec, dict(layers), basemap or spec.basemap, rasters=rasters,
+                          standard=china.needs_standard(codes),
+                          min_coverage=MIN_NATIONAL_COVERAGE if len(codes) > 1 else 0.0, cache=cache)
+    except MapSkipped as reason:
+        return False, str(reason)
+    write_text_atomic(out / f"{spec.name}.html", page.html)
+    return True, page.notes
+
+
+def draw_pages(jobs: list[Job], out: Path, basemap: str | None, rasters, workers: int | None = None) -> list[Outcome]:
+    """Draw every page of ``jobs`` (see :func:`draw_page`); return their outcomes in order.
+
+    ``workers``: worker processes (default :func:`default_workers`); 1 draws serially, as do
+    runs whose pages fall in fewer than :data:`MIN_GROUPS` groups (one or two pages, a
+    province's build) and systems without ``fork``.
+    """
+    workers = default_workers() if workers is None else max(1, int(workers))
+    groups = _groups(jobs)
+    with _gc_frozen():
+        # A province's build has two groups (its prefectures, its counties) sharing one grid
+        # image: apart, each would warp it, for a gain of a fraction of a second.
+        if workers < 2 or len(groups) < MIN_GROUPS or not _can_fork():
+            cache = PageCache()
+            return [draw_page(job, out, basemap, rasters, cache) for job in jobs]
+        return _draw_in_workers(jobs, groups, out, basemap, rasters, min(workers, len(groups)))
+
+
+def _groups(jobs: list[Job]) -> list[list[int]]:
+    """Indices of ``jobs`` grouped by the unit layer they draw (the same frame object), the
+    groups with the most vertices first (they take longest: simplifying, the grid image)."""
+    grouped: dict[tuple[str, int], list[int]] = {}
+    for index, (spec, layers, _) in enumerate(jobs):
+        grouped.setdefault((spec.layer, id(layers)), []).append(index)
+
+    def vertices(group: list[int]) -> int:
+        import shapely
+
+        spec, layers, _ = jobs[group[0]]
+        geometry = getattr(layers.get(spec.layer), "geometry", None)
+        return 0 if geometry is None else int(shapely.get_num_coordinates(geometry.to_numpy()).sum())
+
+    return sorted(grouped.values(), key=vertices, reverse=True)
+
+
+def _can_fork() -> bool:
+    """Workers are forked (they inherit the layers): on Linux only; macOS system libraries are
+    not safe to use after fork, and Windows has no fork."""
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+#: What forked workers draw from: ``(jobs, out, basemap, rasters)``, set by the parent just
+#: before it forks them and read by :func:`_draw_group` in the workers.
+_WORK: tuple | None = None
+
+
+def _draw_in_workers(jobs, groups, out, basemap, rasters, workers: int) -> list[Outcome]:
+    import multiprocessing
+
+    global _WORK
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    _WORK = (jobs, out, basemap, rasters)
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker)
+    try:
+        futures = [executor.submit(_draw_group, group) for group in groups]
+        for future in futures:
+            for index, outcome in future.result():
+                outcomes[index] = outcome
+    finally:
+        # On an error (or Ctrl-C) pages not yet started are dropped; those under way finish.
+        executor.shutdown(wait=True, cancel_futures=True)
+        _WORK = None
+    return outcomes  # type: ignore[return-value]
+
+
+def _draw_group(group: list[int]) -> list[tuple[int, Outcome]]:
+    """In a worker: draw the pages ``group`` (indices into the parent's jobs)."""
+    jobs, out, basemap, rasters = _WORK
+    cache = PageCache()
+    return [(index, draw_page(jobs[index], out, basemap, rasters, cache)) for index in group]
+
+
+def _start_worker() -> None:
+    """In a new worker: Ctrl-C is the parent's to handle (it stops the pool), and the worker
+    dies with the parent rather than wait forever for pages from a killed build."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    except (OSError, AttributeError):
+        pass
+
+
+@contextmanager
+def _gc_frozen():
+    """Keep the objects that exist now out of garbage collection until the block ends (unless
+    someone else froze them already): see the module notes."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
