@@ -63,17 +63,19 @@ def paletted_png(pixels: np.ndarray, palette: list[tuple[int, int, int, int]]) -
     """An 8-bit paletted PNG of ``pixels`` (uint8 rows × columns; value k is ``palette[k]``,
     RGBA, the alpha going into the ``tRNS`` chunk).
 
-    Compressed with zlib's run-length strategy: a class image is long runs of one value, which
-    it packs about four times faster than the default strategy (libpng's, through GDAL) for
-    files some 15 % larger; a national build encodes 35 images of up to 4096 × 4096 pixels.
+    Every row is filtered with PNG's "Sub" filter (each byte minus the one to its left): a
+    class image is runs of one value, which become runs of zeros, and deflate packs them into
+    files about a fifth smaller than unfiltered rows (what GDAL's PNG driver wrote) in the
+    same time.
     """
     height, width = pixels.shape
     if len(palette) > 256 or int(pixels.max(initial=0)) >= len(palette):
         raise ValueError(f"pixel values up to {int(pixels.max(initial=0))} need a palette of that many entries; got {len(palette)}")
-    rows = np.zeros((height, width + 1), dtype=np.uint8)  # each row starts with its filter type, 0 (none)
-    rows[:, 1:] = pixels
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
-    data = compressor.compress(rows) + compressor.flush()
+    rows = np.empty((height, width + 1), dtype=np.uint8)
+    rows[:, 0] = 1  # filter type 1, Sub
+    rows[:, 1:2] = pixels[:, :1]
+    np.subtract(pixels[:, 1:], pixels[:, :-1], out=rows[:, 2:])  # modulo 256, as PNG wants
+    data = zlib.compress(rows, 6)
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
@@ -192,7 +194,7 @@ def grid_image(codes: np.ndarray, transform, crs, code_index: dict[int, int], co
 #: on every build from the same grid.
 STORE_KEEP = 100
 #: Bump when warping or encoding changes: older entries are then not found.
-_STORE_FORMAT = 1
+_STORE_FORMAT = 2
 
 
 def _image_key(source: np.ndarray, src_transform, crs, shape, dst_transform, palette) -> str:

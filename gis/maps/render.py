@@ -1,7 +1,7 @@
 """Turn a validated :class:`~gis.maps.spec.MapSpec` and layer frames into one HTML page.
 
-The page is a folium map whose CDN links are removed: Leaflet and the planner script are
-inlined (:mod:`gis.maps.assets`), so with no basemap the page makes no network request.
+The page is one HTML file: Leaflet and the planner script are inlined
+(:mod:`gis.maps.assets`), so with no basemap the page makes no network request.
 One GeoJSON carries each unit's geometry once, with its class and formatted value for every
 theme and year; the inline script restyles the units when the theme or year changes.
 
@@ -20,12 +20,9 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement
-from jinja2 import Template
 
 from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
 from gis.errors import GisError
@@ -462,28 +459,6 @@ class _StringTable:
 # --------------------------------------------------------------------------- page
 
 
-class _OfflineMap(folium.Map):
-    """folium Map without CDN links: the page inlines Leaflet itself (see gis.maps.assets)."""
-
-    default_js: list = []
-    default_css: list = []
-
-
-class _PlannerScript(MacroElement):
-    """Calls ``GisMap.init`` after folium has created the Leaflet map (child scripts follow)."""
-
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "GisMap.init({{ this._parent.get_name() }}, {{ this.payload }});"
-        "{% endmacro %}"
-    )
-
-    def __init__(self, payload: str):
-        super().__init__()
-        self._name = "PlannerScript"
-        self.payload = payload
-
-
 def basemap_config(basemap: str) -> tuple[list[dict], list[str]]:
     """Tile layers and their attribution HTML for ``basemap`` (``none`` gives none)."""
     if basemap == "none":
@@ -675,33 +650,42 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     return RenderedMap(page_html(spec.name, _head_html(spec), blocks, payload), notes)
 
 
-#: Markers of the page skeleton that folium renders, each replaced by its part of the page.
-_HEAD_MARK, _BLOCKS_MARK, _PAYLOAD_MARK = "<!--gis:head-->", "<!--gis:blocks-->", "/*gis:payload*/"
+#: The page around its parts. Leaflet and the planner script come inlined in ``head``; the
+#: map fills the window (what folium's map page did, from which this skeleton is taken; folium
+#: itself took 0.3 s to import on every build and compiled each page's megabytes as templates).
+_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta http-equiv="content-type" content="text/html; charset=UTF-8" />
+{head}
+<meta name="viewport" content="width=device-width, initial-scale=1.0, maximum-scale=1.0, user-scalable=no" />
+<style>
+html, body {{ width: 100%; height: 100%; margin: 0; padding: 0; }}
+#{map_id} {{ position: relative; width: 100%; height: 100%; left: 0; top: 0; }}
+.leaflet-container {{ font-size: 1rem; }}
+</style>
+</head>
+<body>
+{blocks}
+<div class="gis-map" id="{map_id}"></div>
+<script>
+var {map_id} = L.map("{map_id}", {{center: [30.0, 120.0], zoom: 7, zoomControl: false, zoomSnap: 0.25}});
+GisMap.init({map_id}, {payload});
+</script>
+</body>
+</html>
+"""
 
 
 def page_html(name: str, head: str, blocks: str, payload: str) -> str:
-    """The page: folium's map skeleton (``<div>`` and script creating the Leaflet map, id from
-    ``name``) with ``head`` in ``<head>``, ``blocks`` (title, legend, footer) in the body and
-    ``GisMap.init(map, payload)`` after the map is made.
+    """The page: ``head`` (title, metadata, inlined assets) in ``<head>``; ``blocks`` (title,
+    legend, footer) and the map ``<div>`` in the body; then the script creating the Leaflet
+    map (id ``map_<name>``) and calling ``GisMap.init(map, payload)``.
 
-    folium renders the skeleton with short markers; the parts, megabytes on a national page,
-    are put in their place afterwards, so they are not compiled as templates and scanned by
-    the template engine (and a ``{{`` in them stays as written)."""
-    # zoomSnap 0.25: fitBounds can then fill the window instead of jumping a whole zoom level.
-    page = _OfflineMap(location=[30.0, 120.0], zoom_start=7, tiles=None, zoom_control=False, zoomSnap=0.25)
-    page._id = re.sub(r"[^A-Za-z0-9_]", "_", name)
-    root = page.get_root()
-    root.header.add_child(Element(_HEAD_MARK), name="gis_assets")
-    root.html.add_child(Element(_BLOCKS_MARK), name="gis_blocks")
-    page.add_child(_PlannerScript(_PAYLOAD_MARK), name="gis_init")
-    skeleton = root.render().replace("<html>", '<html lang="zh-CN">', 1)
-    parts = {_HEAD_MARK: head, _BLOCKS_MARK: blocks, _PAYLOAD_MARK: payload}
-    pieces, at = [], 0
-    for position, mark in sorted((skeleton.index(mark), mark) for mark in parts):
-        pieces += [skeleton[at:position], parts[mark]]
-        at = position + len(mark)
-    pieces.append(skeleton[at:])
-    return "".join(pieces)
+    zoomSnap 0.25: fitBounds can then fill the window instead of jumping a whole zoom level;
+    ``GisMap.init`` fits the map to the data, so the first centre and zoom are placeholders."""
+    map_id = "map_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return _PAGE.format(head=head, blocks=blocks, map_id=map_id, payload=payload)
 
 
 #: Default popup fields that many layers lack; their absence is not worth a note.
@@ -773,5 +757,5 @@ def _head_html(spec: MapSpec) -> str:
         f"<style>{assets.inline_safe(assets.leaflet_css(), 'style')}</style>\n"
         f"<script>{assets.inline_safe(assets.leaflet_js(), 'script')}</script>\n"
         f"<style>{assets.inline_safe(assets.planner_css(), 'style')}</style>\n"
-        f"<script>{assets.inline_safe(assets.planner_js(), 'script')}</script>"  # folium adds the line break
+        f"<script>{assets.inline_safe(assets.planner_js(), 'script')}</script>"
     )
