@@ -3,9 +3,11 @@
 :func:`render_maps` is the entry point used by ``gis build`` and ``gis map``. Modules, one
 per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.schemes`
 (classification), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
-by unit), :mod:`~gis.maps.geometry` (coverage simplification), :mod:`~gis.maps.assets`
-(vendored Leaflet), :mod:`~gis.maps.render` (the page), :mod:`~gis.maps.china` (the China
-map standard: maritime line, 南海诸岛 inset, footer) and :mod:`~gis.maps.index`.
+by unit), :mod:`~gis.maps.geometry` (coverage simplification, GeoJSON),
+:mod:`~gis.maps.raster` (grid overlays as images), :mod:`~gis.maps.assets` (vendored Leaflet),
+:mod:`~gis.maps.render` (the page), :mod:`~gis.maps.pages` (drawing a run's pages, in worker
+processes for a national build), :mod:`~gis.maps.china` (the China map standard: maritime
+line, 南海诸岛 inset, footer) and :mod:`~gis.maps.index`.
 """
 
 from __future__ import annotations
@@ -159,11 +161,11 @@ def render_maps(
     note = on_note or _print_note
     loaded = [p if isinstance(p, MapSpec) else load_spec(p) for p in spec_paths]
     jobs = []  # (spec, its layers, the provinces it covers)
-    provinces = None
+    province_parts = None
     for spec in loaded:
         if spec.layer == "counties" and _provinces(layers) > 1:
-            provinces = provinces if provinces is not None else _province_layers(layers)
-            jobs += _per_province(spec, provinces)
+            province_parts = province_parts if province_parts is not None else _province_layers(layers)
+            jobs += _per_province(spec, province_parts)
         else:
             jobs.append((spec.for_place(*place), layers, _page_provinces(spec, layers)))
     specs = [spec for spec, _, _ in jobs]

@@ -1,16 +1,20 @@
-"""Drawing a run's map pages, in worker processes when there are several.
+"""Drawing a run's map pages, in worker processes when there are many.
 
 Pages are independent: each is built from its spec and layers and written to its own file. A
-national build draws some 40 of them, so on Linux, with pages in three groups or more and more than one
-CPU, they are drawn by forked worker processes. The workers inherit the layers from the
-parent (copy-on-write; nothing is pickled) and are handed pages by index, in groups that share
-a unit layer (a province's county pages; the national prefecture pages), so each group
-simplifies its units once (:class:`gis.maps.render.PageCache`); the largest groups go first.
-Each worker writes its pages (atomically, :func:`gis._files.write_text_atomic`) and sends back
-only what happened: a page's notes, or why it was skipped. Outcomes are returned in the order of
-the pages, whichever worker finished first, so the notes and the list of files written are the
-same as when drawing serially. An error in a worker (a :class:`gis.errors.GisError`, or a bug)
-is raised again in the parent, with the same message.
+national build draws some 40 of them, so on Linux with more than one CPU they are drawn by
+forked worker processes. The workers inherit the layers from the parent (copy-on-write;
+nothing is pickled) and are handed pages by index, in groups that share a unit layer (a
+province's county pages; the national prefecture pages), so each group simplifies its units
+once (:class:`gis.maps.render.PageCache`); the largest groups go first. Each worker writes its
+pages (atomically, :func:`gis._files.write_text_atomic`) and sends back only what happened: a
+page's notes, or why it was skipped. Outcomes are returned in the order of the pages, whichever
+worker finished first, so the notes and the list of files written are the same as when drawing
+serially. An error in a worker (a :class:`gis.errors.GisError`, or a bug) is raised again in
+the parent, with the same message.
+
+Pages falling in fewer than :data:`MIN_GROUPS` groups are drawn in the calling process: one
+province's build has two (its prefectures, its counties), which share one grid image that two
+workers would each have to make.
 
 The parent's objects are frozen out of the garbage collector while pages are drawn
 (:func:`gc.freeze`): the collector would otherwise touch every object of a build holding 2 GB,
@@ -39,7 +43,7 @@ MIN_NATIONAL_COVERAGE = 0.10
 #: At most this many worker processes: each holds a page's image and text (some 100-200 MB on
 #: a national build) besides what it shares with the parent.
 MAX_WORKERS = 4
-#: Pages are drawn in workers when they fall into at least this many groups (see the notes).
+#: Pages are drawn in workers when they fall into at least this many groups (see above).
 MIN_GROUPS = 3
 
 #: One page to draw: its spec, its layers and the province codes it covers.
@@ -81,8 +85,6 @@ def draw_pages(jobs: list[Job], out: Path, basemap: str | None, rasters, workers
     workers = default_workers() if workers is None else max(1, int(workers))
     groups = _groups(jobs)
     with _gc_frozen():
-        # A province's build has two groups (its prefectures, its counties) sharing one grid
-        # image: apart, each would warp it, for a gain of a fraction of a second.
         if workers < 2 or len(groups) < MIN_GROUPS or not _can_fork():
             cache = PageCache()
             return [draw_page(job, out, basemap, rasters, cache) for job in jobs]
