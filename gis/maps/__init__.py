@@ -148,8 +148,8 @@ def render_maps(
         (layer, column), e.g. ``("degurba_grid", "degurba_l2")``: a grid overlay is then drawn
         as one image warped from the raster instead of from the polygons.
     workers
-        Worker processes drawing the pages (:mod:`gis.maps.pages`; default: the CPUs, at
-        most 4); 1 draws them one after another in this process.
+        Worker processes drawing the pages (:mod:`gis.maps.pages`; default ``$GIS_PROCESSES``
+        or the usable CPUs, at most 4); 1 draws them one after another in this process.
 
     Returns
     -------

@@ -1,9 +1,10 @@
 """Drawing a run's map pages, in worker processes when there are many.
 
 Pages are independent: each is built from its spec and layers and written to its own file. A
-national build draws some 40 of them, so on Linux with more than one CPU they are drawn by
-forked worker processes. The workers inherit the layers from the parent (copy-on-write;
-nothing is pickled) and are handed pages by index, in groups that share a unit layer (a
+national build draws some 40 of them, so with more than one CPU they are drawn by forked
+worker processes (:func:`gis._parallel.fork_map`; ``GIS_PROCESSES=1`` keeps them in one). The
+workers inherit the layers from the parent (copy-on-write; nothing is pickled) and are handed
+pages by index, in groups that share a unit layer (a
 province's county pages; the national prefecture pages), so each group simplifies its units
 once (:class:`gis.maps.render.PageCache`); the largest groups go first. Each worker writes its
 pages (atomically, :func:`gis._files.write_text_atomic`) and sends back only what happened: a
@@ -24,10 +25,6 @@ making the workers copy those pages of memory, and scanning them costs the paren
 from __future__ import annotations
 
 import gc
-import os
-import signal
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Mapping
@@ -52,16 +49,6 @@ Job = tuple[MapSpec, Mapping[str, object], set[str]]
 Outcome = tuple[bool, "list[str] | str"]
 
 
-def default_workers() -> int:
-    """Worker processes for drawing pages: the CPUs this process may use, at most
-    :data:`MAX_WORKERS`."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_WORKERS))
-
-
 def draw_page(job: Job, out: Path, basemap: str | None, rasters, cache: PageCache) -> Outcome:
     """Build one page and write it to ``out/<name>.html``; ``(False, reason)`` if it is skipped."""
     spec, layers, codes = job
@@ -78,17 +65,30 @@ def draw_page(job: Job, out: Path, basemap: str | None, rasters, cache: PageCach
 def draw_pages(jobs: list[Job], out: Path, basemap: str | None, rasters, workers: int | None = None) -> list[Outcome]:
     """Draw every page of ``jobs`` (see :func:`draw_page`); return their outcomes in order.
 
-    ``workers``: worker processes (default :func:`default_workers`); 1 draws serially, as do
-    runs whose pages fall in fewer than :data:`MIN_GROUPS` groups (one or two pages, a
-    province's build) and systems without ``fork``.
+    ``workers``: processes (default :func:`gis._parallel.worker_count`: ``$GIS_PROCESSES`` or
+    the usable cores), at most :data:`MAX_WORKERS`; 1 draws in this process, as do runs whose
+    pages fall in fewer than :data:`MIN_GROUPS` groups (one or two pages, a province's build)
+    and systems without ``fork``.
     """
-    workers = default_workers() if workers is None else max(1, int(workers))
+    from gis._parallel import fork_map, worker_count
+
+    processes = min(worker_count(workers), MAX_WORKERS)
     groups = _groups(jobs)
     with _gc_frozen():
-        if workers < 2 or len(groups) < MIN_GROUPS or not _can_fork():
+        if processes < 2 or len(groups) < MIN_GROUPS:
             cache = PageCache()
             return [draw_page(job, out, basemap, rasters, cache) for job in jobs]
-        return _draw_in_workers(jobs, groups, out, basemap, rasters, min(workers, len(groups)))
+
+        def draw_group(group: list[int]) -> list[tuple[int, Outcome]]:
+            """In a worker (forked: ``jobs`` inherited, only the indices pickled)."""
+            cache = PageCache()
+            return [(index, draw_page(jobs[index], out, basemap, rasters, cache)) for index in group]
+
+        outcomes: list[Outcome | None] = [None] * len(jobs)
+        for drawn in fork_map(draw_group, groups, processes):
+            for index, outcome in drawn:
+                outcomes[index] = outcome
+        return outcomes  # type: ignore[return-value]
 
 
 def _groups(jobs: list[Job]) -> list[list[int]]:
@@ -106,58 +106,6 @@ def _groups(jobs: list[Job]) -> list[list[int]]:
         return 0 if geometry is None else int(shapely.get_num_coordinates(geometry.to_numpy()).sum())
 
     return sorted(grouped.values(), key=vertices, reverse=True)
-
-
-def _can_fork() -> bool:
-    """Workers are forked (they inherit the layers): on Linux only; macOS system libraries are
-    not safe to use after fork, and Windows has no fork."""
-    import multiprocessing
-
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-
-
-#: What forked workers draw from: ``(jobs, out, basemap, rasters)``, set by the parent just
-#: before it forks them and read by :func:`_draw_group` in the workers.
-_WORK: tuple | None = None
-
-
-def _draw_in_workers(jobs, groups, out, basemap, rasters, workers: int) -> list[Outcome]:
-    import multiprocessing
-
-    global _WORK
-    outcomes: list[Outcome | None] = [None] * len(jobs)
-    _WORK = (jobs, out, basemap, rasters)
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker)
-    try:
-        futures = [executor.submit(_draw_group, group) for group in groups]
-        for future in futures:
-            for index, outcome in future.result():
-                outcomes[index] = outcome
-    finally:
-        # On an error (or Ctrl-C) pages not yet started are dropped; those under way finish.
-        executor.shutdown(wait=True, cancel_futures=True)
-        _WORK = None
-    return outcomes  # type: ignore[return-value]
-
-
-def _draw_group(group: list[int]) -> list[tuple[int, Outcome]]:
-    """In a worker: draw the pages ``group`` (indices into the parent's jobs)."""
-    jobs, out, basemap, rasters = _WORK
-    cache = PageCache()
-    return [(index, draw_page(jobs[index], out, basemap, rasters, cache)) for index in group]
-
-
-def _start_worker() -> None:
-    """In a new worker: Ctrl-C is the parent's to handle (it stops the pool), and the worker
-    dies with the parent rather than wait forever for pages from a killed build."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
-    except (OSError, AttributeError):
-        pass
 
 
 @contextmanager
