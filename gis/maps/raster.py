@@ -158,7 +158,11 @@ def grid_image(codes: np.ndarray, transform, crs, code_index: dict[int, int], co
     """A class raster (e.g. the Level 2 grid, ESRI:54009) warped to Web Mercator over
     ``bounds_deg`` (west, south, east, north in degrees) by nearest neighbour, each code coloured
     ``colours[code_index[code]]``; codes not in ``code_index`` are transparent. None when no
-    cell in view has a listed code."""
+    cell in view has a listed code.
+
+    Only the window of the raster the canvas can sample is read. The PNG is kept in the user's
+    cache (``map_images``, see :data:`STORE_KEEP`) and read back when the same cells, canvas
+    and colours come again."""
     west, south, east, north = bounds_deg
     xs, ys = _TO_MERCATOR.transform([west, east], [south, north])
     shape, dst_transform = _canvas(xs[0], ys[0], xs[1], ys[1])
