@@ -14,7 +14,15 @@ proportional set size (PSS) of the build and its worker processes, sampled every
 ``/proc/<pid>/smaps_rollup`` (memory shared copy-on-write between the build and its workers is
 counted once); and the kernel's largest resident set size of any one process (``ru_maxrss``,
 what ``/usr/bin/time -v`` prints, which counts shared pages in each process). Medians over
-``--runs``; the ratio is against the serial path of the same run.
+``--runs``; the ratio is against the serial path of the same run. A province's build draws its
+pages in one process either way (its two groups of pages share a grid image, see
+``gis/maps/pages.py``), so Zhejiang's two lines differ only by noise.
+
+Measured on the two-core development machine, warm cache (``python bench/bench_build.py``):
+main before the map work (e90d1b0): Zhejiang 5.9-6.2 s (maps 2.4-2.5 s), China 83-99 s (maps
+55-71 s, peak PSS 1.6 GB); after: Zhejiang 5.0-5.1 s (maps 0.5 s), China 37-38 s (maps 7.7 s
+serial, 6.4 s in two workers, peak PSS 1.6 GB, the peak being in the Degree of Urbanisation
+stage).
 
     python bench/bench_build.py                      # Zhejiang x5, China x2 (about 10 minutes)
     python bench/bench_build.py --only zhejiang --runs 3
