@@ -23,7 +23,7 @@ import shapely
 from gis._files import write_text_atomic
 from gis.errors import GisError
 from gis.maps import china
-from gis.maps.index import index_html, index_map_html
+from gis.maps.index import index_html, index_map_html, province_shapes
 from gis.maps.pages import draw_pages
 from gis.maps.render import MapSkipped
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
@@ -175,12 +175,22 @@ def render_maps(
         raise GisError(f"two map specs would both write {duplicates[0]}.html: rename one")
     out = Path(out_dir)
     national = _provinces(layers) > 1
-    if national:  # the index's inset and line, made once before workers start so they share it
+    index_provinces = None
+    if national:  # the index: its inset and line made before workers start (pages share them), its
+        # provinces simplified by a worker while the others draw pages
+        from gis.units.boundaries import province_slug
+
         china.standard_payload(basemap or "none")
+        index_provinces = layers["province"][["adcode", "name", "geometry"]].copy()
+        index_provinces["slug"] = [province_slug(code) for code in index_provinces["adcode"]]
+    outcomes, index_shapes = draw_pages(
+        jobs, out, basemap, rasters, workers,
+        alongside=(lambda: province_shapes(index_provinces, basemap or "none")) if national else None,
+    )
     written: list[Path] = []
     skipped: dict[str, str] = {}
     notes: list[tuple[Path, str, str]] = []  # (spec file, page name, message)
-    for (spec, _, _), (drawn, result) in zip(jobs, draw_pages(jobs, out, basemap, rasters, workers)):
+    for (spec, _, _), (drawn, result) in zip(jobs, outcomes):
         if drawn:
             notes += [(spec.path, spec.name, message) for message in result]
             written.append(out / f"{spec.name}.html")
@@ -194,11 +204,7 @@ def render_maps(
     _report_notes(notes, note)
     index = out / "index.html"
     if national:
-        from gis.units.boundaries import province_slug
-
-        provinces = layers["province"][["adcode", "name", "geometry"]].copy()
-        provinces["slug"] = [province_slug(code) for code in provinces["adcode"]]
-        write_text_atomic(index, index_map_html(out, skipped, provinces, basemap or "none"))
+        write_text_atomic(index, index_map_html(out, skipped, index_provinces, basemap or "none", index_shapes))
     else:
         write_text_atomic(index, index_html(out, skipped))
     written.append(index)

@@ -91,25 +91,37 @@ def province_pages(out_dir: Path, slugs: dict[str, str]) -> dict[str, str]:
     return pages
 
 
-def index_map_html(out_dir: Path, skipped: dict[str, str] | None, provinces, basemap: str = "none") -> str:
+def province_shapes(provinces, basemap: str = "none") -> tuple[list[dict | None], list[list[float]]]:
+    """The provinces (GeoDataFrame, EPSG:4326) as the index map draws them: GeoJSON geometries
+    simplified as a coverage for the country's extent, in the basemap's datum (None for a
+    province of which nothing is left), and the bounds the map opens on (the mainland)."""
+    from gis.maps import china
+    from gis.maps.geometry import geojson_geometries, simplify_coverage, to_display_crs, tolerance_for
+
+    tolerance, decimals = tolerance_for(provinces.geometry.to_numpy())
+    geometries = to_display_crs(simplify_coverage(provinces.geometry.to_numpy(), tolerance), basemap)
+    return geojson_geometries(geometries, decimals), china.mainland_bounds(geometries)
+
+
+def index_map_html(out_dir: Path, skipped: dict[str, str] | None, provinces, basemap: str = "none",
+                   shapes: tuple[list[dict | None], list[list[float]]] | None = None) -> str:
     """The national index: a map of ``provinces`` (GeoDataFrame with ``adcode``, ``name``,
-    ``slug``; EPSG:4326) linking each to its county page, and the list of maps below."""
+    ``slug``; EPSG:4326) linking each to its county page, and the list of maps below.
+    ``shapes``: :func:`province_shapes` of ``provinces`` if already made (by a worker while
+    the pages were drawn)."""
     from gis.maps import assets, china
-    from gis.maps.geometry import geojson_geometry, simplify_coverage, to_display_crs, tolerance_for
     from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
     from gis.maps.render import esc, footer_html, script_json
 
     pages = province_pages(out_dir, dict(zip(provinces["adcode"], provinces["slug"])))
-    tolerance, decimals = tolerance_for(provinces.geometry.to_numpy())
-    geometries = to_display_crs(simplify_coverage(provinces.geometry.to_numpy(), tolerance), basemap)
+    geometries, bounds = shapes if shapes is not None else province_shapes(provinces, basemap)
     features = []
-    for code, name, geometry in zip(provinces["adcode"], provinces["name"], geometries):
-        shape = geojson_geometry(geometry, decimals)
+    for code, name, shape in zip(provinces["adcode"], provinces["name"], geometries):
         if shape is not None:
             features.append({"type": "Feature", "geometry": shape,
                              "properties": {"n": str(name), "code": str(code), "href": pages.get(code)}})
     config = {
-        "bounds": china.mainland_bounds(geometries),
+        "bounds": bounds,
         "standard": china.standard_payload(basemap),
         "fill": "#9ecae1",
         "hint": "点击打开县级地图 / click to open its county map",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from gis._files import write_text_atomic
 from gis.maps import china
@@ -62,8 +62,11 @@ def draw_page(job: Job, out: Path, basemap: str | None, rasters, cache: PageCach
     return True, page.notes
 
 
-def draw_pages(jobs: list[Job], out: Path, basemap: str | None, rasters, workers: int | None = None) -> list[Outcome]:
-    """Draw every page of ``jobs`` (see :func:`draw_page`); return their outcomes in order.
+def draw_pages(jobs: list[Job], out: Path, basemap: str | None, rasters, workers: int | None = None,
+               alongside: Callable[[], object] | None = None) -> tuple[list[Outcome], object]:
+    """Draw every page of ``jobs`` (see :func:`draw_page`); return their outcomes in order, and
+    the result of ``alongside`` (other work of the run, done by a worker meanwhile: the
+    national index's provinces), or None.
 
     ``workers``: processes (default :func:`gis._parallel.worker_count`: ``$GIS_PROCESSES`` or
     the usable cores), at most :data:`MAX_WORKERS`; 1 draws in this process, as do runs whose
@@ -77,18 +80,27 @@ def draw_pages(jobs: list[Job], out: Path, basemap: str | None, rasters, workers
     with _gc_frozen():
         if processes < 2 or len(groups) < MIN_GROUPS:
             cache = PageCache()
-            return [draw_page(job, out, basemap, rasters, cache) for job in jobs]
+            outcomes = [draw_page(job, out, basemap, rasters, cache) for job in jobs]
+            return outcomes, alongside() if alongside is not None else None
 
-        def draw_group(group: list[int]) -> list[tuple[int, Outcome]]:
+        def work(task: list[int] | None) -> object:
             """In a worker (forked: ``jobs`` inherited, only the indices pickled)."""
+            if task is None:
+                return alongside()
             cache = PageCache()
-            return [(index, draw_page(jobs[index], out, basemap, rasters, cache)) for index in group]
+            return [(index, draw_page(jobs[index], out, basemap, rasters, cache)) for index in task]
 
+        # Largest group first, then the other work, then the rest largest first.
+        tasks = groups[:1] + ([None] if alongside is not None else []) + groups[1:]
         outcomes: list[Outcome | None] = [None] * len(jobs)
-        for drawn in fork_map(draw_group, groups, processes):
-            for index, outcome in drawn:
+        other = None
+        for task, result in zip(tasks, fork_map(work, tasks, processes)):
+            if task is None:
+                other = result
+                continue
+            for index, outcome in result:
                 outcomes[index] = outcome
-        return outcomes  # type: ignore[return-value]
+        return outcomes, other  # type: ignore[return-value]
 
 
 def _groups(jobs: list[Job]) -> list[list[int]]:
