@@ -46,8 +46,23 @@ def fork_map(function: Callable[[Item], Result], items: Iterable[Item], processe
     if processes <= 1 or _TASK is not None or "fork" not in multiprocessing.get_all_start_methods():
         return [function(item) for item in items]
     _TASK = function
+    pool = multiprocessing.get_context("fork").Pool(processes, initializer=_start_worker)
     try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            return pool.map(_run_task, items, chunksize=1)
+        results = pool.map(_run_task, items, chunksize=1)
+        # Workers leave on their own once the queue is closed. Pool's own exit terminates
+        # them instead (SIGTERM), which can kill one holding the task queue's lock and leave
+        # another waiting for it for ever: seen as a national build hanging after polygonising.
+        pool.close()
+        pool.join()
+        return results
     finally:
+        pool.terminate()  # after an error; nothing left to stop otherwise
         _TASK = None
+
+
+def _start_worker() -> None:
+    import signal
+
+    # A worker inherits the build's SIGTERM handler (SystemExit, for clean temporary files);
+    # the pool stops its workers with SIGTERM, and they must simply go.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
