@@ -10,7 +10,7 @@ Each build runs as a fresh ``gis build ... --overwrite`` process (after one warm
 fills the user's cache: boundaries, the official grid, the coverage of the grid by the units,
 simplified map layers and grid images). Reported per build: wall time; the time of
 ``render_maps`` (the map stage: all pages and ``index.html``); the peak of the summed
-proportional set size (PSS) of the build and its worker processes, sampled every 0.1 s from
+proportional set size (PSS) of the build and its worker processes, sampled every 0.25 s from
 ``/proc/<pid>/smaps_rollup`` (memory shared copy-on-write between the build and its workers is
 counted once); and the kernel's largest resident set size of any one process (``ru_maxrss``,
 what ``/usr/bin/time -v`` prints, which counts shared pages in each process). Medians over
@@ -18,13 +18,14 @@ what ``/usr/bin/time -v`` prints, which counts shared pages in each process). Me
 pages in one process either way (its two groups of pages share a grid image, see
 ``gis/maps/pages.py``), so Zhejiang's two lines differ only by noise.
 
-Measured on the two-core development machine, warm cache (``python bench/bench_build.py``):
-main before the map work (e90d1b0): Zhejiang 5.9-6.2 s (maps 2.4-2.5 s), China 83-99 s (maps
-55-71 s, peak PSS 1.6 GB); after: Zhejiang 5.0-5.1 s (maps 0.5 s), China 37-38 s (maps 7.7 s
-serial, 6.4 s in two workers, peak PSS 1.6 GB, the peak being in the Degree of Urbanisation
-stage).
+Measured on the two-core development machine, warm cache, with other work on it at times
+(``python bench/bench_build.py --runs 3``; plain ``/usr/bin/time`` runs on a quiet machine in
+brackets): main before the map work (e90d1b0) Zhejiang 5.9-6.2 s (maps 2.4-2.5 s), China
+83-99 s (maps 55-71 s); after it (on b1847cc) Zhejiang 4.0 s [4.1-4.6 s] (maps 0.5 s), China
+35 s [28-31 s, max RSS 1.22 GB] (maps 8.5 s serial, 7.0 s in two workers; peak summed PSS
+1.7 GB).
 
-    python bench/bench_build.py                      # Zhejiang x5, China x2 (about 10 minutes)
+    python bench/bench_build.py                      # Zhejiang x5, China x2 (about 5 minutes)
     python bench/bench_build.py --only zhejiang --runs 3
     python bench/bench_build.py --cold               # also one national build with an empty cache
 
@@ -109,7 +110,7 @@ def run_build(province: str, out: Path, workers: int, env: dict) -> dict:
             if pid:
                 break
             peak_pss = max(peak_pss, sum(_pss_mb(pid) for pid in _tree(process.pid)))
-            time.sleep(0.1)
+            time.sleep(0.25)  # reading smaps_rollup of a 1 GB process walks its page tables: not free
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         stderr.seek(0)
