@@ -64,5 +64,7 @@ def _start_worker() -> None:
     import signal
 
     # A worker inherits the build's SIGTERM handler (SystemExit, for clean temporary files);
-    # the pool stops its workers with SIGTERM, and they must simply go.
+    # the pool stops its workers with SIGTERM, and they must simply go. Ctrl-C is the
+    # parent's: it leaves fork_map through the pool's terminate, which stops the workers.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
