@@ -65,7 +65,8 @@ def fisher_jenks_bounds(values, k: int) -> np.ndarray:
     def block_ss(first: np.ndarray, last: np.ndarray) -> np.ndarray:
         w = weight[last + 1] - weight[first]
         s1 = sum1[last + 1] - sum1[first]
-        return np.maximum(sum2[last + 1] - sum2[first] - s1 * s1 / w, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # blocks with first > last: masked below
+            return np.maximum(sum2[last + 1] - sum2[first] - s1 * s1 / w, 0.0)
 
     last_index = np.arange(m)
     cost = block_ss(np.zeros(m, dtype=int), last_index)  # one class over values 0..j
