@@ -20,18 +20,23 @@ def cache_dir() -> Path:
     return Path(base) / "gis-urban-rural"
 
 
-def geometry_key(*parts, geometries=()) -> str:
-    """A hex key for a cache entry: ``parts`` (plain values, by ``repr``) and the WKB of
-    ``geometries`` (shapely, missing allowed), so any change of shape or value is a new entry."""
+def cache_key(*parts, blobs=()) -> str:
+    """A hex key for a cache entry: ``parts`` (plain values, by ``repr``) and the bytes of
+    ``blobs`` (``None`` allowed), so any change of value or data is a new entry."""
     import hashlib
 
+    key = hashlib.blake2b(repr(parts).encode(), digest_size=16)
+    for blob in blobs:
+        key.update(b"\0" if blob is None else blob)
+    return key.hexdigest()
+
+
+def geometry_key(*parts, geometries=()) -> str:
+    """:func:`cache_key` of ``parts`` and the WKB of ``geometries`` (shapely, missing allowed)."""
     import numpy as np
     import shapely
 
-    key = hashlib.blake2b(repr(parts).encode(), digest_size=16)
-    for wkb in shapely.to_wkb(np.asarray(geometries, dtype=object)):
-        key.update(b"\0" if wkb is None else wkb)
-    return key.hexdigest()
+    return cache_key(*parts, blobs=shapely.to_wkb(np.asarray(geometries, dtype=object)))
 
 
 def read_arrays(kind: str, key: str) -> dict | None:

@@ -205,13 +205,11 @@ def _image_key(source: np.ndarray, src_transform, crs, shape, dst_transform, pal
     """Cache key of a grid image: every input of the warp and the encoding (the coloured window
     of the class raster itself, its place and CRS, the canvas, the palette) and the GDAL
     version that warps."""
-    import hashlib
+    from gis._cache import cache_key
 
-    parts = ("grid_image", _STORE_FORMAT, rasterio.__gdal_version__, CRS.from_user_input(crs).to_wkt(),
-             tuple(src_transform), source.shape, tuple(shape), tuple(dst_transform), tuple(palette))
-    key = hashlib.blake2b(repr(parts).encode(), digest_size=16)
-    key.update(np.ascontiguousarray(source).data)
-    return key.hexdigest()
+    return cache_key("grid_image", _STORE_FORMAT, rasterio.__gdal_version__, CRS.from_user_input(crs).to_wkt(),
+                     tuple(src_transform), source.shape, tuple(shape), tuple(dst_transform), tuple(palette),
+                     blobs=[np.ascontiguousarray(source).data])
 
 
 def _read_image(key: str) -> bytes | None:
