@@ -148,8 +148,6 @@ class UnitRules:
     rural_share: float = 0.5
 
 
-
-
 @dataclass(frozen=True)
 class Rules:
     """All rules of the Degree of Urbanisation, by section as in a rules file.

@@ -70,14 +70,19 @@ def _inset_checks(browser: Chromium, shot: Path) -> None:
     assert near((0xEE, 0xF4, 0xFA)), "sea colour not in the inset"
 
 
-def test_national_overview_with_inset(browser, national):
-    page = national / "prefecture_degurba.html"
+def _open_national_page(browser, page, screenshot: str) -> None:
+    """Open a national page (under the 3 MB budget), screenshot it, and check it is offline
+    and carries the 南海诸岛 inset."""
     assert page.stat().st_size < 3_000_000
     browser.open(page)
     time.sleep(0.3)
-    shot = browser.screenshot(SCREENSHOTS / "national-overview.png")
+    shot = browser.screenshot(SCREENSHOTS / screenshot)
     _offline(browser, page)
     _inset_checks(browser, shot)
+
+
+def test_national_overview_with_inset(browser, national):
+    _open_national_page(browser, national / "prefecture_degurba.html", "national-overview.png")
     # The maritime line on the main map is in view (the mainland frame reaches 18°N).
     main_line = browser.evaluate(
         "(function(){var p=document.querySelector('.leaflet-pane.gis-maritime-pane path.gis-maritime, path.gis-maritime');"
@@ -91,13 +96,7 @@ def test_national_overview_with_inset(browser, national):
 
 
 def test_national_index_map_opens_a_province(browser, national):
-    page = national / "index.html"
-    assert page.stat().st_size < 3_000_000
-    browser.open(page)
-    time.sleep(0.3)
-    shot = browser.screenshot(SCREENSHOTS / "national-index.png")
-    _offline(browser, page)
-    _inset_checks(browser, shot)
+    _open_national_page(browser, national / "index.html", "national-index.png")
     assert browser.evaluate("document.querySelectorAll('.leaflet-overlay-pane path.gis-province').length") == 34
     assert browser.evaluate("document.querySelectorAll('main.gis-index-list a').length") >= 35
     point = browser.evaluate(
