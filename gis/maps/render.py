@@ -389,13 +389,9 @@ def _field_formatter(column: str, fields: dict[str, FieldLabel]):
     return text
 
 
-def field_text(column: str, value, fields: dict[str, FieldLabel]) -> str:
-    """A non-indicator attribute as text: yes/no, DEGURBA class names, units, or no data."""
-    return _field_formatter(column, fields)(value)
-
-
 def field_texts(column: str, values, fields: dict[str, FieldLabel]) -> list[str]:
-    """:func:`field_text` of each of ``values`` (a column), in order."""
+    """Each of ``values`` (a non-indicator column) as text, in order: yes/no, DEGURBA class
+    names, numbers with their unit, or no data."""
     text = _field_formatter(column, fields)
     return [text(value) for value in values]
 
