@@ -126,14 +126,35 @@ def resample_to_grid(
 
     Returns float64 of ``target.shape``; NaN where no valid source cell overlaps.
     """
+    return resample_strips([(values, src_transform)], src_crs, target, how)
+
+
+def resample_strips(strips, src_crs, target: GhslWindow, how: str = "sum") -> np.ndarray:
+    """:func:`resample_to_grid` of a raster given as ``(values, transform)`` pieces (strips of
+    rows, each with its own transform), read one at a time: exact overlap is additive over
+    source cells, so the result equals that of the whole raster while only one piece is in
+    memory."""
     if how not in ("sum", "mean"):
         raise ValueError(f"how must be 'sum' or 'mean', not {how!r}")
     src_crs = CRS.from_user_input(src_crs)
-    height, width = values.shape
     n_target = target.height * target.width
     weighted = np.zeros(n_target)
     covered = np.zeros(n_target)
     to_ghsl = Transformer.from_crs(src_crs, GHSL_CRS, always_xy=True)
+    for values, src_transform in strips:
+        _accumulate(values, src_transform, to_ghsl, target, how, weighted, covered)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if how == "sum":
+            result = np.where(covered > _MIN_COVERED_M2, weighted, np.nan)
+        else:
+            result = np.where(covered > _MIN_COVERED_M2, weighted / covered, np.nan)
+    return result.reshape(target.shape)
+
+
+def _accumulate(values, src_transform, to_ghsl, target, how, weighted, covered) -> None:
+    """Add one piece's overlaps to the running ``weighted`` and ``covered`` sums (flat, target)."""
+    height, width = values.shape
+    n_target = target.height * target.width
     left, _, _, top = target.bounds
     corner_cols = np.arange(width + 1, dtype="float64")
     rows_per_chunk = max(1, _POINTS_PER_CHUNK // (4 * (width + 1)))
@@ -192,9 +213,3 @@ def resample_to_grid(
         else:
             weighted += np.bincount(flat, weights=overlap * cell_values[quad_of_pair], minlength=n_target)
         covered += np.bincount(flat, weights=overlap, minlength=n_target)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if how == "sum":
-            result = np.where(covered > _MIN_COVERED_M2, weighted, np.nan)
-        else:
-            result = np.where(covered > _MIN_COVERED_M2, weighted / covered, np.nan)
-    return result.reshape(target.shape)

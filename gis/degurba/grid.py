@@ -111,6 +111,23 @@ def snap_bounds(bounds: tuple[float, float, float, float], crs=GHSL_CRS) -> Ghsl
     return GhslWindow(row_start, col_start, row_stop - row_start, col_stop - col_start)
 
 
+#: Largest window (cells) a run holds in memory: ten times China's (~20 M cells); each float64
+#: array of it is 800 MB. Larger areas go through ``gis degurba grid --chunks`` or are split.
+MAX_IN_MEMORY_CELLS = 100_000_000
+
+
+def check_window_size(window: GhslWindow, what: str, hint: str = "") -> None:
+    """Refuse, before anything is allocated, a window larger than :data:`MAX_IN_MEMORY_CELLS`,
+    naming its size (``what`` says whose window it is, ``hint`` what to do instead)."""
+    cells = window.height * window.width
+    if cells > MAX_IN_MEMORY_CELLS:
+        raise GisError(
+            f"{what} is {window.height:,} × {window.width:,} km of the 1 km grid ({cells:,} cells, "
+            f"{cells * 8 / 2**30:.1f} GiB per float64 array); at most {MAX_IN_MEMORY_CELLS:,} cells are held in memory"
+            + (f": {hint}" if hint else ": use 'gis degurba grid --chunks' for large rasters, or split the area")
+        )
+
+
 def buffer_window(window: GhslWindow, cells: int) -> GhslWindow:
     """``window`` grown by ``cells`` on every side."""
     return GhslWindow(

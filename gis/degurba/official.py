@@ -37,7 +37,7 @@ from rasterio.windows import Window
 
 from gis._files import atomic_path, write_csv
 from gis.degurba.classify import L2_NAMES, NODATA
-from gis.degurba.grid import GHSL_CRS, GhslWindow
+from gis.degurba.grid import GHSL_CRS, GhslWindow, check_window_size
 from gis.degurba.rasters import ClassGrid
 
 #: Attribution required by the data licence (CC BY 4.0).
@@ -73,6 +73,9 @@ def official_classes_at(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     return codes.fillna(NODATA).to_numpy(dtype=np.uint8)
 
 
+_SPLIT_HINT = "units far apart share one window; classify each region's units in a run of its own"
+
+
 def official_grid(window: GhslWindow, cell_mask: np.ndarray | None = None, progress=None) -> ClassGrid:
     """The official Level 2 grid on ``window`` of the GHSL 1 km grid.
 
@@ -81,6 +84,7 @@ def official_grid(window: GhslWindow, cell_mask: np.ndarray | None = None, progr
     are read from it; the rest are sampled live. ``progress``, if given, is called with a short
     message after each batch of sampled points.
     """
+    check_window_size(window, "the area asked for", _SPLIT_HINT)
     if cell_mask is None:
         cell_mask = np.ones(window.shape, dtype=bool)
     codes = _shipped_window(window)
@@ -174,6 +178,7 @@ def cells_touching(geometries, window: GhslWindow) -> np.ndarray:
     """
     from gis._cache import geometry_key, read_arrays, write_arrays
 
+    check_window_size(window, "the units' bounding box", _SPLIT_HINT)
     key = geometry_key("cells_touching", 1, window, geometries=geometries)
     cached = read_arrays("cells_touching", key)
     if cached is not None and cached.get("bits", np.zeros(0)).size == (window.height * window.width + 7) // 8:

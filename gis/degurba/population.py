@@ -8,6 +8,7 @@ out-of-core engine.
 
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 import rasterio
@@ -16,7 +17,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
-from gis.degurba._resample import resample_to_grid
+from gis.degurba._resample import resample_strips
 from gis.degurba.grid import (
     GHSL_CRS,
     GhslWindow,
@@ -25,21 +26,48 @@ from gis.degurba.grid import (
     cell_areas_km2,
     is_ghsl_crs,
     is_ghsl_transform,
+    check_window_size,
     snap_bounds,
 )
 from gis.errors import GisError
 
+#: Source cells read at once when a raster is resampled onto the grid (float64: ~64 MB a strip,
+#: a few such arrays alive while a strip is resampled). Bounds memory whatever the file's size:
+#: a 100 000 x 100 000 raster of 10 m cells is read strip by strip, never whole.
+SOURCE_CELLS_PER_STRIP = 8_000_000
 
-def _open(path) -> rasterio.DatasetReader:
+
+@contextmanager
+def _open(path):
+    """The raster at ``path``, north up: a south-up file (positive y pixel size) is read through
+    a VRT that flips its rows (same cells, same values); a rotated one is refused."""
     try:
-        return rasterio.open(path)
+        dataset = rasterio.open(path)
     except RasterioIOError as error:
         raise GisError(f"{path}: cannot read as a raster ({error}); expected a GeoTIFF or other GDAL raster") from None
+    with dataset:
+        t = dataset.transform
+        if t.b != 0 or t.d != 0:
+            raise GisError(f"{path}: the raster is rotated (geotransform {tuple(t)[:6]}); expected a north-up "
+                           "(or south-up) raster: warp it first (gdalwarp)")
+        if t.e <= 0:
+            yield dataset
+            return
+        from rasterio.vrt import WarpedVRT
+
+        # The same cell edges with rows in north-up order: nearest neighbour on an identical
+        # lattice is an exact copy of every cell.
+        north_up = Affine(t.a, 0.0, t.c, 0.0, -t.e, t.f + t.e * dataset.height)
+        with WarpedVRT(dataset, crs=dataset.crs, transform=north_up, width=dataset.width, height=dataset.height,
+                       resampling=rasterio.enums.Resampling.nearest, nodata=dataset.nodata) as flipped:
+            yield flipped
 
 
-def _read_masked(dataset, window: Window | None = None) -> np.ndarray:
+def _read_masked(dataset, window: Window | None = None, boundless: bool | None = None) -> np.ndarray:
     """Band 1 as float64 with NaN wherever the file says nodata (or NaN)."""
-    data = dataset.read(1, window=window, masked=True, boundless=window is not None, fill_value=dataset.nodata)
+    if boundless is None:
+        boundless = window is not None
+    data = dataset.read(1, window=window, masked=True, boundless=boundless, fill_value=dataset.nodata)
     values = np.ma.filled(data.astype("float64"), np.nan)
     return values
 
@@ -54,19 +82,21 @@ def _source_window(dataset, target: GhslWindow) -> Window:
     row1 = min(math.ceil(window.row_off + window.height) + 1, dataset.height)
     return Window(col0, row0, max(col1 - col0, 0), max(row1 - row0, 0))
 
-def _check_not_negative(values: np.ndarray, path, transform: Affine) -> None:
-    negative = values < 0  # NaN compares False
-    count = int(np.count_nonzero(negative))
-    if count:
-        rows, cols = np.nonzero(negative)
-        where = []
-        for row, col in zip(rows[:3], cols[:3]):
-            x, y = apply_transform(transform, col + 0.5, row + 0.5)
-            where.append(f"row {row} col {col} (x {x:.6g}, y {y:.6g}): {values[row, col]:g}")
-        raise GisError(
-            f"{path}: {count} cell(s) have negative population, e.g. {'; '.join(where)}; "
-            "expected counts or densities >= 0 (use the file's nodata value for missing data)"
-        )
+def _check_population_values(values: np.ndarray, path, transform: Affine, row_off: int = 0) -> None:
+    """Refuse negative and infinite population: neither is a count, and neither may be read as
+    "no data" without a word (NaN and the file's nodata value are how a raster says that)."""
+    for bad, what in ((values < 0, "negative"), (np.isinf(values), "infinite")):  # NaN compares False
+        count = int(np.count_nonzero(bad))
+        if count:
+            rows, cols = np.nonzero(bad)
+            where = []
+            for row, col in zip(rows[:3], cols[:3]):
+                x, y = apply_transform(transform, col + 0.5, row + 0.5)
+                where.append(f"row {row + row_off} col {col} (x {x:.6g}, y {y:.6g}): {values[row, col]:g}")
+            raise GisError(
+                f"{path}: {count} cell(s) have {what} population, e.g. {'; '.join(where)}; "
+                "expected finite counts or densities >= 0 (use the file's nodata value for missing data)"
+            )
 
 
 def _require_crs(dataset, path) -> None:
@@ -88,10 +118,32 @@ def _refuse_antimeridian(dataset, path) -> None:
         )
 
 
-def _whole_window(dataset, path) -> GhslWindow:
-    """The GHSL window covering a whole raster (its own, if it lies on the grid)."""
+def _refuse_beyond_poles(dataset, path) -> None:
+    """Refuse a geographic raster reaching past ±90° latitude: no place lies there, PROJ cannot
+    project those rows, and their people would be lost without a word."""
+    if dataset.crs is None or not dataset.crs.is_geographic:
+        return
+    _, bottom, _, top = dataset.bounds
+    if top > 90 + 1e-9 or bottom < -90 - 1e-9:
+        res = abs(dataset.transform.e)
+        rows = []
+        if top > 90 + 1e-9:
+            rows.append(f"rows 0 to {math.ceil((top - 90) / res) - 1} lie north of 90°")
+        if bottom < -90 - 1e-9:
+            rows.append(f"rows {dataset.height - math.ceil((-90 - bottom) / res)} to {dataset.height - 1} lie south of -90°")
+        raise GisError(f"{path}: latitudes {bottom:g}° to {top:g}° reach past the poles ({'; '.join(rows)}); "
+                       "expected latitudes within -90° to 90°: fix the file's geotransform or crop it")
+
+
+def _check_georeferencing(dataset, path) -> None:
     _require_crs(dataset, path)
     _refuse_antimeridian(dataset, path)
+    _refuse_beyond_poles(dataset, path)
+
+
+def _whole_window(dataset, path) -> GhslWindow:
+    """The GHSL window covering a whole raster (its own, if it lies on the grid)."""
+    _check_georeferencing(dataset, path)
     if is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform):
         return GhslWindow.from_transform(dataset.transform, dataset.shape)
     return snap_bounds(dataset.bounds, dataset.crs)
@@ -99,43 +151,56 @@ def _whole_window(dataset, path) -> GhslWindow:
 
 def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str, outside_is_error: bool = True) -> GridLayer:
     """Read band 1 of ``path`` onto ``target`` (or the window covering the whole file). A
-    target the file does not reach is an error, or all nodata if not ``outside_is_error``."""
+    target the file does not reach is an error, or all nodata if not ``outside_is_error``.
+
+    A file on the GHSL grid is read cell for cell; any other is read in strips of
+    :data:`SOURCE_CELLS_PER_STRIP` source cells, each resampled onto the target as it comes
+    (exact area overlap is additive over source cells), so memory is bounded by the target."""
+    if how == "sum" and values_kind not in ("counts", "density"):
+        raise GisError(f"values must be 'counts' or 'density' (persons/km²), not {values_kind!r}")
     with _open(path) as dataset:
         if target is None:
             target = _whole_window(dataset, path)
-        _require_crs(dataset, path)
-        _refuse_antimeridian(dataset, path)
-        on_grid = is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform)
-        if on_grid:
+        _check_georeferencing(dataset, path)
+        check_window_size(target, f"{path}: the grid window")
+        if is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform):
             # Cell for cell: just a (boundless) window of the file.
             own = GhslWindow.from_transform(dataset.transform, dataset.shape)
             window = Window(target.col_off - own.col_off, target.row_off - own.row_off, target.width, target.height)
             values = _read_masked(dataset, window)
-            src_transform = target.transform
-        else:
-            window = _source_window(dataset, target)
-            if window.width == 0 or window.height == 0:
-                if not outside_is_error:
-                    return GridLayer(np.full(target.shape, np.nan), target, str(path), resampled=True)
-                raise GisError(f"{path}: the raster does not overlap the area asked for ({target.bounds}, ESRI:54009)")
-            values = _read_masked(dataset, window)
-            src_transform = dataset.window_transform(window)
-        src_crs = dataset.crs
+            _check_values(values, path, target.transform, how)
+            if values_kind == "density":
+                values *= cell_areas_km2(target.transform, values.shape, dataset.crs)
+            return GridLayer(values, target, str(path), resampled=False)
+        window = _source_window(dataset, target)
+        if window.width == 0 or window.height == 0:
+            if not outside_is_error:
+                return GridLayer(np.full(target.shape, np.nan), target, str(path), resampled=True)
+            raise GisError(f"{path}: the raster does not overlap the area asked for ({target.bounds}, ESRI:54009)")
+        rows_per_strip = max(1, SOURCE_CELLS_PER_STRIP // max(int(window.width), 1))
+
+        def strips():
+            for row0 in range(int(window.row_off), int(window.row_off + window.height), rows_per_strip):
+                strip = Window(window.col_off, row0, window.width, min(rows_per_strip, window.row_off + window.height - row0))
+                values = _read_masked(dataset, strip, boundless=False)
+                transform = dataset.window_transform(strip)
+                _check_values(values, path, transform, how, row_off=row0)
+                if values_kind == "density":
+                    values *= cell_areas_km2(transform, values.shape, dataset.crs)
+                yield values, transform
+
+        resampled = resample_strips(strips(), dataset.crs, target, how)
+    return GridLayer(resampled, target, str(path), True)
+
+
+def _check_values(values: np.ndarray, path, transform: Affine, how: str, row_off: int = 0) -> None:
+    """Population: finite and not negative; shares: between 0 and 1."""
     if how == "sum":
-        _check_not_negative(values, path, src_transform)
-        if values_kind == "density":
-            values = values * cell_areas_km2(src_transform, values.shape, src_crs)
-        elif values_kind != "counts":
-            raise GisError(f"values must be 'counts' or 'density' (persons/km²), not {values_kind!r}")
-    else:
-        finite = values[np.isfinite(values)]
-        if finite.size and (finite.min() < 0 or finite.max() > 1):
-            raise GisError(
-                f"{path}: values from {finite.min():g} to {finite.max():g}; expected shares between 0 and 1"
-            )
-    if on_grid:
-        return GridLayer(values, target, str(path), resampled=False)
-    return GridLayer(resample_to_grid(values, src_transform, src_crs, target, how), target, str(path), True)
+        _check_population_values(values, path, transform, row_off)
+        return
+    finite = values[np.isfinite(values)]
+    if finite.size and (finite.min() < 0 or finite.max() > 1):
+        raise GisError(f"{path}: values from {finite.min():g} to {finite.max():g}; expected shares between 0 and 1")
 
 
 def read_population(
