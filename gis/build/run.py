@@ -227,11 +227,18 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     )
     tables = built.tables
     if built.degurba is not None:
-        partial = built.degurba.counties.loc[built.degurba.counties["nodata_km2"] > 0, "adcode"]
-        if len(partial):
-            names = tables["counties"].set_index("adcode").loc[partial, "name"]
-            progress(f"note: {len(partial)} county-level unit(s) partly on grid cells without a class (see nodata_km2): "
-                     + ", ".join(f"{n} {c}" for c, n in names.items()))
+        from gis.degurba.zonal import MAX_NODATA_SHARE
+
+        counties = built.degurba.counties
+        names = tables["counties"].set_index("adcode")["name"]
+        unknown = counties["nodata_share"] > MAX_NODATA_SHARE
+        for rows, what in ((unknown, f"have no class: more than {MAX_NODATA_SHARE:.0%} of their area lies on grid cells "
+                                     "without data or off the grid (no data on maps; see nodata_km2)"),
+                           ((counties["nodata_km2"] > 0) & ~unknown, "lie partly on grid cells without a class (see nodata_km2)")):
+            if rows.any():
+                listed = [f"{names.get(c, '')} {c}" for c in counties.loc[rows, "adcode"]]
+                progress(f"note: {len(listed)} county-level unit(s) {what}: " + ", ".join(listed[:20])
+                         + (f" … ({len(listed) - 20} more)" if len(listed) > 20 else ""))
 
     layers, notes = [], []
     for spec in specs:

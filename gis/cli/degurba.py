@@ -193,7 +193,13 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
         stage("Stage II (exact coverage fractions)")
         result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"), rules=rules)
     result["degurba_rules"] = rules_note
-    outside = result["nodata_km2"].to_numpy() > 0
+    from gis.degurba.zonal import MAX_NODATA_SHARE
+
+    unknown = result["nodata_share"].to_numpy() > MAX_NODATA_SHARE
+    if unknown.any():
+        stage(f"note: {int(unknown.sum())} unit(s) have no class: more than {MAX_NODATA_SHARE:.0%} of their area lies on "
+              "cells without data or off the grid (see nodata_km2)")
+    outside = (result["nodata_km2"].to_numpy() > 0) & ~unknown
     if outside.any():
         stage(f"note: {int(outside.sum())} unit(s) partly on cells without data (see nodata_km2)")
     if out_path.suffix.lower() == ".csv":

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from gis.degurba.classify import L2_NAMES, MANUAL_RULES, NODATA
 from gis.degurba.dasymetric import (
@@ -46,8 +47,8 @@ from gis.degurba.dasymetric import (
     unit_class_population,
     unplaced_rows,
 )
-from gis.degurba.grid import GhslWindow
-from gis.degurba.zonal import CLASS_COLUMNS, classify_units, unit_cell_coverage
+from gis.degurba.grid import GHSL_CRS, GhslWindow
+from gis.degurba.zonal import CLASS_COLUMNS, MAX_NODATA_SHARE, classify_units, drop_classes, unclassified_area, unit_cell_coverage
 from gis.errors import GisError
 from gis.tables.census import CENSUS_YEAR, census_population
 
@@ -297,10 +298,12 @@ def dasymetric_units(
         people = unit_class_population(unit, u_row, u_class, u_area, row_totals, densities_by_row, n_units)
         stable = level1_stable(unit, u_row, u_class, u_area, row_totals, n_units, lower, upper,
                                shares.city_share, shares.rural_share)
-        no_class = (codes == NODATA) & (piece_unit >= 0)
-        nodata = np.bincount(piece_unit[no_class], weights=fractions[no_class], minlength=n_units)
+        # The window covers the province, so a unit's pieces are all of its area.
+        in_unit = piece_unit >= 0
+        area = np.bincount(piece_unit[in_unit], weights=fractions[in_unit], minlength=n_units)
+        nodata, _ = unclassified_area(piece_unit[in_unit], fractions[in_unit], codes[in_unit], area)
         has_row = np.bincount(unit_of_county[(county_row >= 0) & (unit_of_county >= 0)], minlength=n_units) > 0
-        levels[level] = _stage_two(frame, people, nodata, stable, has_row, year, rules)
+        levels[level] = _stage_two(frame, people, nodata, area, stable, has_row, year, rules)
     county_frame, prefecture_frame = levels["counties"], levels["prefectures"]
 
     # Where each unit's population comes from, and how well its fit row was fitted.
@@ -382,15 +385,19 @@ def _kept(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(array[mask] for array in arrays)
 
 
-def _stage_two(frame: pd.DataFrame, people: np.ndarray, nodata_km2: np.ndarray, stable: np.ndarray,
-               has_row: np.ndarray, year: int, rules=None) -> pd.DataFrame:
+def _stage_two(frame: pd.DataFrame, people: np.ndarray, nodata_km2: np.ndarray, area_km2: np.ndarray,
+               stable: np.ndarray, has_row: np.ndarray, year: int, rules=None) -> pd.DataFrame:
     """Stage II columns of units from their class populations (persons, ``(n, 7)``); units
-    without any total (``has_row`` False) get no population and no class (missing, not 0)."""
+    without any total (``has_row`` False) get no population and no class (missing, not 0), and
+    so do units more than half of whose area (``area_km2``, on the equal-area grid) has no
+    class (``nodata_km2``)."""
     columns = {}
     for code, name in CLASS_COLUMNS.items():
         columns["pop_" + name] = people[:, SLOT_OF_CODE[code]] if SLOT_OF_CODE[code] >= 0 else np.zeros(len(frame))
     totals = pd.DataFrame(columns)
     totals["nodata_km2"] = nodata_km2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        totals["nodata_share"] = np.where(area_km2 > 0, nodata_km2 / area_km2, 1.0)
     result = classify_units(totals, rules=rules)
     result.insert(0, "adcode", frame["adcode"].to_numpy())
     population = people.sum(axis=1)
@@ -398,14 +405,13 @@ def _stage_two(frame: pd.DataFrame, people: np.ndarray, nodata_km2: np.ndarray, 
     with np.errstate(invalid="ignore", divide="ignore"):
         result[f"density_{year}"] = np.where(has_row, population / frame["area_km2"].to_numpy(), np.nan)
     result["degurba_l1_stable"] = stable
-    if not has_row.all():
-        missing = ~has_row
-        for column in [c for c in result.columns if c.startswith(("pop_", "share_"))]:
-            result.loc[missing, column] = np.nan
-        result["degurba_l1"] = result["degurba_l1"].astype("Int64")
-        result["degurba_l2"] = result["degurba_l2"].astype("Int64")
-        result.loc[missing, ["degurba_l1", "degurba_l2"]] = pd.NA
-        result.loc[missing, ["degurba_l1_name", "degurba_l2_name"]] = None
+    missing = ~has_row
+    if "nodata_share" in result.columns:
+        missing |= result["nodata_share"].to_numpy() > MAX_NODATA_SHARE
+    if missing.any():
+        for column in [c for c in result.columns if c.startswith("pop_")]:
+            result.loc[~has_row, column] = np.nan
+        drop_classes(result, missing)
         result["degurba_l1_stable"] = result["degurba_l1_stable"].astype("boolean")
         result.loc[missing, "degurba_l1_stable"] = pd.NA
     return result
@@ -477,9 +483,11 @@ def dasymetric_polygons(
     shares = (rules or MANUAL_RULES).units
     stable = level1_stable(unit, row[ok], dclass[ok], fractions[ok], row_totals, len(units), lower, upper,
                            shares.city_share, shares.rural_share)
-    nodata = np.bincount(unit_index, weights=fractions * (codes == NODATA), minlength=len(units))
-    area_km2 = np.bincount(unit_index, weights=fractions, minlength=len(units))
-    frame = _stage_two(pd.DataFrame({"adcode": np.arange(len(units)), "area_km2": area_km2}), people, nodata, stable, has_total, CENSUS_YEAR, rules)
+    # Units may reach beyond the grid: their whole area, on the equal-area grid, counts.
+    area_km2 = shapely.area(units.geometry.to_crs(GHSL_CRS).to_numpy()) / 1e6
+    nodata, _ = unclassified_area(unit_index, fractions, codes, area_km2)
+    frame = _stage_two(pd.DataFrame({"adcode": np.arange(len(units)), "area_km2": area_km2}), people, nodata, area_km2,
+                       stable, has_total, CENSUS_YEAR, rules)
     frame = frame.drop(columns=["adcode"]).rename(columns={f"population_{CENSUS_YEAR}": "population", f"density_{CENSUS_YEAR}": "density_km2"})
     frame["degurba_weights"] = np.where(has_total, USER_WEIGHTS, None)
     frame["fit_relative_residual"] = np.where(has_total, fit.relative_residuals[np.maximum(row_of_unit, 0)], np.nan)

@@ -17,8 +17,11 @@ Our choices:
 - Water cells (10) are reported (``pop_water`` / ``area_km2_water``) but left out of the
   denominator of every share and rule: with population weights they hold nobody by definition;
   with area weights a lake should not make a city district "rural".
-- Cells without data (255) are left out too and reported as ``nodata_km2`` so a unit only
-  partly covered by the grid can be spotted.
+- Cells without data (255) are left out too. ``nodata_km2`` is all of a unit's area without a
+  class — on cells without data *or outside the grid* — and ``nodata_share`` its share of the
+  unit's area. A unit more than :data:`MAX_NODATA_SHARE` of whose area has no class gets **no
+  class** (missing, "no data" on maps and in QGIS): a unit off the grid is unknown, not "mostly
+  uninhabited".
 - Two shares are "tied" when they differ by less than 1e-9 of the larger (rounding of
   fractional sums); ties go to the denser class. "≥ 50 %" is tested as ``part ≥ 0.5 × total``
   (exact in floating point for 0.5, as ``2 × part ≥ total``).
@@ -57,6 +60,9 @@ UNIT_L2_NAMES = {
     30: "city", 23: "dense town", 22: "semi-dense town", 21: "suburban or peri-urban area",
     13: "village", 12: "dispersed rural area", 11: "mostly uninhabited area",
 }
+#: A unit with more than this share of its area on no class (cells without data or off the
+#: grid) is not classified: half of it or more is unknown.
+MAX_NODATA_SHARE = 0.5
 _TOWN_CODES = (23, 22, 21)
 _RURAL_CODES = (13, 12, 11)
 _TIE_TOLERANCE = 1e-9
@@ -149,7 +155,9 @@ def class_totals(
     ``class_codes`` (uint8, 255 = nodata) and the optional ``population`` (persons per cell,
     NaN = nodata) lie on ``window``. Without population, each cell weighs its area (1 km² ×
     coverage fraction). Returns one row per unit (same order), columns ``pop_<class>`` or
-    ``area_km2_<class>`` for every class of :data:`CLASS_COLUMNS`, and ``nodata_km2``.
+    ``area_km2_<class>`` for every class of :data:`CLASS_COLUMNS`, ``nodata_km2`` (the unit's
+    area, km² of the equal-area grid, without a class: on nodata cells or outside ``window``)
+    and ``nodata_share`` (of the unit's area).
     """
     if class_codes.shape != window.shape or (population is not None and population.shape != window.shape):
         raise ValueError("class grid, population and window must have the same shape")
@@ -167,13 +175,29 @@ def class_totals(
     slot = slot_of_code[codes]
     totals = np.bincount(unit_index * n_slots + slot, weights=weights, minlength=n_units * n_slots)
     totals = totals.reshape(n_units, n_slots)
-    nodata_area = np.bincount(unit_index, weights=fractions * (codes == NODATA), minlength=n_units)
     frame = pd.DataFrame(totals[:, :-1], columns=[prefix + CLASS_COLUMNS[c] for c in slots])
-    frame["nodata_km2"] = nodata_area
+    import shapely
+
+    area_km2 = shapely.area(units.geometry.to_crs(GHSL_CRS).to_numpy()) / 1e6
+    frame["nodata_km2"], frame["nodata_share"] = unclassified_area(unit_index, fractions, codes, area_km2)
     return frame
 
 
-def classify_units(totals: pd.DataFrame, rules: Rules | None = None) -> pd.DataFrame:
+def unclassified_area(unit_index: np.ndarray, fractions: np.ndarray, codes: np.ndarray,
+                      area_km2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(nodata_km2, nodata_share)`` of each unit: its area (``area_km2``, on the equal-area
+    grid) less the area of its pieces on a classified cell, and that as a share of its area.
+    Pieces are the coverage of :func:`unit_cell_coverage`; what lies outside the grid has none."""
+    classified = np.bincount(unit_index, weights=fractions * (codes != NODATA), minlength=len(area_km2))
+    nodata = np.maximum(area_km2 - classified, 0.0)
+    # Coverage fractions and polygon areas agree to ~1e-12; below this the difference is noise.
+    nodata = np.where(nodata > 1e-7 * np.maximum(area_km2, 1e-9), nodata, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area_km2 > 0, nodata / area_km2, 1.0)
+    return nodata, share
+
+
+def classify_units(totals: pd.DataFrame, rules: Rules | None = None, max_nodata_share: float = MAX_NODATA_SHARE) -> pd.DataFrame:
     """Add shares and the Stage II classes to a :func:`class_totals` frame.
 
     ``rules`` gives the city and rural shares (``units.city_share``, ``units.rural_share``;
@@ -181,7 +205,9 @@ def classify_units(totals: pd.DataFrame, rules: Rules | None = None) -> pd.DataF
 
     Adds ``<prefix>total`` (all classes but water), ``share_<class>`` (of that total, 0..1; NaN
     when the total is 0), ``share_rural_grid``, ``degurba_l1``, ``degurba_l2`` and their names
-    ``degurba_l1_name`` / ``degurba_l2_name``, and ``degurba_weights``.
+    ``degurba_l1_name`` / ``degurba_l2_name``, and ``degurba_weights``. Units whose
+    ``nodata_share`` exceeds ``max_nodata_share`` (default :data:`MAX_NODATA_SHARE`) get no
+    class and no shares (classes become nullable ``Int64``).
     """
     prefix = "pop_" if "pop_urban_centre" in totals.columns else "area_km2_"
     weights = "population" if prefix == "pop_" else "area"
@@ -209,7 +235,22 @@ def classify_units(totals: pd.DataFrame, rules: Rules | None = None) -> pd.DataF
     frame["degurba_l1_name"] = frame["degurba_l1"].map(UNIT_L1_NAMES)
     frame["degurba_l2_name"] = frame["degurba_l2"].map(UNIT_L2_NAMES)
     frame["degurba_weights"] = weights
+    if "nodata_share" in frame.columns:
+        unknown = frame["nodata_share"].to_numpy() > max_nodata_share
+        if unknown.any():
+            drop_classes(frame, unknown)
     return frame
+
+
+def drop_classes(frame: pd.DataFrame, rows: np.ndarray) -> None:
+    """Blank the shares and classes of ``rows`` (bool) of a Stage II frame in place: missing,
+    never a class the unit was not measured to have."""
+    for column in [c for c in frame.columns if c.startswith("share_")]:
+        frame.loc[rows, column] = np.nan
+    for column in ("degurba_l1", "degurba_l2"):
+        frame[column] = frame[column].astype("Int64")
+        frame.loc[rows, column] = pd.NA
+    frame.loc[rows, ["degurba_l1_name", "degurba_l2_name"]] = None
 
 
 def _densest_largest(part: dict[int, np.ndarray], codes: tuple[int, ...]) -> np.ndarray:

@@ -173,3 +173,65 @@ def test_units_far_apart_are_refused_naming_the_size(tmp_path):
     assert result.exit_code == 2, result.output
     assert "bounding box is" in last and "GiB per float64 array" in last and "Traceback" not in result.output
     assert not (tmp_path / "u.gpkg").exists()
+
+
+# --- case 1: units without data are not "mostly uninhabited" ---------------------------------
+
+def _units_around_the_grid(tmp_path):
+    """Three boxes in ESRI:54009 against the 30 x 30 km test window: inside (10 x 10 km), half
+    outside across its east edge (10 x 10 km, 5 km outside), and over Paris (no grid at all)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from tests.support.rasters import HANGZHOU_30KM
+
+    left, bottom, right, top = HANGZHOU_30KM.bounds
+    units = gpd.GeoDataFrame(
+        {"name": ["inside", "half", "paris"]},
+        geometry=[box(left + 5_000, bottom + 5_000, left + 15_000, bottom + 15_000),
+                  box(right - 5_000, bottom + 10_000, right + 5_000, bottom + 20_000),
+                  box(180_000, 5_900_000, 190_000, 5_910_000)],
+        crs="ESRI:54009",
+    )
+    path = tmp_path / "units.gpkg"
+    units.to_file(path)
+    return path
+
+
+def test_units_off_the_grid_get_no_class_and_count_all_their_area_as_nodata(tmp_path):
+    import pandas as pd
+
+    from tests.support.rasters import write_on_grid
+
+    raster = write_on_grid(tmp_path / "pop.tif", np.full((30, 30), 2_000.0))  # all urban centre
+    result, last = _cli("degurba", "units", "--population", raster, "--units", _units_around_the_grid(tmp_path),
+                        "--out", tmp_path / "u.csv")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "u.csv", encoding="utf-8-sig").set_index("name")
+    assert table.loc["inside", "degurba_l2"] == 30 and table.loc["inside", "nodata_km2"] == 0
+    # Half outside: the 50 km² beyond the grid are counted, and at exactly half it keeps its class.
+    assert table.loc["half", "nodata_km2"] == pytest.approx(50.0, rel=1e-6)
+    assert table.loc["half", "nodata_share"] == pytest.approx(0.5, rel=1e-6)
+    assert table.loc["half", "degurba_l2"] == 30
+    # Off the grid: all 100 km² without data, no class (was 11, "mostly uninhabited", nodata 0).
+    assert table.loc["paris", "nodata_km2"] == pytest.approx(100.0, rel=1e-6)
+    assert table.loc["paris", "nodata_share"] == pytest.approx(1.0)
+    assert pd.isna(table.loc["paris", "degurba_l2"]) and pd.isna(table.loc["paris", "degurba_l1"])
+    assert pd.isna(table.loc["paris", "degurba_l2_name"]) and pd.isna(table.loc["paris", "share_urban_centre"])
+    assert "1 unit(s) have no class" in result.output
+
+
+def test_a_unit_mostly_on_nodata_cells_gets_no_class(tmp_path):
+    import pandas as pd
+
+    from tests.support.rasters import write_on_grid
+
+    values = np.full((30, 30), 2_000.0)
+    values[:, :20] = -200  # nodata west of column 20: the inside box (columns 5-14) has none
+    raster = write_on_grid(tmp_path / "pop.tif", values)
+    result, _ = _cli("degurba", "units", "--population", raster, "--units", _units_around_the_grid(tmp_path),
+                     "--out", tmp_path / "u.csv")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "u.csv", encoding="utf-8-sig").set_index("name")
+    assert table.loc["inside", "nodata_km2"] == pytest.approx(100.0, rel=1e-6)
+    assert pd.isna(table.loc["inside", "degurba_l2"])
