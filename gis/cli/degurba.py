@@ -126,6 +126,7 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
     over the class grid by fitted class densities (an estimate); else area (said in degurba_weights)."""
     import geopandas as gpd
     import numpy as np
+    import pandas as pd
 
     from gis._files import atomic_path, refuse_overwrite, require_writable_folder, write_csv
     from gis.degurba.classify import classify_grid
@@ -184,6 +185,12 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
         stage("fitted densities (persons/km²): " + "; ".join(
             f"{c}: {d:,.0f}" for c, d in zip(density["density_class"], density["density_fitted"]))
             + f" | rms relative residual {density['rms_relative_residual'].iloc[0]:.3f}")
+        far = result["population_implausible"].fillna(False).to_numpy(dtype=bool)
+        if far.any():
+            names = result["name"] if "name" in result.columns else pd.Series(np.arange(1, len(result) + 1)).map("feature {}".format)
+            listed = ", ".join(str(n) for n in names[far][:10]) + (" …" if far.sum() > 10 else "")
+            stage(f"note: {int(far.sum())} unit(s) whose {unit_population} is 10x or more off what their grid cells hold "
+                  f"(check the figures): {listed}")
         missing = result["population"].isna()
         if missing.any():
             stage(f"note: {int(missing.sum())} unit(s) without {unit_population}: no estimate, no class")

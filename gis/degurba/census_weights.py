@@ -427,6 +427,8 @@ def unit_population_column(units: pd.DataFrame, column: str, where: str) -> np.n
         others = ", ".join(c for c in units.columns if c != units.geometry.name) or "none"
         raise GisError(f"{where}: no column {column!r} (columns: {others}); expected the units' resident population")
     raw = units[column]
+    if pd.api.types.is_bool_dtype(raw) or raw.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+        raise GisError(f"{where}: column {column!r} holds true/false values, not numbers; expected the units' resident population (persons)")
     values = pd.to_numeric(raw, errors="coerce")
     text = raw.notna() & values.isna()
     if text.any():
@@ -440,6 +442,35 @@ def unit_population_column(units: pd.DataFrame, column: str, where: str) -> np.n
     if np.isnan(values).all():
         raise GisError(f"{where}: column {column!r} is empty for all {len(values)} units; expected their resident population")
     return values
+
+
+#: A unit total this many times below the least (or above the most) population its cells'
+#: classes allow is not that unit's population: a column in 万人, households, or a wrong join.
+IMPLAUSIBLE_FACTOR = 10.0
+
+
+def implausible_totals(areas: np.ndarray, totals: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Rows whose ``totals`` (persons) lie a factor :data:`IMPLAUSIBLE_FACTOR` or more outside
+    what their class areas (``areas``, km² per density class) allow within the density bounds
+    (persons/km²): below ``areas @ lower / 10`` or above ``areas @ upper × 10``."""
+    least, most = areas @ lower, areas @ upper
+    return (totals * IMPLAUSIBLE_FACTOR < least) | (totals > most * IMPLAUSIBLE_FACTOR)
+
+
+def _refuse_implausible_totals(units, has_total, areas, row_totals, lower, upper, where) -> None:
+    """One line when most units' totals cannot be their populations (e.g. 1 person a unit, or
+    figures in 万人): a fit to them would only report absurd residuals."""
+    bad = implausible_totals(areas, row_totals, lower, upper)
+    if bad.sum() * 2 <= len(row_totals):
+        return
+    label = units["name"] if "name" in units.columns else pd.Series(np.arange(1, len(units) + 1), index=units.index).map("feature {}".format)
+    rows = np.flatnonzero(has_total)[np.flatnonzero(bad)]
+    least = areas @ lower
+    shown = "; ".join(f"{label.iloc[r]}: {row_totals[i]:,.6g} (its cells' classes hold {least[i]:,.0f} to "
+                      f"{(areas @ upper)[i]:,.0f})" for r, i in zip(rows[:3], np.flatnonzero(bad)[:3]))
+    raise GisError(f"{where}: {int(bad.sum())} of {len(row_totals)} unit totals are {IMPLAUSIBLE_FACTOR:g}x or more "
+                   f"outside what their grid cells can hold, e.g. {shown}; expected resident population in persons "
+                   "(not 万人, households or shares)")
 
 
 def dasymetric_polygons(
@@ -473,7 +504,12 @@ def dasymetric_polygons(
     dclass = piece_density_classes(class_codes, cells, np.where(ok, 0, -1))
     lower, upper = density_class_bounds()
     areas = class_areas(row[ok], dclass[ok], fractions[ok], len(row_totals))
-    fit = fit_class_densities(areas, row_totals, lower, upper)
+    _refuse_implausible_totals(units, has_total, areas, row_totals, lower, upper, where)
+    try:
+        fit = fit_class_densities(areas, row_totals, lower, upper)
+    except ValueError as error:  # numerically hopeless totals the check above did not catch
+        raise GisError(f"{where}: the unit populations cannot be fitted to the grid ({error}); "
+                       "expected resident population in persons") from None
     persons = spread_totals(row[ok], dclass[ok], fractions[ok], row_totals, fit.densities)
     size = window.height * window.width
     grid = np.bincount(cells[ok], weights=persons, minlength=size)
@@ -491,6 +527,10 @@ def dasymetric_polygons(
     frame = frame.drop(columns=["adcode"]).rename(columns={f"population_{CENSUS_YEAR}": "population", f"density_{CENSUS_YEAR}": "density_km2"})
     frame["degurba_weights"] = np.where(has_total, USER_WEIGHTS, None)
     frame["fit_relative_residual"] = np.where(has_total, fit.relative_residuals[np.maximum(row_of_unit, 0)], np.nan)
+    # Units whose total their cells cannot hold (10x off the density bounds): named by the CLI.
+    implausible = implausible_totals(areas, row_totals, lower, upper)
+    frame["population_implausible"] = pd.array(np.where(has_total, implausible[np.maximum(row_of_unit, 0)], False), dtype="boolean")
+    frame.loc[~has_total, "population_implausible"] = pd.NA
     density = pd.DataFrame({
         "degurba_l2": [code for code, _ in DENSITY_CLASSES], "class_name": [L2_NAMES[c] for c, _ in DENSITY_CLASSES],
         "depth_km": [depth_label(band) for _, band in DENSITY_CLASSES], "density_class": density_class_labels(),

@@ -202,3 +202,41 @@ def test_missing_column_units_outside_and_a_level1_grid_are_refused(cli_inputs, 
         tif.write(np.array([[3, 3, 2, 1, 255]] * 4, dtype=np.uint8), 1)
     result, out = run_units(folder, level1, folder / "units.gpkg", name="l1_out.gpkg")
     assert result.exit_code == 2 and "not Level 2 codes" in result.output and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "message"),
+    [
+        # issue 23, case 11: these reached the solver ("density constraints cannot all hold").
+        ([True, False, True, True], "bool", "column 'people' holds true/false values, not numbers"),
+        ([1, 1, 1, 1], "float64", "3 of 4 unit totals are 10x or more outside what their grid cells can hold, e.g. 甲一区: 1 "),
+        ([3.0, 0.1, 0.4, 0.1], "float64", "expected resident population in persons (not 万人, households or shares)"),
+    ],
+)
+def test_populations_that_cannot_be_populations_are_one_line(cli_inputs, values, dtype, message):
+    folder, grid, units = cli_inputs
+    bad = units.copy()
+    bad["people"] = pd.Series(values, dtype=dtype)
+    path = folder / f"implausible_{abs(hash(message))}.gpkg"
+    bad.to_file(path, driver="GPKG")
+    result, out = run_units(folder, grid, path, name=f"implausible_out_{abs(hash(message))}.gpkg")
+    assert result.exit_code == 2, result.output
+    assert message in result.output.strip().splitlines()[-1] and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_a_few_implausible_totals_are_named_and_the_rest_classified(cli_inputs):
+    from gis.degurba.census_weights import implausible_totals
+
+    folder, grid, units = cli_inputs
+    odd = units.copy()
+    odd["people"] = [30_000, 1, 4_000, 1_000]  # 甲二县: one person where a thousand live
+    odd.to_file(folder / "odd.gpkg", driver="GPKG")
+    result, out = run_units(folder, grid, folder / "odd.gpkg", name="odd_out.gpkg")
+    assert result.exit_code == 0, result.output
+    assert "1 unit(s) whose people is 10x or more off what their grid cells hold (check the figures): 甲二县" in result.output
+    # The rule itself: a tenth of the least, or ten times the most, the class areas allow.
+    areas = np.array([[1.0, 0.0], [0.0, 2.0]])
+    lower, upper = np.array([100.0, 10.0]), np.array([1000.0, 50.0])
+    assert implausible_totals(areas, np.array([9.9, 20.0]), lower, upper).tolist() == [True, False]
+    assert implausible_totals(areas, np.array([10.0, 1000.1]), lower, upper).tolist() == [False, True]
