@@ -163,14 +163,23 @@ def _accumulate(values, src_transform, to_ghsl, target, how, weighted, covered) 
         valid = np.isfinite(chunk)
         if not valid.any():
             continue
-        # Cell corners of the chunk, projected once each.
-        cols_grid, rows_grid = np.meshgrid(corner_cols, np.arange(row0, row0 + chunk.shape[0] + 1, dtype="float64"))
-        corner_x, corner_y = to_ghsl.transform(*apply_transform(src_transform, cols_grid, rows_grid))
         rows, cols = np.nonzero(valid)
         cell_values = chunk[rows, cols]
         ring = ((rows, cols), (rows, cols + 1), (rows + 1, cols + 1), (rows + 1, cols))
-        quad_x = np.column_stack([corner_x[r, c] for r, c in ring])
-        quad_y = np.column_stack([corner_y[r, c] for r, c in ring])
+        if 4 * rows.size < chunk.size:
+            # Mostly nodata (a sparse file, the sea): project only the valid cells' corners,
+            # each once — the same points, so the same coordinates as the whole grid gives.
+            ids = np.concatenate([r * (width + 1) + c for r, c in ring])
+            unique, inverse = np.unique(ids, return_inverse=True)
+            corner_row, corner_col = np.divmod(unique, width + 1)
+            x, y = to_ghsl.transform(*apply_transform(src_transform, corner_col.astype("float64"), (corner_row + row0).astype("float64")))
+            quad_x, quad_y = x[inverse].reshape(4, -1).T, y[inverse].reshape(4, -1).T
+        else:
+            # Cell corners of the chunk, projected once each.
+            cols_grid, rows_grid = np.meshgrid(corner_cols, np.arange(row0, row0 + chunk.shape[0] + 1, dtype="float64"))
+            corner_x, corner_y = to_ghsl.transform(*apply_transform(src_transform, cols_grid, rows_grid))
+            quad_x = np.column_stack([corner_x[r, c] for r, c in ring])
+            quad_y = np.column_stack([corner_y[r, c] for r, c in ring])
         good = np.isfinite(quad_x).all(axis=1) & np.isfinite(quad_y).all(axis=1)
         quad_x, quad_y, cell_values = quad_x[good], quad_y[good], cell_values[good]
         # 1 km cells each quad's bounding box touches (candidate pairs).

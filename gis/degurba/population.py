@@ -177,11 +177,17 @@ def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str, outs
             if not outside_is_error:
                 return GridLayer(np.full(target.shape, np.nan), target, str(path), resampled=True)
             raise GisError(f"{path}: the raster does not overlap the area asked for ({target.bounds}, ESRI:54009)")
+        block_height = dataset.block_shapes[0][0]
         rows_per_strip = max(1, SOURCE_CELLS_PER_STRIP // max(int(window.width), 1))
+        if rows_per_strip > block_height:  # whole blocks: each is decoded once
+            rows_per_strip -= rows_per_strip % block_height
+        stored = _stored_blocks(dataset)
 
         def strips():
             for row0 in range(int(window.row_off), int(window.row_off + window.height), rows_per_strip):
                 strip = Window(window.col_off, row0, window.width, min(rows_per_strip, window.row_off + window.height - row0))
+                if stored is not None and not _any_stored(stored, dataset.block_shapes[0], strip):
+                    continue  # only unwritten blocks of a sparse file: nodata, nothing to read
                 values = _read_masked(dataset, strip, boundless=False)
                 transform = dataset.window_transform(strip)
                 _check_values(values, path, transform, how, row_off=row0)
@@ -191,6 +197,34 @@ def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str, outs
 
         resampled = resample_strips(strips(), dataset.crs, target, how)
     return GridLayer(resampled, target, str(path), True)
+
+
+#: Sparse-file look-ups (one per block) are skipped for files with more blocks than this.
+_MAX_BLOCKS_LOOKED_UP = 1_000_000
+
+
+def _stored_blocks(dataset) -> np.ndarray | None:
+    """Which blocks of band 1 a GeoTIFF stores (a sparse file leaves empty ones unwritten, and
+    GDAL reads them as nodata), as a (block rows, block cols) bool array; None where that is
+    not known: another format, no nodata value (unwritten blocks then read as 0), too many blocks."""
+    if dataset.driver != "GTiff" or dataset.nodata is None:
+        return None
+    block_height, block_width = dataset.block_shapes[0]
+    rows, cols = -(-dataset.height // block_height), -(-dataset.width // block_width)
+    if rows * cols > _MAX_BLOCKS_LOOKED_UP:
+        return None
+    stored = np.array([[bool(dataset.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=1)) for col in range(cols)]
+                       for row in range(rows)], dtype=bool).reshape(rows, cols)
+    return stored
+
+
+def _any_stored(stored: np.ndarray, block_shape: tuple[int, int], window: Window) -> bool:
+    """Whether any block that ``window`` (within the file) touches is stored."""
+    block_height, block_width = block_shape
+    row0, col0 = int(window.row_off) // block_height, int(window.col_off) // block_width
+    row1 = (int(window.row_off + window.height) - 1) // block_height
+    col1 = (int(window.col_off + window.width) - 1) // block_width
+    return bool(stored[row0:row1 + 1, col0:col1 + 1].any())
 
 
 def _check_values(values: np.ndarray, path, transform: Affine, how: str, row_off: int = 0) -> None:

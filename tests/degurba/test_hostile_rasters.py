@@ -150,7 +150,23 @@ def test_a_fine_raster_is_never_read_whole(tmp_path, monkeypatch):
                         lambda *a, **k: (lambda out: (biggest.append(out.size), out)[1])(original(*a, **k)))
     layer = read_population(path)
     assert max(biggest) <= 1_000_000
+    # Strips of whole blocks (256 rows); only the two holding the one written block are read.
+    assert len(biggest) == 2
     assert layer.total == pytest.approx(2.0 * 256 * 256, rel=1e-7)
+
+
+def test_mostly_empty_strips_project_only_their_valid_cells_with_the_same_result(tmp_path):
+    from gis.degurba._resample import resample_to_grid
+    from gis.degurba.grid import snap_bounds
+
+    values = np.full((200, 300), np.nan)
+    values[40:43, 100:140] = _people((3, 40), seed=2)  # 2 % of the cells: the sparse path
+    transform = Affine(0.002, 0, 120.0, 0, -0.002, 30.4)
+    target = snap_bounds((120.0, 30.0, 120.6, 30.4), "EPSG:4326")
+    sparse = resample_to_grid(values, transform, "EPSG:4326", target)
+    dense = resample_to_grid(np.nan_to_num(values), transform, "EPSG:4326", target)  # zeros: the full-grid path
+    np.testing.assert_allclose(np.nan_to_num(sparse), np.nan_to_num(dense), rtol=1e-12, atol=1e-12)
+    assert np.nansum(sparse) == pytest.approx(np.nansum(values), rel=1e-8)
 
 
 def test_a_window_too_large_for_memory_is_refused_before_allocating():
