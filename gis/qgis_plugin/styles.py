@@ -3,11 +3,12 @@ bilingual class labels, saved as the ``.qml`` QGIS reads beside a raster as its 
 
 from qgis.core import QgsPalettedRasterRenderer, QgsRasterLayer
 
-#: GHS-SMOD codes and their labels (as the build's layers/*.toml legends).
+#: GHS-SMOD grid codes and their labels: Level 2 as the build's grid layer
+#: (layers/degurba_grid.toml), Level 1 as gis.degurba.classify.L1_NAMES (checked by the tests).
 LABELS = {
-    1: {3: "3 城市 city", 2: "2 城镇和半稠密地区 town and semi-dense area", 1: "1 乡村 rural area", 10: "10 水域 water"},
-    2: {30: "30 城市中心 urban centre", 23: "23 稠密城镇簇 dense urban cluster", 22: "22 半稠密城镇簇 semi-dense urban cluster",
-        21: "21 城郊格网 suburban grid cell", 13: "13 乡村聚落 rural cluster", 12: "12 低密度乡村 low density rural",
+    1: {3: "3 城市中心 urban centre", 2: "2 城镇集群 urban cluster", 1: "1 乡村格网 rural grid cell"},
+    2: {30: "30 城市中心 urban centre", 23: "23 稠密城镇集群 dense urban cluster", 22: "22 半稠密城镇集群 semi-dense urban cluster",
+        21: "21 城郊 suburban or peri-urban", 13: "13 乡村集群 rural cluster", 12: "12 低密度乡村 low density rural",
         11: "11 极低密度乡村 very low density rural", 10: "10 水域 water"},
 }
 

@@ -77,6 +77,22 @@ def test_the_plugin_imports_nothing_of_ours():
             assert roots <= allowed, f"{path.name} imports {roots - allowed}"
 
 
+def test_the_plugins_class_labels_are_the_packages():
+    import ast
+    import tomllib
+
+    from gis.degurba.classify import L1_NAMES, L2_NAMES
+
+    source = (Path(__file__).parents[2] / "gis" / "qgis_plugin" / "styles.py").read_text(encoding="utf-8")
+    assignment = next(node for node in ast.parse(source).body if isinstance(node, ast.Assign) and node.targets[0].id == "LABELS")
+    labels = ast.literal_eval(assignment.value)
+    grid_spec = tomllib.loads((Path(__file__).parents[2] / "layers" / "degurba_grid.toml").read_text(encoding="utf-8"))
+    spec_labels = {c["value"]: c["label"] for style in grid_spec["styles"] for c in style.get("classes", []) if style.get("column") == "degurba_l2"}
+    assert labels[2] == spec_labels
+    assert {code: label.split(" ", 2)[2] for code, label in labels[1].items()} == L1_NAMES
+    assert {code: label.split(" ", 2)[2] for code, label in labels[2].items()} == L2_NAMES
+
+
 @pytest.fixture(scope="module")
 def qgis_run(tmp_path_factory):
     if not _has_qgis():
@@ -139,7 +155,7 @@ def test_degurba_grid_writes_both_levels_styled(qgis_run):
     grid = seen["grid"]
     assert grid["ok"], grid
     assert grid["l2"]["renderer"] == "paletted" and grid["l2"]["qml"] and "30 城市中心 urban centre" in grid["l2"]["labels"]
-    assert grid["l1"]["renderer"] == "paletted" and "3 城市 city" in grid["l1"]["labels"]
+    assert grid["l1"]["renderer"] == "paletted" and "3 城市中心 urban centre" in grid["l1"]["labels"]
     import rasterio
 
     cli = tmp = work / "cli_grid.tif"
