@@ -261,6 +261,7 @@ def compare(grid_a, grid_b, units, units_layer, skip_invalid, province, populati
         stage(f"{len(frame)} units, Stage II weighted by {weights}, shares of {rules.name}")
         results = [degurba_units(frame, grid.codes, grid.window, population, rules=rules) for grid in (first, second)]
         unit_matrix = unit_change_matrix(*results)
+        # unit_changes on no columns: the unit's own columns come from _with_unit_columns.
         unit_rows = _with_unit_columns(frame, users, unit_changes(frame.iloc[:, :0], *results), f"--units {units}")
         labels = tuple(f"{label}; units weighted by {weights}, shares of {rules.name}" for label in labels)
     for path in write_comparison(Comparison(labels, cells, unit_matrix, unit_rows), out_dir):

@@ -191,6 +191,6 @@ def attach_columns(user: pd.DataFrame, ours: pd.DataFrame, on_note: Callable[[st
         taken.add(new.lower())
         renames[column] = new
     if renames:
-        on_note(f"{where}: your columns {', '.join(renames)} kept as they are; ours renamed "
+        on_note(f"{where}: your column(s) {', '.join(renames)} kept as they are; ours renamed "
                 + ", ".join(f"{a} -> {b}" for a, b in renames.items()))
     return pd.concat([kept, ours.rename(columns=renames).reset_index(drop=True)], axis=1)
