@@ -85,26 +85,34 @@ def _grid_chunked(population_path, land_path, built_path, values_kind, rules, ou
         wrote(write_class_geotiff_chunked(l1_path, classes.level1, window.transform, level=1, scheduler=scheduler, progress=True, tags=tags))
 
 
-def _read_units(units: str, province: str):
-    """Polygons of --units (any CRS): a province's counties or prefectures, or a vector file."""
-    import geopandas as gpd
-
+def _read_units(units: str, province: str, layer: str | None = None, skip_invalid: bool = False):
+    """Polygons of --units (any CRS): a province's counties or prefectures, or the user's file
+    (:func:`gis.units.user_units.read_user_units`: layer, encoding and empty geometries checked).
+    Returns the frame and whether it is the user's (all its columns are then kept)."""
     if units in ("counties", "prefectures"):
+        if layer is not None:
+            raise GisError(f"--layer {layer}: only with a polygon file as --units, not {units!r}")
         from gis.units.boundaries import load_boundaries
 
-        return getattr(load_boundaries(province), units)
-    path = Path(units)
-    if not path.exists():
+        return getattr(load_boundaries(province), units), False
+    from gis.units.user_units import read_user_units
+
+    if not Path(units).exists():
         raise GisError(f"--units {units}: expected 'counties', 'prefectures' or an existing polygon file")
-    try:
-        frame = gpd.read_file(path)
-    except Exception as error:  # pyogrio raises several types for unreadable files
-        raise GisError(f"{path}: cannot read as a vector file ({error}); expected GeoPackage, GeoJSON or Shapefile polygons") from None
-    if frame.crs is None:
-        raise GisError(f"{path}: the layer has no CRS; expected polygons with a declared CRS (e.g. EPSG:4326)")
-    if not frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise GisError(f"{path}: expected polygons, found {sorted(set(frame.geom_type.dropna()))}")
-    return frame
+    return read_user_units(units, layer=layer, skip_invalid=skip_invalid, on_note=lambda m: stage(f"note: {m}")), True
+
+
+def _with_unit_columns(frame, users: bool, result, where: str):
+    """``result`` (one row per unit) behind the unit's columns: all of a user's file (ours
+    renamed on a clash, said on the console), or ``adcode`` and ``name`` of built-in units."""
+    if users:
+        from gis.units.user_units import attach_columns
+
+        return attach_columns(frame, result, on_note=lambda m: stage(f"note: {m}"), where=where)
+    result = result.drop(columns=[c for c in ("adcode", "name") if c in result.columns])
+    for position, column in enumerate(c for c in ("adcode", "name") if c in frame.columns):
+        result.insert(position, column, frame[column].to_numpy())
+    return result
 
 
 @degurba.command()
@@ -114,12 +122,14 @@ def _read_units(units: str, province: str):
 @click.option("--unit-population", "unit_population", default=None, metavar="COLUMN",
               help="Column of --units holding each unit's resident population: spread over the class grid by fitted class "
                    "densities (an estimate) and Stage II weighted by it; with degurba_l1_stable.")
+@options.units_layer
+@options.skip_invalid
 @options.province()
 @options.rules
 @options.sduc_distance
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry) or .csv.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry and a default QGIS style) or .csv; every column of a --units file is kept.")
 @options.overwrite
-def units(grid_path, population_path, units, unit_population, province, rules_name, sduc_distance_km, out_path, overwrite) -> None:
+def units(grid_path, population_path, units, unit_population, units_layer, skip_invalid, province, rules_name, sduc_distance_km, out_path, overwrite) -> None:
     """Classify spatial units (Stage II) with exact coverage fractions.
 
     Weights: a --population raster; else, with --unit-population, the units' own totals spread
@@ -128,7 +138,7 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
     import numpy as np
     import pandas as pd
 
-    from gis._files import atomic_path, refuse_overwrite, require_writable_folder, write_csv
+    from gis._files import refuse_overwrite, require_writable_folder, write_csv
     from gis.degurba.classify import classify_grid
     from gis.degurba.grid import GHSL_CRS, snap_bounds
     from gis.degurba.population import read_population
@@ -143,7 +153,7 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
     refuse_overwrite([out_path], overwrite)
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
     require_writable_folder(out_path, "--out")
-    frame = _read_units(units, province)
+    frame, users = _read_units(units, province, units_layer, skip_invalid)
     stage(f"{len(frame)} units")
     totals = None
     if unit_population is not None:
@@ -179,8 +189,6 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
 
         stage(f"Stage II weighted by {unit_population} spread over the grid by fitted class densities (estimate)")
         result, density, _ = dasymetric_polygons(frame, totals, class_grid.codes, class_grid.window, where=f"--units {units}", rules=rules)
-        for position, column in enumerate(c for c in ("adcode", "name") if c in frame.columns):
-            result.insert(position, column, frame[column].to_numpy())
         # "; " between classes: the urban centre's labels hold a comma ("30, depth 1 km").
         stage("fitted densities (persons/km²): " + "; ".join(
             f"{c}: {d:,.0f}" for c, d in zip(density["density_class"], density["density_fitted"]))
@@ -198,7 +206,7 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
         stage(f"Level 1 stable for {int(stable.fillna(False).sum())} of {int(stable.notna().sum())} units")
     else:
         stage("Stage II (exact coverage fractions)")
-        result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"), rules=rules)
+        result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=(), rules=rules)
     result["degurba_rules"] = rules_note
     from gis.degurba.zonal import MAX_NODATA_SHARE
 
@@ -209,15 +217,15 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
     outside = (result["nodata_km2"].to_numpy() > 0) & ~unknown
     if outside.any():
         stage(f"note: {int(outside.sum())} unit(s) partly on cells without data (see nodata_km2)")
+    counts = np.unique(result["degurba_l2"].dropna().astype("int64"), return_counts=True)
+    result = _with_unit_columns(frame, users, result, f"--units {units}")
     if out_path.suffix.lower() == ".csv":
         write_csv(result, out_path)
     else:
-        with atomic_path(out_path) as temporary:
-            gpd.GeoDataFrame(result, geometry=frame.geometry.to_numpy(), crs=frame.crs).to_file(
-                temporary, driver="GPKG", layer="degurba_units"
-            )
+        from gis.outputs.units_style import write_units_geopackage
+
+        write_units_geopackage(out_path, gpd.GeoDataFrame(result, geometry=frame.geometry.to_numpy(), crs=frame.crs))
     wrote(out_path)
-    counts = np.unique(result["degurba_l2"].dropna().astype("int64"), return_counts=True)
     stage("units per class: " + ", ".join(f"{c}: {n}" for c, n in zip(*counts)))
 
 
@@ -234,11 +242,13 @@ def _recorded_rules(path: Path) -> str:
 @click.argument("grid_b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--units", default=None, help="Also compare units: counties, prefectures, or a polygon file (GeoPackage, GeoJSON, Shapefile).")
 @options.province()
+@options.units_layer
+@options.skip_invalid
 @click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="With --units: weight Stage II by this population raster (default: by area).")
 @options.rules
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder: cell_changes.csv, unit_changes.csv, unit_classes.csv, compare.html.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder: cell_changes.csv, unit_changes.csv, unit_classes.csv (every column of a --units file kept), compare.html.")
 @options.overwrite
-def compare(grid_a, grid_b, units, province, population_path, rules_name, out_dir, overwrite) -> None:
+def compare(grid_a, grid_b, units, units_layer, skip_invalid, province, population_path, rules_name, out_dir, overwrite) -> None:
     """Change matrices between two Level 2 class grids A and B (and their units)."""
     from gis._files import refuse_overwrite, require_writable_folder
     from gis.degurba.compare import Comparison, cell_change_matrix, unit_change_matrix, unit_changes, write_comparison
@@ -258,13 +268,14 @@ def compare(grid_a, grid_b, units, province, population_path, rules_name, out_di
     cells = cell_change_matrix(first, second)
     unit_matrix = unit_rows = None
     if units is not None:
-        frame = _read_units(units, province)
+        frame, users = _read_units(units, province, units_layer, skip_invalid)
         population = read_population(population_path, first.window).values if population_path else None
         weights = "population" if population is not None else "area"
         stage(f"{len(frame)} units, Stage II weighted by {weights}, shares of {rules.name}")
         results = [degurba_units(frame, grid.codes, grid.window, population, rules=rules) for grid in (first, second)]
         unit_matrix = unit_change_matrix(*results)
-        unit_rows = unit_changes(frame, *results)
+        # unit_changes on no columns: the unit's own columns come from _with_unit_columns.
+        unit_rows = _with_unit_columns(frame, users, unit_changes(frame.iloc[:, :0], *results), f"--units {units}")
         labels = tuple(f"{label}; units weighted by {weights}, shares of {rules.name}" for label in labels)
     for path in write_comparison(Comparison(labels, cells, unit_matrix, unit_rows), out_dir):
         wrote(path)

@@ -126,3 +126,10 @@ class IslandsChoice(click.ParamType):
         if text.startswith("knn:") and text[4:].isdigit() and 1 <= int(text[4:]) <= 10:
             return ("knn", int(text[4:]))
         self.fail(f"{value!r}: expected 'exclude' or 'knn:K' with K from 1 to 10", param, ctx)
+
+#: Users' polygon files (``gis.units.user_units.read_user_units``): which layer, and whether
+#: features without a geometry are left out (reported) rather than refused.
+units_layer = click.option("--layer", "units_layer", default=None, metavar="NAME",
+                           help="Layer of the --units file to read (required when it has several).")
+skip_invalid = click.option("--skip-invalid", is_flag=True, default=False,
+                            help="Leave out (and list) --units features with a null or empty geometry instead of stopping.")

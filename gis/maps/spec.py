@@ -10,7 +10,7 @@ Spec layout (see ``maps/*.toml`` for complete examples)::
     title_en = "…"            # required, shown under the Chinese title
     description_zh = "…"      # one line, shown on the map and in index.html
     description_en = "…"
-    layer = "prefectures"     # prefectures | counties | degurba_grid
+    layer = "prefectures"     # prefectures | counties | degurba_grid | units (your file: gis map --units FILE, or units = "file.gpkg")
     basemap = "none"          # none | osm | amap | tianditu (CLI --basemap overrides)
     source_zh / source_en     # optional attribution in the map corner (boundaries etc.); the
                               # sources of the values drawn are added from the data itself
@@ -57,7 +57,10 @@ from gis.maps.palettes import COLORBLIND_SAFE, QUALITATIVE, check_palette, load_
 from gis.maps.schemes import SCHEMES
 from gis.tables.indicators import registry, units
 
-LAYERS = ("prefectures", "counties", "degurba_grid")
+LAYERS = ("prefectures", "counties", "degurba_grid", "units")
+#: The map's layer is the user's own polygon file (``gis map --units FILE``, or the spec's
+#: ``units`` key: a path relative to the spec).
+USER_UNITS = "units"
 BASEMAPS = ("none", "osm", "amap", "tianditu")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _DASH = re.compile(r"^[0-9]+( [0-9]+)*$")
@@ -154,6 +157,9 @@ class MapSpec:
     overlays: tuple[Overlay, ...]
     fields: dict[str, FieldLabel] = field(default_factory=dict)
     review_number: str = ""
+    #: With ``layer = "units"``: the polygon file named by the spec (resolved against the
+    #: spec's folder), or None when ``gis map --units`` gives it.
+    units: Path | None = None
 
     def with_tokens(self, zh: dict[str, str], en: dict[str, str]) -> "MapSpec":
         """This spec with ``{key}`` in its titles, descriptions, sources and labels replaced by ``zh[key]``
@@ -210,7 +216,7 @@ DEFAULT_POPUP_FIELDS = (
 
 _TOP_KEYS = {
     "title_zh", "title_en", "description_zh", "description_en", "layer", "basemap",
-    "source_zh", "source_en", "views", "tooltip", "popup", "overlays", "fields", "review_number",
+    "source_zh", "source_en", "views", "tooltip", "popup", "overlays", "fields", "review_number", "units",
 }
 _VIEW_KEYS = {
     "label_zh", "label_en", "indicator", "column", "unit", "years", "scheme", "classes",
@@ -515,6 +521,9 @@ def load_spec(path: str | Path) -> MapSpec:
     raw_overlays = table.get("overlays", [])
     if not isinstance(raw_overlays, list):
         raise top.fail("overlays", "must be [[overlays]] tables")
+    units_file = top.text("units", "") or None
+    if units_file is not None and layer != USER_UNITS:
+        raise top.fail("units", f"only with layer = \"{USER_UNITS}\" (the map of your own polygon file)")
     tooltip, popup = top.sub("tooltip"), top.sub("popup")
     tooltip.only({"fields"})
     popup.only({"fields"})
@@ -535,4 +544,5 @@ def load_spec(path: str | Path) -> MapSpec:
         overlays=tuple(_read_overlay(top.sub("overlays", i), layer) for i in range(len(raw_overlays))),
         fields=_read_fields(top.sub("fields")),
         review_number=top.text("review_number", ""),
+        units=(path.parent / units_file) if units_file else None,
     )
