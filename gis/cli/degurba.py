@@ -102,6 +102,18 @@ def _read_units(units: str, province: str, layer: str | None = None, skip_invali
     return read_user_units(units, layer=layer, skip_invalid=skip_invalid, on_note=lambda m: stage(f"note: {m}")), True
 
 
+def _unit_labels(frame) -> np.ndarray:
+    """What to call each unit on the console: its ``name``, else the file's first text column
+    (a township file's 乡镇名称), else ``feature N``."""
+    import numpy as np
+
+    text = [c for c in frame.columns if c != frame.geometry.name and frame[c].dtype == object]
+    column = "name" if "name" in frame.columns else (text[0] if text else None)
+    if column is None:
+        return np.array([f"feature {i}" for i in range(1, len(frame) + 1)])
+    return frame[column].astype(str).to_numpy()
+
+
 def _with_unit_columns(frame, users: bool, result, where: str):
     """``result`` (one row per unit) behind the unit's columns: all of a user's file (ours
     renamed on a clash, said on the console), or ``adcode`` and ``name`` of built-in units."""
@@ -136,7 +148,6 @@ def units(grid_path, population_path, units, unit_population, units_layer, skip_
     over the class grid by fitted class densities (an estimate); else area (said in degurba_weights)."""
     import geopandas as gpd
     import numpy as np
-    import pandas as pd
 
     from gis._files import refuse_overwrite, require_writable_folder, write_csv
     from gis.degurba.classify import classify_grid
@@ -195,8 +206,7 @@ def units(grid_path, population_path, units, unit_population, units_layer, skip_
             + f" | rms relative residual {density['rms_relative_residual'].iloc[0]:.3f}")
         far = result["population_implausible"].fillna(False).to_numpy(dtype=bool)
         if far.any():
-            names = result["name"] if "name" in result.columns else pd.Series(np.arange(1, len(result) + 1)).map("feature {}".format)
-            listed = ", ".join(str(n) for n in names[far][:10]) + (" …" if far.sum() > 10 else "")
+            listed = ", ".join(_unit_labels(frame)[far][:10]) + (" …" if far.sum() > 10 else "")
             stage(f"note: {int(far.sum())} unit(s) whose {unit_population} is 10x or more off what their grid cells hold "
                   f"(check the figures): {listed}")
         missing = result["population"].isna()
