@@ -152,7 +152,11 @@ def _split_pairs(values: np.ndarray, rows: np.ndarray, where: str, column: str) 
 def _table_points(path: Path, capacity: str | None):
     from gis.tables.read import read_table
 
-    table = read_table(path)
+    def is_header(cells: list[str]) -> bool:
+        return ((_find_column(cells, _LON_HEADERS) is not None and _find_column(cells, _LAT_HEADERS) is not None)
+                or _find_column(cells, _PAIR_HEADERS) is not None)
+
+    table = read_table(path, is_header)
     where = table.file_name + (f" (sheet {table.sheet})" if table.sheet else "")
     rows = table.row_numbers
     lon_at, lat_at = _find_column(table.header, _LON_HEADERS), _find_column(table.header, _LAT_HEADERS)
@@ -160,10 +164,7 @@ def _table_points(path: Path, capacity: str | None):
         lon = _numbers(table.columns[lon_at], rows, where, table.header[lon_at])
         lat = _numbers(table.columns[lat_at], rows, where, table.header[lat_at])
     else:
-        pair_at = _find_column(table.header, _PAIR_HEADERS)
-        if pair_at is None:
-            raise GisError(f"{where}: no coordinate columns; expected lon/lat (or 经度/纬度, longitude/latitude), "
-                           f"or a 'location' column of 'lon,lat'; found {', '.join(map(str, table.header))}")
+        pair_at = _find_column(table.header, _PAIR_HEADERS)  # the header row has one (is_header)
         lon, lat = _split_pairs(table.columns[pair_at], rows, where, table.header[pair_at])
     values = None
     if capacity is not None:
