@@ -555,7 +555,7 @@ def measure_access(cells: Cells, facilities: Facilities, thresholds: tuple[float
     over a catchment of the largest threshold."""
     say = progress or (lambda message: None)
     if len(facilities) == 0:
-        raise GisError(f"{facilities.source}: no facility inside the area ({len(facilities.report)} rows read; "
+        raise GisError(f"{facilities.source}: no facility inside the area (rows read: {len(facilities.report)}; "
                        f"{'; '.join(facilities.problems()) or 'none usable'})")
     if len(cells) == 0:
         raise GisError("no populated cell in the area: nothing to measure")

@@ -57,7 +57,7 @@ def access_for_area(boundaries, units, facilities_path, thresholds: tuple[float,
     for line in facilities.problems():
         say(line)
     if len(facilities) == 0:
-        raise GisError(f"{facilities.source}: no facility inside {boundaries.name} ({len(facilities.report)} rows read; "
+        raise GisError(f"{facilities.source}: no facility inside {boundaries.name} (rows read: {len(facilities.report)}; "
                        f"{'; '.join(facilities.problems()) or 'none usable'}); check --coords and --province")
     graph = None
     if roads_path is not None:
@@ -72,8 +72,7 @@ def access_for_area(boundaries, units, facilities_path, thresholds: tuple[float,
     window = degurba.grid_l2.window
     if population_path is None:
         population = degurba.population_estimate
-        source = ("2020 census resident population spread over the official GHS-WUP-DEGURBA grid by fitted class "
-                  "densities (an estimate; the build's population_estimate.tif)")
+        source = "2020 census population spread over the DEGURBA grid (an estimate, as gis build's population_estimate.tif)"
     else:
         population = read_population(population_path, window).values
         source = Path(population_path).name
