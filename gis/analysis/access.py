@@ -386,16 +386,10 @@ def pairs_within_km(cell_lon, cell_lat, facility_lon, facility_lat, limit_km: fl
     from scipy.spatial import cKDTree
 
     cells = cKDTree(_unit_vectors(cell_lon, cell_lat))
-    facilities = cKDTree(_unit_vectors(facility_lon, facility_lat))
-    pairs = facilities.sparse_distance_matrix(cells, _chord(limit_km), output_type="ndarray")
-    facility, cell = pairs["i"].astype("int64"), pairs["j"].astype("int64")
-    # sparse_distance_matrix omits pairs at distance exactly 0 (a facility on a cell centre).
-    same = facilities.query_ball_point(_unit_vectors(cell_lon, cell_lat), r=1e-12, return_sorted=False)
-    extra_cell = np.repeat(np.arange(len(cell_lon)), [len(s) for s in same])
-    extra_facility = np.fromiter((f for s in same for f in s), dtype="int64", count=len(extra_cell))
-    cell, facility = np.r_[cell, extra_cell], np.r_[facility, extra_facility]
-    key = np.unique(cell * len(facility_lon) + facility)
-    cell, facility = key // len(facility_lon), key % len(facility_lon)
+    # One list of cells per facility (a few thousand lists, not one per cell).
+    reach = cells.query_ball_point(_unit_vectors(facility_lon, facility_lat), r=_chord(limit_km), return_sorted=False, workers=-1)
+    facility = np.repeat(np.arange(len(facility_lon)), [len(r) for r in reach])
+    cell = np.fromiter((c for r in reach for c in r), dtype="int64", count=len(facility))
     km = geodesic_km(cell_lon[cell], cell_lat[cell], facility_lon[facility], facility_lat[facility])
     inside = km <= limit_km
     return cell[inside], facility[inside], km[inside]
