@@ -98,7 +98,7 @@ def test_map_views_and_values(straight, browser):
     config, units = embedded_payload(text)
     labels = [v["label"].split(" / ")[0] for v in config["views"]]
     assert labels == ["人口加权平均直线距离", "3 公里以内人口比例", "10 公里以内人口比例", "城乡差距：农村减城镇平均直线距离",
-                      "两步移动搜寻法可达性（每千人容量）"]
+                      "两步移动搜寻法可达性：容量"]
     frame = gpd.read_file(folder / "access.gpkg", layer="access_units").set_index("name")
     for feature in units["features"][:10]:
         props = feature["properties"]
