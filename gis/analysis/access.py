@@ -463,7 +463,7 @@ def unit_summary(cells: Cells, distance: np.ndarray, thresholds: tuple[float, ..
     groups, people, d, l1 = cells.unit[inside], cells.population[inside], distance[inside], cells.level1[inside]
     columns: dict[str, np.ndarray] = {}
     mean, total = _weighted(d, people, groups, n_units)
-    columns["population"] = total
+    columns["grid_population"] = total
     columns[mean_name] = mean
     for t in thresholds:
         share, _ = _weighted((d <= t).astype(float), people, groups, n_units)
@@ -471,7 +471,7 @@ def unit_summary(cells: Cells, distance: np.ndarray, thresholds: tuple[float, ..
     for code, name in L1_CLASSES.items():
         mask = l1 == code
         class_mean, class_total = _weighted(d[mask], people[mask], groups[mask], n_units)
-        columns[f"population_{name}"] = class_total
+        columns[f"grid_population_{name}"] = class_total
         columns[f"{mean_name}_{name}"] = class_mean
         for t in thresholds:
             share, _ = _weighted((d[mask] <= t).astype(float), people[mask], groups[mask], n_units)

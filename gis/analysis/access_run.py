@@ -80,10 +80,12 @@ def access_for_area(boundaries, units, facilities_path, thresholds: tuple[float,
     result = measure_access(cells, facilities, thresholds, len(units), graph, progress=say)
     result.method = method_text(result.mode, thresholds, result.unit, cells, facilities, capacity,
                                 graph.note if graph is not None else "")
+    units = units.reset_index(drop=True)
     clash = [c for c in result.units.columns if c in units.columns]
-    if clash:
-        raise GisError(f"--units: the units already have columns {', '.join(clash)}, which gis access writes; rename them")
-    frame = units.reset_index(drop=True).join(result.units)
+    if clash:  # the user's columns are kept, under a new name
+        units = units.rename(columns={c: f"{c}_units" for c in clash})
+        say(f"the units' own columns {', '.join(clash)} are kept as {', '.join(c + '_units' for c in clash)}")
+    frame = units.join(result.units)
     from gis.units.boundaries import province_name_en
 
     return AccessRun(frame, result, facilities, boundaries.name, province_name_en(boundaries.code))

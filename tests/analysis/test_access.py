@@ -74,12 +74,12 @@ def test_unit_shares_means_and_urban_rural_gap_by_hand():
     assert frame["share_within_1km"].tolist() == pytest.approx([100 / 3, 400 / 7])
     assert frame["share_within_3km"].tolist() == pytest.approx([100.0, 100.0])
     assert frame["mean_distance_km"].tolist() == pytest.approx([200 * STEP_KM / 300, 300 * STEP_KM / 700])
-    assert frame["population"].tolist() == [300.0, 700.0]
+    assert frame["grid_population"].tolist() == [300.0, 700.0]
     # Unit 0's rural cell is the far one; unit 1's urban cell is.
     assert frame["mean_distance_km_rural_gap"].tolist() == pytest.approx([STEP_KM, -STEP_KM])
     assert frame["share_within_1km_urban_centre"].tolist() == pytest.approx([100.0, 0.0])
     assert frame["share_within_1km_rural"].tolist() == pytest.approx([0.0, 100.0])
-    assert frame["population_urban_cluster"].tolist() == [0.0, 0.0]
+    assert frame["grid_population_urban_cluster"].tolist() == [0.0, 0.0]
     assert frame["mean_distance_km_urban_cluster"].isna().all()  # no one there: missing, not 0
     assert "access_2sfca" in frame  # the facilities have capacities
     without = _facilities()
@@ -164,6 +164,21 @@ def test_amap_location_column_and_bd09(tmp_path):
     path = _write(tmp_path / "poi.csv", "name,location\nX,\"120.15,30.28\"\n")
     facilities = read_facilities(path, "bd09")
     assert (facilities.lon[0], facilities.lat[0]) == pytest.approx(tuple(float(v) for v in bd09_to_wgs84(120.15, 30.28)))
+
+
+def test_xlsx_with_a_title_row(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["表1 乡镇卫生院（示例）"])
+    sheet.append(["名称", "经度", "纬度", "床位"])
+    sheet.append(["甲", 120.1, 30.2, 12])
+    sheet.append(["乙", None, None, 3])
+    book.save(tmp_path / "t.xlsx")
+    facilities = read_facilities(tmp_path / "t.xlsx", capacity="床位")
+    assert facilities.rows.tolist() == [3] and facilities.capacity.tolist() == [12.0]
+    assert facilities.report["status"].tolist() == ["used", "no coordinates"]
 
 
 def test_capacity_with_text_is_one_line(tmp_path):

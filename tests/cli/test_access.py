@@ -61,7 +61,7 @@ def test_geopackage_keeps_units_and_is_styled(straight, zhejiang):
         assert column in frame.columns
     assert frame["share_within_3km"].between(0, 100).all()
     assert (frame["share_within_10km"] >= frame["share_within_3km"]).all()
-    assert (frame["population"] > 0).all()
+    assert (frame["grid_population"] > 0).all()
     with sqlite3.connect(folder / "access.gpkg") as connection:
         styles = connection.execute("SELECT styleName, useAsDefault FROM layer_styles WHERE f_table_name='access_units'").fetchall()
     assert ("mean_distance_km", 1) in styles and len(styles) == 4  # mean, two shares, 2SFCA
@@ -111,7 +111,7 @@ def test_map_views_and_values(straight, browser):
 def test_csv_with_user_units_and_roads(tmp_path, zhejiang):
     facilities = tmp_path / "f.csv"
     _synthetic_facilities(facilities, n=6, seed=3)
-    units = zhejiang.prefectures[["adcode", "name", "geometry"]].assign(planner_note="kept")
+    units = zhejiang.prefectures[["adcode", "name", "geometry"]].assign(planner_note="kept", grid_population=-1)
     units_path = tmp_path / "my_units.gpkg"
     units.to_file(units_path)
     roads = tmp_path / "roads.gpkg"
@@ -124,6 +124,8 @@ def test_csv_with_user_units_and_roads(tmp_path, zhejiang):
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(out, encoding="utf-8-sig", comment="#")
     assert len(table) == 11 and (table["planner_note"] == "kept").all()
+    # A column of the user's with a name gis access writes is kept under a new name.
+    assert (table["grid_population_units"] == -1).all() and (table["grid_population"] > 0).all()
     assert table["share_within_30min"].between(0, 100).all() and "mean_time_min" in table
     assert "NETWORK TRAVEL TIME" in (tmp_path / "t_method.txt").read_text(encoding="utf-8")
 
