@@ -153,6 +153,7 @@ def _table_points(path: Path, capacity: str | None):
     from gis.tables.read import read_table
 
     def is_header(cells: list[str]) -> bool:
+        """coordinate columns lon/lat (经度/纬度, longitude/latitude) or a 'location' column of 'lon,lat'"""
         return ((_find_column(cells, _LON_HEADERS) is not None and _find_column(cells, _LAT_HEADERS) is not None)
                 or _find_column(cells, _PAIR_HEADERS) is not None)
 

@@ -100,10 +100,11 @@ def read_speeds(path=None) -> Speeds:
     elif path.suffix.lower() == ".csv":
         from gis.tables.read import read_table
 
-        try:
-            raw = read_table(path, lambda cells: {"class", "speed_kmh"} <= {c.strip().lower() for c in cells})
-        except GisError:
-            raise GisError(f"{path}: expected a header row with columns class and speed_kmh") from None
+        def is_header(cells: list[str]) -> bool:
+            """columns class and speed_kmh"""
+            return {"class", "speed_kmh"} <= {c.strip().lower() for c in cells}
+
+        raw = read_table(path, is_header)
         header = [str(h).strip().lower() for h in raw.header]
         names, speeds = raw.columns[header.index("class")], raw.columns[header.index("speed_kmh")]
         for row, name, speed in zip(raw.row_numbers, names, speeds):

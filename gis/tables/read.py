@@ -124,7 +124,8 @@ def read_table(path: str | Path, is_header=None) -> RawTable:
     """Read a ``.csv`` or ``.xlsx`` file into a :class:`RawTable`; other suffixes are an error.
 
     ``is_header(cells) -> bool`` picks the header row (default: the first naming a unit
-    identifier, adcode or name); ``gis access`` passes one that looks for lon/lat."""
+    identifier, adcode or name); its docstring says what it looks for in the error when no row
+    passes (``gis access`` looks for lon/lat columns)."""
     path = Path(path)
     if not path.is_file():
         raise GisError(f"{path}: no such file")
@@ -345,8 +346,8 @@ def _split_header(path: Path, encoding: str, sheet: str | None, record_rows: np.
             header_index = index
             break
     if header_index is None and is_header is not None:
-        raise GisError(f"{path.name}: no header row with coordinate columns in the first 200 rows; expected lon/lat "
-                       "(经度/纬度, longitude/latitude) or a 'location' column of 'lon,lat'")
+        expected = is_header.__doc__ or "the table's columns"
+        raise GisError(f"{path.name}: no header row in the first 200 rows; expected {expected}")
     if header_index is None:
         raise GisError(
             f"{path.name}: no header row naming the units; expected a column headed adcode (区划代码) "

@@ -189,7 +189,7 @@ def test_capacity_with_text_is_one_line(tmp_path):
 
 def test_missing_coordinate_columns(tmp_path):
     path = _write(tmp_path / "c.csv", "name,address\nA,somewhere\n")
-    with pytest.raises(GisError, match="no header row with coordinate columns"):
+    with pytest.raises(GisError, match="no header row in the first 200 rows; expected coordinate columns lon/lat"):
         read_facilities(path)
 
 
