@@ -230,6 +230,7 @@ def _pbf(tmp_path):
         writer.add_node(osmium.osm.mutable.Node(id=99, location=(5.0, 5.0), tags={"amenity": "clinic"}))
         writer.add_way(osmium.osm.mutable.Way(id=1, nodes=[1, 2, 3, 4], tags={"highway": "primary"}))
         writer.add_way(osmium.osm.mutable.Way(id=2, nodes=[1, 99], tags={"waterway": "river"}))
+        writer.add_way(osmium.osm.mutable.Way(id=3, nodes=[4, 500], tags={"highway": "track"}))  # node 500 is not in the file
     return path
 
 
@@ -237,7 +238,11 @@ def _pbf(tmp_path):
 def test_network_times_by_hand(tmp_path, kind):
     from gis.analysis.roads import read_roads, read_speeds, road_graph
 
-    lines, classes, column = read_roads(_road_file(tmp_path) if kind == "gpkg" else _pbf(tmp_path))
+    if kind == "gpkg":
+        lines, classes, column = read_roads(_road_file(tmp_path))
+    else:
+        with pytest.warns(UserWarning, match="1 highway ways without node locations"):
+            lines, classes, column = read_roads(_pbf(tmp_path))
     assert list(classes) == ["primary"] and column == "highway"  # the river way is not a road
     graph = road_graph(lines, classes, read_speeds())
     assert graph.n_edges == 3
