@@ -25,6 +25,7 @@ COMMANDS = {
     "inequality": ("gis.cli.inequality", "inequality", "Theil, Gini (Dagum) and CV of one indicator, between and within groups, by year."),
     "geodetector": ("gis.cli.geodetector", "geodetector_command", "Geographical detector: factor q, interactions, risk and ecological detectors."),
     "degurba": ("gis.cli.degurba", "degurba", "Degree of Urbanisation of a population grid or of units."),
+    "access": ("gis.cli.access", "access", "Population-weighted access to facilities: shares within reach, mean distance or time, 2SFCA."),
     "qgis": ("gis.cli.qgis", "qgis", "The QGIS plugin (Processing provider 城乡融合 / Urban-rural): install it or zip it."),
 }
 

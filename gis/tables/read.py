@@ -120,22 +120,26 @@ def detect_encoding(raw: bytes) -> str:
     raise ValueError("not UTF-8, GBK or GB18030 text")
 
 
-def read_table(path: str | Path) -> RawTable:
-    """Read a ``.csv`` or ``.xlsx`` file into a :class:`RawTable`; other suffixes are an error."""
+def read_table(path: str | Path, is_header=None) -> RawTable:
+    """Read a ``.csv`` or ``.xlsx`` file into a :class:`RawTable`; other suffixes are an error.
+
+    ``is_header(cells) -> bool`` picks the header row (default: the first naming a unit
+    identifier, adcode or name); its docstring says what it looks for in the error when no row
+    passes (``gis access`` looks for lon/lat columns)."""
     path = Path(path)
     if not path.is_file():
         raise GisError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv" or suffix == ".txt":
-        return _read_csv(path)
+        return _read_csv(path, is_header)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
+        return _read_xlsx(path, is_header)
     if suffix == ".xls":
         raise GisError(f"{path.name}: old Excel .xls files are not read; save it as .xlsx or CSV in Excel")
     raise GisError(f"{path.name}: expected a .csv or .xlsx file")
 
 
-def _read_csv(path: Path) -> RawTable:
+def _read_csv(path: Path, is_header=None) -> RawTable:
     raw = path.read_bytes()
     try:
         encoding = detect_encoding(raw)
@@ -157,7 +161,7 @@ def _read_csv(path: Path) -> RawTable:
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     fast = _csv_columns_fast(raw, text, delimiter)
     if fast is not None:
-        return _split_header(path, encoding, None, *fast, all_text=True)
+        return _split_header(path, encoding, None, *fast, all_text=True, is_header=is_header)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records = []
     while True:
@@ -169,7 +173,7 @@ def _read_csv(path: Path) -> RawTable:
         except csv.Error as error:
             raise GisError(f"{path.name}, row {start_line}: not valid CSV ({error})") from None
         records.append((start_line, cells))
-    return _split_header(path, encoding, None, *_records_to_columns(records, pad=""), all_text=True)
+    return _split_header(path, encoding, None, *_records_to_columns(records, pad=""), all_text=True, is_header=is_header)
 
 
 def _csv_columns_fast(raw: bytes, text: str, delimiter: str) -> tuple[np.ndarray, list[np.ndarray]] | None:
@@ -225,7 +229,7 @@ def _records_to_columns(records: list[tuple[int, list[object]]], pad: object) ->
     return np.array([row for row, _ in records], dtype=np.int64), columns
 
 
-def _read_xlsx(path: Path) -> RawTable:
+def _read_xlsx(path: Path, is_header=None) -> RawTable:
     import openpyxl
 
     try:
@@ -252,7 +256,7 @@ def _read_xlsx(path: Path) -> RawTable:
         title = sheet.title
     finally:
         workbook.close()
-    return _split_header(path, "xlsx", title, *_records_to_columns(records, pad=None))
+    return _split_header(path, "xlsx", title, *_records_to_columns(records, pad=None), is_header=is_header)
 
 
 class FormulaCell(str):
@@ -316,7 +320,7 @@ def _column_texts(column: np.ndarray, all_text: bool) -> np.ndarray:
 
 
 def _split_header(path: Path, encoding: str, sheet: str | None, record_rows: np.ndarray, columns: list[np.ndarray],
-                  all_text: bool = False) -> RawTable:
+                  all_text: bool = False, is_header=None) -> RawTable:
     """Find the header row (the first naming an identifier column) and the data rows below it.
 
     ``record_rows`` and ``columns`` hold every record of the file (spreadsheet row numbers,
@@ -332,10 +336,18 @@ def _split_header(path: Path, encoding: str, sheet: str | None, record_rows: np.
 
     header_index = None
     for index in range(min(200, len(record_rows))):
+        if is_header is not None:
+            if is_header([_cell_text(c) for c in record(index)]):
+                header_index = index
+                break
+            continue
         roles = {classify_id_column(_cell_text(c)) for c in record(index)}
         if roles & {"adcode", "name", "prefecture"}:
             header_index = index
             break
+    if header_index is None and is_header is not None:
+        expected = is_header.__doc__ or "the table's columns"
+        raise GisError(f"{path.name}: no header row in the first 200 rows; expected {expected}")
     if header_index is None:
         raise GisError(
             f"{path.name}: no header row naming the units; expected a column headed adcode (区划代码) "

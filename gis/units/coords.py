@@ -130,3 +130,43 @@ def geometries_gcj02_to_wgs84(geometries):
 def geometries_wgs84_to_gcj02(geometries):
     """Convert shapely geometries from WGS-84 to GCJ-02 (for maps drawn on AMap tiles)."""
     return shapely.transform(geometries, _xy_function(wgs84_to_gcj02))
+
+
+# BD-09 (Baidu) is GCJ-02 with a further rotation and shift, in closed form both ways; the
+# constants are those published with Baidu's API and reproduced by coordtransform et al.
+_BD_X_PI = np.pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 degrees -> BD-09 (Baidu) degrees (arrays of any shape)."""
+    x = np.asarray(lon, dtype="float64")
+    y = np.asarray(lat, dtype="float64")
+    z = np.hypot(x, y) + 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _BD_X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 (Baidu) degrees -> GCJ-02 degrees (arrays of any shape; the published inverse,
+    good to ~1e-6 degrees — the BD-09 formula itself is only defined to that)."""
+    x = np.asarray(lon, dtype="float64") - 0.0065
+    y = np.asarray(lat, dtype="float64") - 0.006
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def bd09_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 (Baidu) degrees -> WGS-84 degrees, through GCJ-02."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def to_wgs84(lon, lat, coords: str) -> tuple[np.ndarray, np.ndarray]:
+    """Points in ``coords`` (``"wgs84"``, ``"gcj02"`` or ``"bd09"``) as WGS-84 degrees."""
+    if coords == "wgs84":
+        return np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
+    if coords == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    if coords == "bd09":
+        return bd09_to_wgs84(lon, lat)
+    raise ValueError(f"coords {coords!r}: expected 'wgs84', 'gcj02' or 'bd09'")
