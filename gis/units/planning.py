@@ -107,7 +107,7 @@ def _values(frame: pd.DataFrame, rows: pd.DataFrame, level: str) -> tuple[pd.Ser
                 continue
             by_code = members.set_index("adcode")
             hit = frame[key].map(by_code["group"])
-            in_part = frame[key].map(by_code["partial"]).fillna(False).astype(bool)
+            in_part = frame[key].map(by_code["partial"]).astype("boolean").fillna(False).astype(bool)
         elif level == "prefecture":
             by_prefecture = members.assign(prefecture=members["adcode"].str[:4] + "00").drop_duplicates("prefecture")
             hit = frame["adcode"].map(by_prefecture.set_index("prefecture")["group"])
