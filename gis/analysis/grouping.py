@@ -50,6 +50,8 @@ def unit_groups(units: pd.DataFrame, grouping: str, level: str) -> pd.Series:
             raise GisError("--groups prefecture groups counties; use --level counties")
         names = units["prefecture_name"].astype(str)
         return pd.Series(pd.Categorical(names, categories=list(dict.fromkeys(names))), index=units.index)
+    if grouping in SHIPPED and SHIPPED[grouping].counties_only and level != "counties":
+        raise GisError(f"--groups {grouping} groups counties; use --level counties")
     if grouping not in units.columns:
         if grouping in SHIPPED:
             raise GisError(f"--groups {grouping}: no {level} here belong to the shipped {SHIPPED[grouping].label_zh} "

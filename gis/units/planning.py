@@ -43,13 +43,14 @@ class Grouping:
     yes_zh: str = ""
     no_zh: str = ""
     rest_zh: str = ""  # named groups: the label of units in none of them (if that is known)
+    counties_only: bool = False  # a grouping of counties, not passed up to their prefectures
 
 
 GROUPINGS: dict[str, Grouping] = {
     "economic_region": Grouping("四大经济区域", "NBS economic regions"),
     "region": Grouping("省内区域", "provincial sub-regions"),
     "mountain26": Grouping("山区26县", "Zhejiang's 26 mountain counties", flag=True,
-                           yes_zh="山区26县 mountain-26 counties", no_zh="其他县 other counties"),
+                           yes_zh="山区26县 mountain-26 counties", no_zh="其他县 other counties", counties_only=True),
     "pilot_zone": Grouping("国家城乡融合发展试验区", "national urban-rural integration pilot zones",
                            rest_zh="试验区外 outside the pilot zones"),
 }
@@ -139,6 +140,8 @@ def add_planning_attributes(boundaries: Boundaries) -> Boundaries:
               "county": boundaries.counties.copy()}
     for level, frame in frames.items():
         for name, spec in GROUPINGS.items():
+            if spec.counties_only and level != "county":
+                continue
             members = rows[rows["grouping"] == name]
             group, partial = _values(frame, members, level)
             if group.isna().all():
