@@ -133,7 +133,7 @@ def add_planning_attributes(boundaries: Boundaries) -> Boundaries:
     Named groupings (``economic_region``, ``region``, ``pilot_zone``) are text, null outside
     their groups; ``mountain26`` is True/False in the provinces that have members, null
     elsewhere. ``pilot_zone_partial`` (True/False on the members) is added where a member lies
-    only partly in its zone. Works on one province or the whole country.
+    only partly in its zone (True there, null elsewhere). Works on one province or the whole country.
     """
     rows = _all_groupings()
     frames = {"province": boundaries.province.copy(), "prefecture": boundaries.prefectures.copy(),
@@ -152,7 +152,7 @@ def add_planning_attributes(boundaries: Boundaries) -> Boundaries:
             else:
                 frame[name] = group.astype("string")
             if partial[group.notna()].any():
-                frame[f"{name}_partial"] = partial.astype("boolean").where(group.notna(), pd.NA)
+                frame[f"{name}_partial"] = pd.Series(pd.NA, index=frame.index, dtype="boolean").mask(partial, True)
     return boundaries.replace(province=frames["province"], prefectures=frames["prefecture"], counties=frames["county"])
 
 

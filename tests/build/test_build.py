@@ -113,8 +113,9 @@ def test_attributes_flags_and_seed_values(built):
     counties = pyogrio.read_dataframe(gpkg, layer="counties").set_index("adcode")
     assert counties.loc["330127", "name"] == "淳安县"
     assert counties["mountain26"].sum() == 26
-    assert counties["pilot_zone"].sum() == 12
+    assert counties["pilot_zone"].eq("嘉湖片区").sum() == 12 and counties["pilot_zone"].notna().sum() == 12
     assert set(counties["region"]) == {"浙东北", "浙西南"}
+    assert set(counties["economic_region"]) == {"东部"}
     prefectures = pyogrio.read_dataframe(gpkg, layer="prefectures").set_index("name")
     assert prefectures.loc["丽水市", "income_ratio_2020"] == 2.05
     assert prefectures.loc["金华市", "income_gap_2020"] == 31180

@@ -135,7 +135,7 @@ def test_a_zone_covering_part_of_a_county_is_flagged_partial_not_rounded_up():
     guangdong = add_planning_attributes(load_boundaries("440000"))
     zone = guangdong.counties[guangdong.counties["pilot_zone"].notna()].set_index("name")
     assert set(zone.index) == {"花都区", "从化区", "增城区", "清城区", "清新区", "佛冈县", "英德市"}
-    assert zone.loc["英德市", "pilot_zone_partial"] and not zone.drop("英德市")["pilot_zone_partial"].any()
+    assert zone.loc["英德市", "pilot_zone_partial"] and zone.drop("英德市")["pilot_zone_partial"].isna().all()
     # 广州市 and 清远市 have only some counties in the zone: partial members as prefectures.
     prefectures = guangdong.prefectures.set_index("name")
     assert prefectures.loc[["广州市", "清远市"], "pilot_zone_partial"].all()
