@@ -132,3 +132,59 @@ def test_zhejiang_groupings_are_refused_where_no_unit_belongs(tmp_path):
     result = run("inequality", "--province", "320000", "--groups", "pilot_zone", "--level", "counties",
                  "--indicator", "resident_population", "-o", tmp_path / "p.csv")
     assert result.exit_code == 2 and "incomplete" in result.output
+
+
+def test_group_colours_stay_distinct_to_20_and_neighbours_differ_past_that():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from gis.analysis.grouping import DISTINCT_20, OKABE_ITO, group_colours
+
+    # 6 × 5 squares, each its own group: 30 groups, each touching up to 8 others (corners too).
+    cells = [(i, j) for j in range(5) for i in range(6)]
+    units = gpd.GeoDataFrame({"g": [f"g{k:02d}" for k in range(len(cells))]},
+                             geometry=[box(i, j, i + 1, j + 1) for i, j in cells], crs="EPSG:4326")
+    order = list(units["g"])
+    colours = group_colours(units, "g", order)
+    assert set(colours.values()) <= set(DISTINCT_20)
+    index = {cell: g for cell, g in zip(cells, order)}
+    for (i, j), g in index.items():
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                other = index.get((i + di, j + dj))
+                if other is not None and other != g:
+                    assert colours[other] != colours[g], (g, other)
+    # Up to 20 groups every group has its own colour; up to 8 the colour-blind-safe set, in order.
+    assert len(set(group_colours(units.iloc[:20], "g", order[:20]).values())) == 20
+    assert list(group_colours(units.iloc[:3], "g", ["g02", "g00", "g01"]).values()) == list(OKABE_ITO[:3])
+
+
+def test_index_scores_summarised_by_a_shipped_grouping(tmp_path):
+    from pathlib import Path
+
+    synthetic = Path(__file__).parents[1] / "data" / "SYNTHETIC_counties_90_2020_gbk.csv"
+    out = tmp_path / "ix.csv"
+    result = run("index", "--data", synthetic, "--allow-unmatched", "--indicators", "rural_income,hospital_beds_per_1000,share_aged_60plus",
+                 "--by", "mountain26", "-o", out)
+    assert result.exit_code == 0, result.output
+    summary = read_csv(tmp_path / "ix.groups.csv")
+    assert list(summary["group"]) == ["山区26县 mountain-26 counties", "其他县 other counties"]
+    scores = read_csv(out)
+    for row in summary.itertuples():
+        part = scores[(scores["unit_group"] == row.group) & scores["integration_index"].notna()]
+        assert row.units == len(part) and np.isclose(row.mean_integration_index, part["integration_index"].mean())
+
+
+def test_geodetector_takes_a_groups_file_as_a_factor(tmp_path):
+    counties, values, group, data, groups = _zhejiang_table(tmp_path)
+    out = tmp_path / "gd.gpkg"
+    result = run("geodetector", "--data", data, "--y", "rural_income", "--factors", "region", "--groups-file", groups,
+                 "--year", "2022", "-o", out)
+    assert result.exit_code == 0, result.output
+    factors = read_csv(tmp_path / "gd.factors.csv").set_index("factor")
+    assert set(factors.index) == {"region", "groups_file"}
+    # q of the groups by hand: 1 − Σ_h N_h σ_h² / (N σ²).
+    y = pd.Series(values)
+    by = y.groupby(group)
+    q = 1 - (by.count() * by.var(ddof=0)).sum() / (len(y) * y.var(ddof=0))
+    assert np.isclose(factors.loc["groups_file", "q"], q, rtol=1e-9)
