@@ -30,6 +30,17 @@ SCHEME_LABELS = {
 }
 
 
+#: Groups of each unit factor of the run in their source's order (legends follow it).
+GROUP_ORDERS: dict[str, list[str]] = {}
+
+
+def _in_order(factor: str, values) -> list[str]:
+    """``values`` in the factor's group order (a grouping's source order), else sorted."""
+    values = [str(v) for v in values]
+    order = [g for g in GROUP_ORDERS.get(factor, []) if g in values]
+    return order + sorted(v for v in values if v not in order)
+
+
 def _discretize_option(value: str):
     """``optimal`` or ``SCHEME:K`` -> the ``continuous`` spec of :func:`gis.analysis.geodetector.geodetector`."""
     from gis.analysis.geodetector import SCHEMES
@@ -104,6 +115,7 @@ def geodetector_command(paths, y_name, factors, groups_file, discretize, year, l
     if y_name not in reg.index:
         raise GisError(f"--y {y_name}: Y must be an indicator of gis/data/indicators.csv")
     scheme = _discretize_option(discretize)
+    GROUP_ORDERS.clear()
     boundaries, long, report = load_tables(paths, province, allow_unmatched, year, attribute_columns=list(columns))
     click.echo(report.summary())
     boundaries = add_planning_attributes(boundaries)
@@ -122,6 +134,7 @@ def geodetector_command(paths, y_name, factors, groups_file, discretize, year, l
         groups, _ = resolve_groups(units, None if factor == "groups_file" else factor,
                                    groups_file if factor == "groups_file" else None, columns, boundaries, level, allow_unmatched)
         frame[factor] = groups.astype(object).to_numpy()
+        GROUP_ORDERS[factor] = [str(g) for g in groups.cat.categories]
     lacking = frame[frame[[*indicators, *group_factors]].isna().any(axis=1)]
     if len(lacking):
         click.echo(f"Left out ({len(lacking)} of {len(frame)} {level}, missing Y or a factor in {year}): "
@@ -138,7 +151,7 @@ def geodetector_command(paths, y_name, factors, groups_file, discretize, year, l
     for f in names:
         layer_units[f"stratum_{f}"] = layer_units[f"stratum_{f}"].astype(str)
     layer_units["year"] = year
-    styles = [_strata_style(f, sorted(layer_units[f"stratum_{f}"].unique()), i == 0) for i, f in enumerate(names)]
+    styles = [_strata_style(f, _in_order(f, layer_units[f"stratum_{f}"].unique()), i == 0) for i, f in enumerate(names)]
     tables = {
         "geodetector_factors": result.factors, "geodetector_interactions": result.interactions,
         "geodetector_risk_means": result.risk_means, "geodetector_risk_tests": result.risk_tests,
@@ -174,6 +187,8 @@ def _write_map(path: Path, units, analysed, result, y_name: str, names: list[str
     out of the analysis show as no data."""
     from dataclasses import replace
 
+    import pandas as pd
+
     from gis.maps.analysis import analysis_spec, write_analysis_map
     from gis.maps.spec import FieldLabel
     from gis.tables.indicators import registry
@@ -184,7 +199,7 @@ def _write_map(path: Path, units, analysed, result, y_name: str, names: list[str
     for factor in names:
         column = f"stratum_{factor}"
         if factor not in reg.index:
-            strata[column] = strata[column].astype(str)
+            strata[column] = pd.Categorical(strata[column].astype(str), categories=_in_order(factor, strata[column].astype(str).unique()))
         else:
             strata[column] = _stratum_labels(strata[column].to_numpy(), analysed[factor].to_numpy(), str(reg.loc[factor, "unit"]))
     frame = units[["adcode", "name", "geometry"]].merge(
