@@ -21,6 +21,16 @@ GROUPING_LABELS = {"economic_region": "东部/中部/西部/东北", "region": "
 GROUPING_LABELS_EN = {"economic_region": "NBS economic regions", "region": "provincial sub-regions",
                       "mountain26": "mountain-26 counties and the rest",
                       "pilot_zone": "urban-rural integration pilot zones and the rest", "prefecture": "prefecture"}
+def grouping_labels(grouping: str, groups) -> tuple[str, str]:
+    """Chinese and English name of a grouping for titles: a province's own sub-regions and the
+    user's groups read as their groups (苏南/苏中/苏北), the other groupings by name."""
+    groups = [str(g) for g in groups]
+    if grouping in GROUPING_LABELS and grouping != "region":
+        return GROUPING_LABELS[grouping], GROUPING_LABELS_EN[grouping]
+    joined = "/".join(groups) if len(groups) <= 5 else f"{grouping} ({len(groups)} groups)"
+    return joined, joined
+
+
 COMPONENT_LABELS = {
     "total": "总体 total",
     "between": "组间 between",
@@ -168,9 +178,9 @@ def _write_map(path: Path, units, frame, indicator: str, grouping: str, level: s
     label = registry().loc[indicator]
     span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
     spec = analysis_spec("inequality").with_tokens(
-        {"place": boundaries.name, "indicator": str(label["label_zh"]), "years": f"{span}年", "grouping_zh": GROUPING_LABELS.get(grouping, grouping)},
+        {"place": boundaries.name, "indicator": str(label["label_zh"]), "years": f"{span}年", "grouping_zh": grouping_labels(grouping, groups)[0]},
         {"place": province_name_en(boundaries.code), "indicator": str(label["label_en"]), "years": span,
-         "grouping_en": GROUPING_LABELS_EN.get(grouping, grouping)},
+         "grouping_en": grouping_labels(grouping, groups)[1]},
     )
     write_analysis_map(spec, map_frame, level, "; ".join(sources), path)
 
@@ -271,7 +281,7 @@ def _write_page(path: Path, table, frame, indicator: str, grouping: str, level: 
     rows = [[str(y)] + [f"{v:.4f}" for v in wide.loc[y]] for y in wide.index]
     n_units = table[table["measure"] == "n"].set_index("year")["value"]
     page = SeriesPage(
-        title_zh=f"{place}{label['label_zh']}的差异及其分解（按{GROUPING_LABELS.get(grouping, grouping)}分组）",
+        title_zh=f"{place}{label['label_zh']}的差异及其分解（按{grouping_labels(grouping, frame['group'].cat.categories)[0]}分组）",
         title_en=f"Inequality of {label['label_en']} across {level}, {place}, decomposed by {grouping}",
         description=f"单元 units: {level}, {int(n_units.min())} per year; 权重 weights: {weight_source}",
         charts=charts,
