@@ -8,7 +8,7 @@ found (``group_complete``) and the source document. Shipped groupings:
 
 - ``economic_region``: 东部 / 中部 / 西部 / 东北 (国家统计局, 2011), provinces;
 - ``region``: a province's own sub-regions where an official division exists — 浙东北 / 浙西南,
-  苏南 / 苏中 / 苏北, 珠三角 / 粤东 / 粤西 / 粤北 — prefectures;
+  苏南 / 苏中 / 苏北, 珠三角 / 粤东 / 粤西 / 粤北, 四川五大经济区 — prefectures;
 - ``mountain26``: Zhejiang's 山区26县, counties (yes/no);
 - ``pilot_zone``: the national urban-rural integration pilot zones (国家城乡融合发展试验区,
   发改规划〔2019〕1947号) whose members the sources found name, at the level they name them.
@@ -75,7 +75,10 @@ def groupings_table() -> pd.DataFrame:
 def group_order(grouping: str) -> list[str]:
     """The groups of a shipped grouping in the order their sources list them."""
     rows = _all_groupings()
-    rows = rows[rows["grouping"] == grouping].sort_values("order", kind="stable")
+    rows = rows[rows["grouping"] == grouping]
+    # Province by province (a national build lists 浙东北, 浙西南 before 苏南 …), each in its order.
+    province_rank = rows["adcode"].str[:2].map({p: i for i, p in enumerate(dict.fromkeys(rows["adcode"].str[:2]))})
+    rows = rows.assign(province_rank=province_rank).sort_values(["province_rank", "order"], kind="stable")
     return list(dict.fromkeys(rows["group"]))
 
 

@@ -125,8 +125,11 @@ def test_jiangsu_and_sichuan_carry_only_their_own_groupings(jiangsu):
     assert not counties["pilot_zone"].isin(["嘉湖片区"]).any()
     sichuan = add_planning_attributes(load_boundaries("510000"))
     for frame in (sichuan.counties, sichuan.prefectures):
-        assert {"mountain26", "pilot_zone", "region"}.isdisjoint(frame.columns)
+        assert {"mountain26", "pilot_zone"}.isdisjoint(frame.columns)
         assert set(frame["economic_region"]) == {"西部"}
+        assert frame["region"].notna().all()  # 四川五大经济区 cover all 21 市州
+    assert sichuan.prefectures["region"].value_counts().to_dict() == {
+        "成都平原经济区": 8, "川东北经济区": 5, "川南经济区": 4, "攀西经济区": 2, "川西北生态示范区": 2}
 
 
 def test_a_zone_covering_part_of_a_county_is_flagged_partial_not_rounded_up():
