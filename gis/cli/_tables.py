@@ -72,7 +72,7 @@ def resolve_groups(units, grouping: str | None, groups_file, table_columns: dict
         source = sources[0]["source"] if sources else ("counties by prefecture" if grouping == "prefecture" else f"column {grouping!r}")
         return unit_groups(units, grouping, level), source
     read = read_unit_groups(path, boundaries, column=column, allow_unmatched=allow_unmatched, level=level)
-    click.echo(read.report.summary().replace("values for", "groups for").rsplit("\n", 1)[0])
+    click.echo(read.summary())
     groups = units["adcode"].map(read.groups)
     left = units[groups.isna()]
     if len(left):

@@ -39,6 +39,22 @@ class UnitGroups:
     report: JoinReport
     source: str
 
+    def summary(self) -> str:
+        """What was read and matched, as the join report says it for indicator tables: every
+        row matched or listed with its reason."""
+        f = self.report.files[0]
+        lines = [f"Read groups: {f.file}: {f.encoding_label()}; group column {self.source.split('column ', 1)[-1]}",
+                 f"    rows: {f.rows_in} in = {f.rows_matched} matched + {f.rows_reported} reported"]
+        if f.matched_by:
+            lines.append("    matched by: " + ", ".join(f"{k} {v}" for k, v in f.matched_by.items()))
+        if self.report.renamed:
+            lines += [f"    {old} → {new}" for old, new in sorted(self.report.renamed.items())]
+        if self.report.reported_rows:
+            lines.append(f"Rows reported, not joined ({len(self.report.reported_rows)}):")
+            lines += ["  " + r.describe() for r in self.report.reported_rows]
+        lines.append(f"Result: {len(self.order)} groups for {len(self.groups)} units: " + ", ".join(self.order))
+        return "\n".join(lines)
+
 
 def _rows(numbers) -> str:
     numbers = list(numbers)
@@ -92,7 +108,6 @@ def read_unit_groups(path: str | Path, boundaries, column: str | None = None, al
     header = table.header[group_index]
     report = JoinReport()
     file_report = FileReport(name, table.encoding, table.sheet, layout="groups", skipped_rows=table.skipped_rows)
-    file_report.indicator_columns = [header]
     report.files.append(file_report)
     matcher = UnitMatcher(boundaries)
     wanted_level = {"counties": "county", "prefectures": "prefecture"}.get(level or "")
