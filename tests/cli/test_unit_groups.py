@@ -188,3 +188,14 @@ def test_geodetector_takes_a_groups_file_as_a_factor(tmp_path):
     by = y.groupby(group)
     q = 1 - (by.count() * by.var(ddof=0)).sum() / (len(y) * y.var(ddof=0))
     assert np.isclose(factors.loc["groups_file", "q"], q, rtol=1e-9)
+
+
+def test_a_groups_workbook_gives_the_same_split(tmp_path):
+    _, values, group, data, groups = _zhejiang_table(tmp_path)
+    book = tmp_path / "groups.xlsx"
+    pd.read_csv(groups, dtype=str).to_excel(book, index=False)
+    out = tmp_path / "x.csv"
+    result = run("inequality", "--data", data, "--indicator", "rural_income", "--groups-file", book, "--level", "counties", "-o", out)
+    assert result.exit_code == 0, result.output
+    theil = read_csv(out).query("measure == 'theil_t' and component == 'between'")["value"].iloc[0]
+    assert np.isclose(theil, _theil_t(values, group)[1], rtol=1e-12)
