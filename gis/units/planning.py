@@ -135,8 +135,8 @@ def add_planning_attributes(boundaries: Boundaries) -> Boundaries:
 
     Named groupings (``economic_region``, ``region``, ``pilot_zone``) are text, null outside
     their groups; ``mountain26`` is True/False in the provinces that have members, null
-    elsewhere. ``pilot_zone_partial`` (True/False on the members) is added where a member lies
-    only partly in its zone (True there, null elsewhere). Works on one province or the whole country.
+    elsewhere. ``pilot_zone_partial`` is added where a member lies only partly in its zone
+    (True there, null elsewhere). Works on one province or the whole country.
     """
     rows = _all_groupings()
     frames = {"province": boundaries.province.copy(), "prefecture": boundaries.prefectures.copy(),
