@@ -102,8 +102,12 @@ def _prepare(values, groups, weights, label: str = "", units=None, need_positive
         g = pd.Series(np.asarray(groups, dtype=object))
         if g.isna().any():
             raise GisError(f"no group for unit(s) {', '.join(map(str, units[g.isna().to_numpy()][:10]))}{where}")
-        codes, uniques = pd.factorize(g.astype(str), sort=True)
-        names = list(uniques)
+        if isinstance(groups, pd.Categorical):  # the groups' own order (as their source lists them)
+            present = groups.remove_unused_categories()
+            codes, names = present.codes, [str(c) for c in present.categories]
+        else:
+            codes, uniques = pd.factorize(g.astype(str), sort=True)
+            names = list(uniques)
         if len(names) < 2:
             raise GisError(f"the decomposition needs at least 2 groups; all units are in {names[0]!r}{where}")
     return _Prepared(y, w, np.asarray(codes), names)
@@ -322,7 +326,7 @@ def inequality_table(
         label = f"{year} {yr}"
         units_ = part[unit].to_numpy()
         y = part[value].to_numpy(dtype=float)
-        g = part[group].to_numpy()
+        g = part[group].array if isinstance(part[group].dtype, pd.CategoricalDtype) else part[group].to_numpy()
         w = part[weight].to_numpy(dtype=float) if weight else None
         rows.append((yr_out, "n", "n_units", "", float(len(part))))
         if {"theil_t", "theil_l"} & set(measures):

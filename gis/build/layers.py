@@ -19,7 +19,7 @@ from gis.maps.china import maritime_line_table, needs_standard
 from gis.tables.indicators import LONG_COLUMNS, registry, to_wide
 from gis.tables.join import cited_files
 from gis.units.boundaries import Boundaries
-from gis.units.planning import add_planning_attributes, planning_groups
+from gis.units.planning import add_planning_attributes, grouping_sources
 
 LEVEL_FRAMES = ("province", "prefectures", "counties")
 
@@ -111,13 +111,8 @@ def build_layers(
     for layer in LEVEL_FRAMES:
         sources.append({"layer": layer, "column": "geometry, area_km2", "source": boundaries.source})
         sources += _source_rows(layer, indicators, tables[layer]["adcode"])
-    groups = pd.concat([planning_groups(code) for code in boundaries.province["adcode"]])
-    for group, rows in groups.groupby("group"):
-        for layer in ("prefectures", "counties"):
-            if group in tables[layer].columns:
-                sources.append(
-                    {"layer": layer, "column": group, "source": "; ".join(rows["source"].unique())}
-                )
+    for layer in LEVEL_FRAMES:
+        sources += [{"layer": layer, **row} for row in grouping_sources(tables[layer].columns, boundaries.province["adcode"])]
 
     if degurba is not None:
         for layer in ("counties", "prefectures"):

@@ -7,16 +7,18 @@ from pathlib import Path
 import click
 
 from gis.cli import options
-from gis.cli._tables import LEVELS, load_tables
+from gis.cli._tables import LEVELS, load_tables, resolve_groups, table_group_columns
 from gis.errors import GisError
 
 #: Categorical factors taken from the units themselves rather than from the tables.
-UNIT_FACTORS = ("region", "mountain26", "pilot_zone", "prefecture")
+UNIT_FACTORS = ("economic_region", "region", "mountain26", "pilot_zone", "prefecture")
 #: Names of the unit factors on the map (Chinese, English).
 UNIT_FACTOR_LABELS = {
-    "region": ("浙东北/浙西南", "North-east / south-west Zhejiang"),
+    "economic_region": ("四大经济区域", "NBS economic regions"),
+    "region": ("省内区域", "Provincial sub-regions"),
     "mountain26": ("山区26县", "Mountain-26 counties"),
-    "pilot_zone": ("嘉湖片区", "Jiaxing–Huzhou pilot zone"),
+    "pilot_zone": ("城乡融合发展试验区", "Urban-rural integration pilot zones"),
+    "groups_file": ("自定义分组", "Your groups"),
     "prefecture": ("设区市", "Prefecture"),
 }
 #: Discretisation schemes as the map names them (Chinese, English).
@@ -26,6 +28,17 @@ SCHEME_LABELS = {
     "fisher_jenks": ("自然断点", "natural breaks"),
     "std": ("标准差", "standard deviations"),
 }
+
+
+#: Groups of each unit factor of the run in their source's order (legends follow it).
+GROUP_ORDERS: dict[str, list[str]] = {}
+
+
+def _in_order(factor: str, values) -> list[str]:
+    """``values`` in the factor's group order (a grouping's source order), else sorted."""
+    values = [str(v) for v in values]
+    order = [g for g in GROUP_ORDERS.get(factor, []) if g in values]
+    return order + sorted(v for v in values if v not in order)
 
 
 def _discretize_option(value: str):
@@ -44,7 +57,10 @@ def _discretize_option(value: str):
 @options.data("paths")
 @click.option("--y", "y_name", required=True, help="Registry name of the indicator to explain (Y).")
 @click.option("--factors", required=True,
-              help="Comma-separated factors: indicators (numeric, discretised) or unit groups (region, mountain26, pilot_zone, prefecture).")
+              help="Comma-separated factors: indicators (numeric, discretised) or unit groups (economic_region, region, "
+                   "mountain26, pilot_zone, prefecture, a text column of your table, groups_file for --groups-file).")
+@click.option("--groups-file", "groups_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your own groups (unit, group), used as the factor named groups_file.")
 @click.option("--discretize", "discretize", default="optimal", show_default=True,
               help="Numeric factors: optimal (OPGD search over schemes × 3–8 classes), a scheme (best class count), or SCHEME:K.")
 @click.option("--year", type=options.YEARS, default=None, help="Year of the values (needed when the data have several years).")
@@ -57,14 +73,13 @@ def _discretize_option(value: str):
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw every factor's strata, with its q, as an offline HTML map (.html).")
 @options.overwrite
-def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
+def geodetector_command(paths, y_name, factors, groups_file, discretize, year, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Geographical detector (王劲峰, 徐成东 2017): factor q and p, interaction types, risk and
     ecological detectors; numeric factors discretised by a named scheme or the optimal search."""
     import geopandas as gpd
 
     from gis._files import refuse_overwrite, write_csv
     from gis.analysis.geodetector import geodetector
-    from gis.analysis.grouping import unit_groups
     from gis.outputs.gpkg import OutputLayer, write_geopackage
     from gis.tables.indicators import registry
     from gis.units.planning import add_planning_attributes
@@ -86,18 +101,26 @@ def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, 
     if y_name in names:
         raise GisError(f"--factors: {y_name} is Y itself")
     reg = registry()
-    unknown = [f for f in [y_name, *names] if f not in reg.index and f not in UNIT_FACTORS]
+    columns = table_group_columns(paths, [f for f in names if f not in reg.index])
+    if "groups_file" in names and groups_file is None:
+        raise GisError("--factors groups_file: give the file with --groups-file")
+    if groups_file is not None and "groups_file" not in names:
+        names.append("groups_file")
+    group_factors = [f for f in names if f not in reg.index]
+    unknown = [f for f in [y_name, *group_factors] if f not in reg.index and f not in UNIT_FACTORS and f not in columns
+               and f != "groups_file"]
     if unknown:
         raise GisError(f"unknown indicator(s) or factor(s) {', '.join(unknown)}; indicators are in gis/data/indicators.csv, "
-                       f"unit factors are {', '.join(UNIT_FACTORS)}")
+                       f"unit factors are {', '.join(UNIT_FACTORS)} or a text column of your --data table")
     if y_name not in reg.index:
         raise GisError(f"--y {y_name}: Y must be an indicator of gis/data/indicators.csv")
     scheme = _discretize_option(discretize)
-    boundaries, long, report = load_tables(paths, province, allow_unmatched, year)
+    GROUP_ORDERS.clear()
+    boundaries, long, report = load_tables(paths, province, allow_unmatched, year, attribute_columns=list(columns))
     click.echo(report.summary())
     boundaries = add_planning_attributes(boundaries)
     units = (boundaries.counties if level == "counties" else boundaries.prefectures).reset_index(drop=True)
-    indicators = [y_name, *[f for f in names if f not in UNIT_FACTORS]]
+    indicators = [y_name, *[f for f in names if f not in group_factors]]
     rows = long[long["indicator"].isin(indicators) & long["adcode"].isin(set(units["adcode"]))]
     years = sorted(rows["year"].unique())
     if year is None:
@@ -107,18 +130,20 @@ def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, 
     rows = rows[rows["year"] == year]
     wide = rows.pivot_table(index="adcode", columns="indicator", values="value", aggfunc="first").reindex(columns=indicators)
     frame = units[["adcode", "name", "geometry"]].merge(wide.reset_index(), on="adcode", how="left")
-    for factor in names:
-        if factor in UNIT_FACTORS:
-            frame[factor] = unit_groups(units, factor, level).to_numpy()
-    lacking = frame[frame[indicators].isna().any(axis=1)]
+    for factor in group_factors:
+        groups, _ = resolve_groups(units, None if factor == "groups_file" else factor,
+                                   groups_file if factor == "groups_file" else None, columns, boundaries, level, allow_unmatched)
+        frame[factor] = groups.astype(object).to_numpy()
+        GROUP_ORDERS[factor] = [str(g) for g in groups.cat.categories]
+    lacking = frame[frame[[*indicators, *group_factors]].isna().any(axis=1)]
     if len(lacking):
         click.echo(f"Left out ({len(lacking)} of {len(frame)} {level}, missing Y or a factor in {year}): "
-                   + "; ".join(f"{n} ({a}) lacks " + ", ".join(c for c in indicators if frame.loc[i, c] != frame.loc[i, c])
+                   + "; ".join(f"{n} ({a}) lacks " + ", ".join(c for c in [*indicators, *group_factors] if frame.loc[i, c] != frame.loc[i, c])
                                for i, n, a in zip(lacking.index, lacking["name"], lacking["adcode"])))
     frame = frame.drop(index=lacking.index).reset_index(drop=True)
     if frame.empty:
         raise GisError(f"no {level} have {y_name} and every factor in {year}")
-    continuous = {f: scheme for f in names if f not in UNIT_FACTORS}
+    continuous = {f: scheme for f in names if f not in group_factors}
     result = geodetector(frame, y_name, names, continuous=continuous, alpha=alpha)
     strata = result.strata.rename(columns={f: f"stratum_{f}" for f in names})
     layer_units = gpd.GeoDataFrame(frame[["adcode", "name", y_name, "geometry"]].merge(strata, on="adcode"),
@@ -126,7 +151,7 @@ def geodetector_command(paths, y_name, factors, discretize, year, level, alpha, 
     for f in names:
         layer_units[f"stratum_{f}"] = layer_units[f"stratum_{f}"].astype(str)
     layer_units["year"] = year
-    styles = [_strata_style(f, sorted(layer_units[f"stratum_{f}"].unique()), i == 0) for i, f in enumerate(names)]
+    styles = [_strata_style(f, _in_order(f, layer_units[f"stratum_{f}"].unique()), i == 0) for i, f in enumerate(names)]
     tables = {
         "geodetector_factors": result.factors, "geodetector_interactions": result.interactions,
         "geodetector_risk_means": result.risk_means, "geodetector_risk_tests": result.risk_tests,
@@ -162,6 +187,8 @@ def _write_map(path: Path, units, analysed, result, y_name: str, names: list[str
     out of the analysis show as no data."""
     from dataclasses import replace
 
+    import pandas as pd
+
     from gis.maps.analysis import analysis_spec, write_analysis_map
     from gis.maps.spec import FieldLabel
     from gis.tables.indicators import registry
@@ -171,8 +198,8 @@ def _write_map(path: Path, units, analysed, result, y_name: str, names: list[str
     strata = result.strata.rename(columns={f: f"stratum_{f}" for f in names})
     for factor in names:
         column = f"stratum_{factor}"
-        if factor in UNIT_FACTORS:
-            strata[column] = strata[column].astype(str)
+        if factor not in reg.index:
+            strata[column] = pd.Categorical(strata[column].astype(str), categories=_in_order(factor, strata[column].astype(str).unique()))
         else:
             strata[column] = _stratum_labels(strata[column].to_numpy(), analysed[factor].to_numpy(), str(reg.loc[factor, "unit"]))
     frame = units[["adcode", "name", "geometry"]].merge(
@@ -191,8 +218,8 @@ def _write_map(path: Path, units, analysed, result, y_name: str, names: list[str
         row = factors.loc[factor]
         tokens = {"q": f"{row['q']:.3f}", "p": f"{row['p']:.3g}", "factor": factor, "factor_en": factor,
                   "how": "", "how_en": ""}
-        if factor in UNIT_FACTORS:
-            tokens["factor"], tokens["factor_en"] = UNIT_FACTOR_LABELS[factor]
+        if factor not in reg.index:
+            tokens["factor"], tokens["factor_en"] = UNIT_FACTOR_LABELS.get(factor, (factor, factor))
             template = templates["stratum_groups"]
         else:
             tokens["factor"], tokens["factor_en"] = str(reg.loc[factor, "label_zh"]), str(reg.loc[factor, "label_en"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from gis.cli import options
-from gis.cli._tables import LEVELS, load_tables
+from gis.cli._tables import LEVELS, load_tables, resolve_groups, table_group_columns
 from gis.errors import GisError
 
 #: Written beside the scores (<name>.method.txt): what was computed, the formulas, the sources.
@@ -98,6 +98,11 @@ def _years_option(text: str | None):
 @options.data("paths")
 @click.option("--indicators", required=True, help="Comma-separated registry names of the inputs.")
 @click.option("--groups", default=None, help="Two subsystems for the coupling coordination degree: 'income=a,b;services=c,d'.")
+@click.option("--by", "by", default=None,
+              help="Unit groups to summarise the scores by (NAME.groups.csv): a shipped grouping (economic_region, region, "
+                   "mountain26, pilot_zone, prefecture) or a text column of your --data table.")
+@click.option("--groups-file", "groups_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your own unit groups for the summary: a CSV/XLSX of unit (adcode or name) and group.")
 @click.option("--method", type=click.Choice(["entropy", "entropy_topsis"]), default="entropy", show_default=True,
               help="Score by the entropy-weighted sum, or by TOPSIS closeness with entropy weights (both are written; this names the one mapped and ranked).")
 @click.option("--coupling-form", type=click.Choice(["wang2021", "traditional"]), default="wang2021", show_default=True,
@@ -113,7 +118,7 @@ def _years_option(text: str | None):
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the scores (and coupling coordination grades) as an offline HTML map (.html).")
 @options.overwrite
-def index_command(paths, indicators, groups, method, coupling_form, year, years_text, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
+def index_command(paths, indicators, groups, by, groups_file, method, coupling_form, year, years_text, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Urban-rural integration index: entropy weights (one set across the years of a panel),
     entropy-TOPSIS, obstacle degree and the coupling coordination degree with its ten grades."""
     import pandas as pd
@@ -125,6 +130,8 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
     if output.suffix.lower() != ".csv":
         raise GisError(f"{output}: expected a .csv file name")
     beside = {kind: output.with_name(f"{output.stem}.{kind}") for kind in ("weights.csv", "obstacles.csv", "method.txt")}
+    if by is not None or groups_file is not None:
+        beside["groups.csv"] = output.with_name(f"{output.stem}.groups.csv")
     gpkg_path = output.with_suffix(".gpkg")
     if map_path is not None and map_path.suffix.lower() != ".html":
         raise GisError(f"--map {map_path}: expected a .html file name")
@@ -143,9 +150,17 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
                        f"gis/data/indicators.csv; the index needs higher_better or higher_worse")
     group_map = parse_groups(groups, names)
     wanted_years = _years_option(years_text)
-    boundaries, long, report = load_tables(paths, province, allow_unmatched, year)
+    columns = table_group_columns(paths, [by]) if by is not None and groups_file is None else {}
+    boundaries, long, report = load_tables(paths, province, allow_unmatched, year, attribute_columns=list(columns))
     click.echo(report.summary())
     units = (boundaries.counties if level == "counties" else boundaries.prefectures).reset_index(drop=True)
+    unit_groups = None
+    if "groups.csv" in beside:
+        from gis.units.planning import add_planning_attributes
+
+        planned = add_planning_attributes(boundaries)
+        planned_units = (planned.counties if level == "counties" else planned.prefectures).reset_index(drop=True)
+        unit_groups, group_source = resolve_groups(planned_units, by, groups_file, columns, boundaries, level, allow_unmatched)
     rows = long[long["indicator"].isin(names) & long["adcode"].isin(set(units["adcode"]))]
     have_years = sorted(int(y) for y in rows["year"].unique())
     if not have_years:
@@ -191,6 +206,16 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
     obstacles.insert(1, "name", obstacles["adcode"].map(names_by_code))
     obstacles["label_zh"] = obstacles["indicator"].map(reg["label_zh"])
     weights = result.weights.assign(label_zh=lambda w: w["indicator"].map(reg["label_zh"]), years=",".join(map(str, chosen)))
+    if unit_groups is not None:
+        group_of = dict(zip(units["adcode"], unit_groups.astype(object)))
+        table["unit_group"] = table["adcode"].map(group_of)
+        scored = table[table[score_column].notna() & table["unit_group"].notna()]
+        summary = (scored.groupby(["year", pd.Categorical(scored["unit_group"], categories=list(unit_groups.cat.categories))],
+                                  observed=True)[score_column].agg(["count", "mean", "min", "max"]).reset_index())
+        summary.columns = ["year", "group", "units", f"mean_{score_column}", f"min_{score_column}", f"max_{score_column}"]
+        write_csv(summary.assign(groups=by or "groups_file", groups_source=group_source), beside["groups.csv"])
+        click.echo(f"{score_column} by group ({by or groups_file}):")
+        click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for frame, path in ((table, output), (weights, beside["weights.csv"]), (obstacles, beside["obstacles.csv"])):
         write_csv(frame, path)
     coupling = ""
@@ -206,7 +231,7 @@ def index_command(paths, indicators, groups, method, coupling_form, year, years_
         coupling=coupling))
     _write_gpkg(gpkg_path, units, table, score_column, chosen, bool(group_map))
     _echo_summary(weights, table, missing, names_by_code, chosen)
-    click.echo(f"wrote {output}, {beside['weights.csv']}, {beside['obstacles.csv']}, {beside['method.txt']} and {gpkg_path}")
+    click.echo(f"wrote {output}, {', '.join(str(p) for p in beside.values())} and {gpkg_path}")
     if map_path is not None:
         from gis.tables.join import cited_files
 

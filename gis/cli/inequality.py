@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gis.cli import options
-from gis.cli._tables import LEVELS, load_tables
+from gis.cli._tables import LEVELS, load_tables, resolve_groups, table_group_columns
 from gis.errors import GisError
 
 MEASURE_LABELS = {
@@ -16,9 +16,21 @@ MEASURE_LABELS = {
     "gini": ("基尼系数（Dagum 分解）", "Gini (Dagum decomposition)"),
     "cv": ("变异系数", "Coefficient of variation"),
 }
-GROUPING_LABELS = {"region": "浙东北/浙西南", "mountain26": "山区26县与其他", "pilot_zone": "嘉湖片区与其他", "prefecture": "设区市"}
-GROUPING_LABELS_EN = {"region": "north-east / south-west Zhejiang", "mountain26": "mountain-26 counties and the rest",
-                      "pilot_zone": "Jiaxing–Huzhou pilot zone and the rest", "prefecture": "prefecture"}
+GROUPING_LABELS = {"economic_region": "东部/中部/西部/东北", "region": "省内区域", "mountain26": "山区26县与其他",
+                   "pilot_zone": "城乡融合发展试验区与其他", "prefecture": "设区市"}
+GROUPING_LABELS_EN = {"economic_region": "NBS economic regions", "region": "provincial sub-regions",
+                      "mountain26": "mountain-26 counties and the rest",
+                      "pilot_zone": "urban-rural integration pilot zones and the rest", "prefecture": "prefecture"}
+def grouping_labels(grouping: str, groups) -> tuple[str, str]:
+    """Chinese and English name of a grouping for titles: a province's own sub-regions and the
+    user's groups read as their groups (苏南/苏中/苏北), the other groupings by name."""
+    groups = [str(g) for g in groups]
+    if grouping in GROUPING_LABELS and grouping != "region":
+        return GROUPING_LABELS[grouping], GROUPING_LABELS_EN[grouping]
+    joined = "/".join(groups) if len(groups) <= 5 else f"{grouping} ({len(groups)} groups)"
+    return joined, joined
+
+
 COMPONENT_LABELS = {
     "total": "总体 total",
     "between": "组间 between",
@@ -31,8 +43,11 @@ COMPONENT_LABELS = {
 @click.command()
 @options.data("paths")
 @click.option("--indicator", required=True, help="Registry name of the indicator, e.g. rural_income.")
-@click.option("--groups", "grouping", type=click.Choice(["region", "mountain26", "pilot_zone", "prefecture"]), required=True,
-              help="Groups of the decomposition: 浙东北/浙西南, 山区26县, 嘉湖片区, or counties by prefecture.")
+@click.option("--groups", "grouping", default=None,
+              help="Groups of the decomposition: a shipped grouping (economic_region 东部/中部/西部/东北; region: the "
+                   "province's own sub-regions, e.g. 苏南/苏中/苏北; mountain26; pilot_zone; prefecture) or a text column of your --data table.")
+@click.option("--groups-file", "groups_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your own groups: a CSV/XLSX of unit (adcode or name) and group.")
 @click.option("--weights", type=click.Choice(["none", "population"]), default="none", show_default=True,
               help="Weight units by resident population (your table's resident_population, else the 2020 census).")
 @click.option("--level", type=click.Choice(LEVELS), default="prefectures", show_default=True, help="Units compared.")
@@ -44,14 +59,14 @@ COMPONENT_LABELS = {
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the units by group, with their values per year, as an offline HTML map (.html).")
 @options.overwrite
-def inequality(paths, indicator, grouping, weights, level, year, province, allow_unmatched, output, map_path, overwrite) -> None:
+def inequality(paths, indicator, grouping, groups_file, weights, level, year, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Inequality of one indicator across units, decomposed between and within groups, for
     every year in the data. Without --data: the shipped seed data (urban and rural incomes of
     prefectures estimated from 表 3's ratio and gap, said so with their accuracy)."""
     import pandas as pd
 
     from gis._files import refuse_overwrite, write_csv
-    from gis.analysis.grouping import census_population, unit_groups
+    from gis.analysis.grouping import census_population
     from gis.analysis.inequality import inequality_table
     from gis.tables.estimates import ESTIMATE_MARK, incomes_from_ratio_and_gap
     from gis.tables.indicators import registry, seed_indicators
@@ -73,12 +88,18 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
         require_writable_folder(map_path, "--map")
     if indicator not in registry().index:
         raise GisError(f"--indicator {indicator}: not in gis/data/indicators.csv")
+    if grouping is None and groups_file is None:
+        raise GisError("give --groups NAME or --groups-file FILE")
+    columns = table_group_columns(paths, [grouping]) if groups_file is None else {}
     if paths:
-        boundaries, long, report = load_tables(paths, province, allow_unmatched, year)
+        boundaries, long, report = load_tables(paths, province, allow_unmatched, year, attribute_columns=list(columns))
         click.echo(report.summary())
     else:
         boundaries, long = load_boundaries(province), seed_indicators(province)
-        click.echo(f"no --data: using the data shipped for {province} (gis/data/{province}/indicators_seed.csv)")
+        shipped = f"gis/data/{province}/indicators_seed.csv"
+        if indicator == "resident_population" and not (long["indicator"] == indicator).any():
+            long, shipped = _census_rows(level), "the 2020 census, gis/data/census/population_2020.csv"
+        click.echo(f"no --data: using the data shipped for {province} ({shipped})")
     if indicator in ("rural_income", "urban_income"):
         estimated = incomes_from_ratio_and_gap(long)
         if not estimated.empty:
@@ -87,7 +108,10 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
                        f"income_ratio and income_gap (rural = gap / (ratio − 1)); each row's source gives its accuracy")
     boundaries = add_planning_attributes(boundaries)
     units = (boundaries.counties if level == "counties" else boundaries.prefectures).reset_index(drop=True)
-    units = units.assign(group=unit_groups(units, grouping, level).to_numpy())
+    groups, group_source = resolve_groups(units, grouping, groups_file, columns, boundaries, level, allow_unmatched)
+    grouping = grouping if groups_file is None else "groups_file"
+    units = units.assign(group=groups.array)[groups.notna().to_numpy()].reset_index(drop=True)
+    click.echo(f"groups: {', '.join(units['group'].cat.categories)} (from {group_source.split(';')[0][:80]}; in full in the CSV's groups_source)")
     rows = long[(long["indicator"] == indicator) & long["adcode"].isin(set(units["adcode"]))]
     if rows.empty:
         raise GisError(f"no values of {indicator} for the {level} of {boundaries.name}")
@@ -108,7 +132,7 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
         click.echo(f"weights: {weight_source}")
     table = inequality_table(frame, value="value", group="group", weight=weight_column)
     sources = _value_sources(frame["source"], ESTIMATE_MARK)
-    table = table.assign(indicator=indicator, level=level, groups=grouping, weights=weight_source,
+    table = table.assign(indicator=indicator, level=level, groups=grouping, groups_source=group_source, weights=weight_source,
                          source=" | ".join(sources))
     write_csv(table, output)
     _write_gpkg(gpkg_path, table, units, frame, indicator, grouping)
@@ -118,6 +142,15 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
     if map_path is not None:
         _write_map(map_path, units, frame, indicator, grouping, level, boundaries, sources)
         click.echo(f"wrote {map_path}")
+
+
+def _census_rows(level: str):
+    """The shipped 2020 census resident population of every unit of ``level`` (long form)."""
+    from gis.tables.census import census_population
+
+    rows = census_population()
+    rows = rows[rows["level"] == {"counties": "county", "prefectures": "prefecture"}[level]]
+    return rows.assign(indicator="resident_population", unit="persons")[["adcode", "name", "year", "indicator", "value", "unit", "source"]]
 
 
 def _write_map(path: Path, units, frame, indicator: str, grouping: str, level: str, boundaries, sources) -> None:
@@ -135,7 +168,7 @@ def _write_map(path: Path, units, frame, indicator: str, grouping: str, level: s
     years = [int(y) for y in wide.columns]
     wide.columns = [f"{indicator}_{y}" for y in wide.columns]
     analysed = set(frame["adcode"])
-    groups = sorted(units["group"].unique())
+    groups = list(units["group"].cat.categories)
     map_frame = units[["adcode", "name", "geometry"]].assign(
         group=pd.Categorical(units["group"].where(units["adcode"].isin(analysed)), categories=groups)
     ).merge(wide.reset_index(), on="adcode", how="left")
@@ -145,9 +178,9 @@ def _write_map(path: Path, units, frame, indicator: str, grouping: str, level: s
     label = registry().loc[indicator]
     span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
     spec = analysis_spec("inequality").with_tokens(
-        {"place": boundaries.name, "indicator": str(label["label_zh"]), "years": f"{span}年", "grouping_zh": GROUPING_LABELS[grouping]},
+        {"place": boundaries.name, "indicator": str(label["label_zh"]), "years": f"{span}年", "grouping_zh": grouping_labels(grouping, groups)[0]},
         {"place": province_name_en(boundaries.code), "indicator": str(label["label_en"]), "years": span,
-         "grouping_en": GROUPING_LABELS_EN[grouping]},
+         "grouping_en": grouping_labels(grouping, groups)[1]},
     )
     write_analysis_map(spec, map_frame, level, "; ".join(sources), path)
 
@@ -198,17 +231,19 @@ def _write_gpkg(path: Path, table, units, frame, indicator: str, grouping: str) 
 
     from gis.outputs.gpkg import OutputLayer, write_geopackage
     from gis.outputs.qgis_style import FillSymbol, LayerStyle, StyleClass, literal, no_data_class, quote_field
-    from gis.outputs.series_page import LINE_COLOURS
+    from gis.analysis.grouping import group_colours
 
     wide = frame.pivot(index="adcode", columns="year", values="value")
     wide.columns = [f"{indicator}_{y}" for y in wide.columns]
     layer_units = gpd.GeoDataFrame(units[["adcode", "name", "group", "geometry"]].merge(wide.reset_index(), on="adcode", how="left"),
                                    geometry="geometry", crs=units.crs)
-    groups = sorted(layer_units["group"].unique())
+    groups = list(units["group"].cat.categories)
+    colours = group_colours(layer_units, "group", groups)
+    layer_units["group"] = layer_units["group"].astype(str)
     style = LayerStyle(
         name=f"groups ({grouping})",
-        classes=[StyleClass(f"{quote_field('group')} = {literal(g)}", g, FillSymbol(fill=LINE_COLOURS[i % len(LINE_COLOURS)], fill_opacity=0.6))
-                 for i, g in enumerate(groups)] + [no_data_class()],
+        classes=[StyleClass(f"{quote_field('group')} = {literal(g)}", g, FillSymbol(fill=colours[g], fill_opacity=0.6))
+                 for g in groups] + [no_data_class()],
         label_field="name", description=f"Units by --groups {grouping}", default=True,
     )
     write_geopackage(path, [
@@ -246,7 +281,7 @@ def _write_page(path: Path, table, frame, indicator: str, grouping: str, level: 
     rows = [[str(y)] + [f"{v:.4f}" for v in wide.loc[y]] for y in wide.index]
     n_units = table[table["measure"] == "n"].set_index("year")["value"]
     page = SeriesPage(
-        title_zh=f"{place}{label['label_zh']}的差异及其分解（按{GROUPING_LABELS[grouping]}分组）",
+        title_zh=f"{place}{label['label_zh']}的差异及其分解（按{grouping_labels(grouping, frame['group'].cat.categories)[0]}分组）",
         title_en=f"Inequality of {label['label_en']} across {level}, {place}, decomposed by {grouping}",
         description=f"单元 units: {level}, {int(n_units.min())} per year; 权重 weights: {weight_source}",
         charts=charts,

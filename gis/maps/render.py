@@ -590,6 +590,15 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
 
     overlay_payload, legend_overlays = [], []
     for overlay in spec.overlays:
+        other = layers.get(overlay.layer) if overlay.where is not None and overlay.layer != spec.layer else None
+        if other is not None:  # outlines of another layer's units (pilot-zone counties on a prefecture page)
+            if not has_values(other, overlay.requires):
+                notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} and its text left out: "
+                             f"no values of {overlay.requires!r} on this page")
+                continue
+            overlay_payload.append(_other_layer_outline(overlay, other, basemap, decimals))
+            legend_overlays.append(overlay)
+            continue
         if not has_values(frame, overlay.requires):
             notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} and its text left out: "
                          f"no values of {overlay.requires!r} on this page")
@@ -695,21 +704,11 @@ def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndar
     MapSkipped when its layer or column is missing. A categorised overlay uses the class
     raster ``rasters[(layer, column)]`` when there is one, else rasterises the layer's
     polygons."""
-    label = esc(bilingual(overlay.label_zh, overlay.label_en))
     if overlay.where is not None:
         if overlay.where not in frame.columns:
             raise MapSkipped(f"column {overlay.where!r} is not in layer {overlay.layer!r}")
-        members = frame[overlay.where].fillna(False).astype(bool).to_numpy()
-        outline = dissolve(geometries[members])
-        geometry = geojson_geometry(outline, decimals) if outline is not None else None
-        features = [{"type": "Feature", "geometry": geometry, "properties": {}}] if geometry else []
-        dashed = " gis-dashed" if overlay.dash else ""
-        return {
-            "kind": "outline",
-            "label": f'<span class="gis-swatch-line{dashed}" style="border-top-color:{esc(overlay.color)}"></span>{label}',
-            "color": overlay.color, "weight": overlay.weight, "dash": overlay.dash, "show": overlay.show,
-            "data": {"type": "FeatureCollection", "features": features},
-        }
+        return _outline_payload(overlay, frame[overlay.where], geometries, decimals)
+    label = esc(bilingual(overlay.label_zh, overlay.label_en))
     grid = layers.get(overlay.layer)
     if grid is None:
         raise MapSkipped(f"layer {overlay.layer!r} was not built")
@@ -738,6 +737,44 @@ def _overlay_data(overlay: Overlay, frame: gpd.GeoDataFrame, geometries: np.ndar
         "bounds": image.bounds,
         "opacity": overlay.fill_opacity, "show": overlay.show,
     }
+
+
+def _outline_payload(overlay: Overlay, values: pd.Series, geometries: np.ndarray, decimals: int) -> dict:
+    """The dissolved outline of the units where ``values`` is true; for a text column (a
+    grouping: each pilot zone) one outline per group, named, in order of first appearance."""
+    label = esc(bilingual(overlay.label_zh, overlay.label_en))
+    if pd.api.types.is_bool_dtype(values) or values.dropna().map(type).eq(bool).all():
+        groups = [(None, values.fillna(False).astype(bool).to_numpy())]
+    else:
+        present = values.notna().to_numpy()
+        groups = [(str(g), (values == g).fillna(False).to_numpy()) for g in dict.fromkeys(values[present])]
+    features = []
+    for name, members in groups:
+        outline = dissolve(geometries[members])
+        geometry = geojson_geometry(outline, decimals) if outline is not None else None
+        if geometry:
+            features.append({"type": "Feature", "geometry": geometry, "properties": {"name": esc(name)} if name else {}})
+    dashed = " gis-dashed" if overlay.dash else ""
+    return {
+        "kind": "outline",
+        "label": f'<span class="gis-swatch-line{dashed}" style="border-top-color:{esc(overlay.color)}"></span>{label}',
+        "color": overlay.color, "weight": overlay.weight, "dash": overlay.dash, "show": overlay.show,
+        "data": {"type": "FeatureCollection", "features": features},
+    }
+
+
+def _other_layer_outline(overlay: Overlay, other: gpd.GeoDataFrame, basemap: str, decimals: int) -> dict:
+    """:func:`_outline_payload` from the members of another layer (simplified on their own:
+    a few dozen counties, not the country's)."""
+    values = other[overlay.where]
+    members = other[values.notna() & values.astype(object).ne(False)].reset_index(drop=True)
+    members = members[~members.geometry.isna() & ~members.geometry.is_empty].reset_index(drop=True)
+    if members.crs is not None and not members.crs.equals("EPSG:4326"):
+        members = members.to_crs("EPSG:4326")
+    source = members.geometry.to_numpy()
+    tolerance, _ = tolerance_for(source)
+    geometries = to_display_crs(simplify_coverage(source, tolerance), basemap)
+    return _outline_payload(overlay, members[overlay.where], geometries, decimals)
 
 
 def _head_html(spec: MapSpec) -> str:

@@ -35,7 +35,9 @@ Spec layout (see ``maps/*.toml`` for complete examples)::
                               # the footer says the map is a schematic (示意图) from AMap data
 
     [[overlays]]              # outlined groups or a categorised layer, toggleable
-    where = "mountain26"      # bool column of the map's layer: its members, dissolved, outlined
+    where = "mountain26"      # bool column of the map's layer: its members, dissolved, outlined;
+                              # a text column (pilot_zone): one named outline per group
+    layer = "counties"        # optional: outline the other level's units (default: the map's)
     requires = "mountain26"   # the overlay, with its description_zh/_en sentence, is dropped
                               # on pages whose data lack this column or have no value in it
                               # (default: the 'where' column); e.g. other provinces' pages
@@ -196,7 +198,9 @@ DEFAULT_FIELDS: dict[str, FieldLabel] = {
     "prefecture_name": FieldLabel("所属地级市", "Prefecture"),
     "region": FieldLabel("区域", "Region"),
     "mountain26": FieldLabel("山区26县", "Mountain-26 county"),
-    "pilot_zone": FieldLabel("嘉湖片区（城乡融合试验区）", "Jiaxing–Huzhou pilot zone"),
+    "pilot_zone": FieldLabel("国家城乡融合发展试验区", "National urban-rural integration pilot zone"),
+    "pilot_zone_partial": FieldLabel("部分位于试验区", "Partly in the pilot zone"),
+    "economic_region": FieldLabel("四大经济区域", "NBS economic region"),
     "area_km2": FieldLabel("面积（km²）", "Area (km²)"),
     "degurba_l1": FieldLabel("城市化程度 L1", "Degree of Urbanisation L1"),
     "degurba_l2": FieldLabel("城市化程度 L2", "Degree of Urbanisation L2"),
@@ -447,9 +451,10 @@ def _read_overlay(reader: _Reader, layer: str) -> Overlay:
         if value is not None and (not isinstance(value, str) or not value):
             raise reader.fail(name, f"{value!r} is not allowed; a column name")
     overlay_layer = reader.choice("layer", LAYERS, layer)
-    if where is not None and overlay_layer != layer:
-        # Outlines are dissolved from the map's own simplified coverage so they meet its borders.
-        raise reader.fail("layer", f"an outline overlay uses the map's layer {layer!r}; leave 'layer' out")
+    if where is not None and overlay_layer not in ("prefectures", "counties"):
+        # Outlines are dissolved from units: the map's own simplified coverage (they meet its
+        # borders), or the other level's units (pilot-zone counties on a prefecture page).
+        raise reader.fail("layer", f"an outline overlay outlines prefectures or counties, not {overlay_layer!r}")
     categories = _read_categories(reader, "categories") if column is not None else ()
     return Overlay(
         label_zh=reader.text("label_zh"),

@@ -32,6 +32,10 @@ from gis.specs import specs_dir
 SOURCES = ("province", "prefectures", "counties", "maritime_line", "degurba_grid", "degurba_class_density", "degurba_rules", "indicators", "sources")
 RENDERERS = ("single", "graduated", "categorized")
 SCHEMES = ("quantiles", "fisher_jenks", "equal_interval")
+#: ``classes = "@data"`` in a categorized style: one class per value of the column, in the
+#: groups' source order for a shipped grouping (else first appearance), coloured so that
+#: touching groups differ (:func:`gis.analysis.grouping.group_colours`).
+DATA_CLASSES = "@data"
 
 
 
@@ -122,6 +126,8 @@ def _validate_style(style: dict, path: Path, index: int) -> None:
                 raise SpecError(f"{path}: key {where}'colors' needs {classes} colours, has {len(colours)}")
     elif renderer == "categorized":
         _require(style, "column", str, path, where)
+        if style.get("classes") == DATA_CLASSES:
+            return  # one class per group found in the data (see _data_classes)
         for i, entry in enumerate(_require(style, "classes", list, path, where)):
             _only(entry, CLASS_KEYS, path, f"{where}classes[{i}].")
             _require(entry, "value", (str, int, float, bool), path, f"{where}classes[{i}].")
@@ -204,6 +210,8 @@ def _style_classes(style: dict, frame: pd.DataFrame) -> list[StyleClass]:
         classes = graduated_classes(
             column, bounds, style["colors"], int(style.get("decimals", 2)), base
         )
+    elif style["classes"] == DATA_CLASSES:
+        classes = _data_classes(column, frame, base)
     else:
         classes = [
             StyleClass(
@@ -214,6 +222,23 @@ def _style_classes(style: dict, frame: pd.DataFrame) -> list[StyleClass]:
             for entry in style["classes"]
         ]
     return [*classes, no_data_class(base.outline, base.outline_width_mm)]
+
+
+def _data_classes(column: str, frame: pd.DataFrame, base: FillSymbol) -> list[StyleClass]:
+    """One class per value of ``frame[column]``: a shipped grouping's groups in their source's
+    order, other columns' in order of first appearance; colours from the groups' adjacency."""
+    from gis.analysis.grouping import group_colours
+    from gis.units.planning import GROUPINGS, group_order
+
+    present = list(dict.fromkeys(frame[column].dropna().astype(str)))
+    order = [g for g in group_order(column) if g in present] if column in GROUPINGS else present
+    order += [g for g in present if g not in order]
+    geometric = frame if "geometry" in frame.columns else None
+    colours = group_colours(geometric, column, order)
+    return [StyleClass(filter=f"{quote_field(column)} = {literal(g)}", label=g,
+                       symbol=FillSymbol(fill=colours[g], fill_opacity=base.fill_opacity if base.fill_opacity < 1 else 0.7,
+                                         outline=base.outline, outline_width_mm=base.outline_width_mm))
+            for g in order]
 
 
 def resolve_styles(spec: LayerSpec, frame: pd.DataFrame) -> tuple[list[LayerStyle], list[str]]:

@@ -85,7 +85,7 @@ class Layout:
     kind: str  # wide / wide by year / long
 
 
-def table_layout(table: RawTable) -> Layout:
+def table_layout(table: RawTable, attribute_columns=()) -> Layout:
     """Classify every column of ``table``; an unrecognised column is an error naming it and the
     closest indicator names (a column is never dropped silently)."""
     id_columns: dict[str, int] = {}
@@ -104,7 +104,7 @@ def table_layout(table: RawTable) -> Layout:
         column = classify_column(header)
         if column is not None:
             indicators[index] = column
-        elif normalise_header(header) in IGNORABLE_COLUMNS:
+        elif normalise_header(header) in IGNORABLE_COLUMNS or normalise_header(header) in attribute_columns:
             ignored.append(header)
         else:
             unknown.append((index, header))
@@ -159,6 +159,7 @@ def load_user_tables(
     boundaries: Boundaries,
     allow_unmatched: bool = False,
     default_year: int | None = None,
+    attribute_columns=(),
 ) -> tuple[pd.DataFrame, JoinReport]:
     """Read, validate and join users' tables to ``boundaries``; return long rows and a report.
 
@@ -175,6 +176,9 @@ def load_user_tables(
         listed in the report.
     default_year
         Year of wide tables that have neither a year column nor years in their headers.
+    attribute_columns
+        Headers of text columns the caller reads itself (a ``region`` column used as groups,
+        :mod:`gis.tables.groups`): listed as ignored here, not unknown.
 
     Returns
     -------
@@ -198,7 +202,7 @@ def load_user_tables(
         file_report = FileReport(table.file_name, table.encoding, table.sheet, skipped_rows=table.skipped_rows)
         report.files.append(file_report)
         try:
-            layout = table_layout(table)
+            layout = table_layout(table, {normalise_header(c) for c in attribute_columns})
         except GisError as error:
             report.errors.append(str(error))
             continue

@@ -186,8 +186,8 @@ def test_errors_name_the_unit_and_year():
 def seed_incomes() -> pd.DataFrame:
     """Urban and rural per-capita income (yuan) of the 11 prefectures from 表 3's ratio r and
     gap g: rural = g / (r − 1), urban = r · rural; with the 浙东北 / 浙西南 grouping."""
-    groups = pd.read_csv(DATA / "planning_groups.csv", dtype={"adcode": str})
-    region = groups[groups["group"] == "region"].set_index("adcode")["value"]
+    groups = pd.read_csv(DATA.parent / "groupings.csv", dtype={"adcode": str})
+    region = groups[(groups["grouping"] == "region") & groups["adcode"].str.startswith("33")].set_index("adcode")["group"]
     seed = pd.read_csv(DATA / "indicators_seed.csv", dtype={"adcode": str})
     seed = seed[seed["indicator"].isin(["income_ratio", "income_gap"]) & seed["adcode"].isin(region.index)]
     wide = seed.pivot_table(index=["adcode", "name", "year"], columns="indicator", values="value").reset_index()

@@ -113,8 +113,9 @@ def test_attributes_flags_and_seed_values(built):
     counties = pyogrio.read_dataframe(gpkg, layer="counties").set_index("adcode")
     assert counties.loc["330127", "name"] == "淳安县"
     assert counties["mountain26"].sum() == 26
-    assert counties["pilot_zone"].sum() == 12
+    assert counties["pilot_zone"].eq("嘉湖片区").sum() == 12 and counties["pilot_zone"].notna().sum() == 12
     assert set(counties["region"]) == {"浙东北", "浙西南"}
+    assert set(counties["economic_region"]) == {"东部"}
     prefectures = pyogrio.read_dataframe(gpkg, layer="prefectures").set_index("name")
     assert prefectures.loc["丽水市", "income_ratio_2020"] == 2.05
     assert prefectures.loc["金华市", "income_gap_2020"] == 31180
@@ -173,8 +174,8 @@ def test_another_province_by_area_on_request(tmp_path):
     assert result.exit_code == 0, result.output
     gpkg = tmp_path / "jiangsu.gpkg"
     assert pyogrio.read_info(gpkg, layer="counties")["features"] == 95
-    # No income data or planning groups for Jiangsu: those styles are skipped and the
-    # outline styles become the defaults.
+    # No income data for Jiangsu and none of Zhejiang's groupings: those styles are skipped and
+    # the outline styles become the defaults.
     assert "income_ratio_2020" in result.output and "skipped" in result.output
     defaults = {row[0]: row[2] for row in styles(gpkg) if row[4]}
     assert defaults == {
@@ -189,6 +190,20 @@ def test_another_province_by_area_on_request(tmp_path):
     title = (tmp_path / "maps" / "county_degurba.html").read_text(encoding="utf-8")
     assert "<title>江苏省县（市、区）城市化程度 | Degree of Urbanisation of counties, Jiangsu</title>" in title
     assert not (tmp_path / "maps" / "prefecture_income_ratio.html").exists()  # no income data
+    # Jiangsu's own groupings, and nothing of Zhejiang's: no column, style, description or page text.
+    assert counties["region"].value_counts().to_dict() == {"苏南": 39, "苏北": 37, "苏中": 19}
+    assert "mountain26" not in counties.columns and set(counties["economic_region"]) == {"东部"}
+    with sqlite3.connect(gpkg) as db:
+        stored = " ".join(str(cell) for table in ("layer_styles", "gpkg_contents", "sources")
+                          for row in db.execute(f"SELECT * FROM {table}") for cell in row)
+        qml = db.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = 'prefectures' "
+                         "AND styleName = '省内区域 provincial sub-regions'").fetchone()[0]
+    for zhejiang_only in ("山区26县", "mountain26", "嘉湖", "浙东北", "浙西南", "Zhejiang", "seed 004"):
+        assert zhejiang_only not in stored, zhejiang_only
+        assert zhejiang_only not in title, zhejiang_only
+    # Categories in the source's order (苏南, 苏中, 苏北), not Unicode order (苏中 < 苏北 < 苏南).
+    assert qml.index("'苏南'") < qml.index("'苏中'") < qml.index("'苏北'")
+    assert "宁锡常接合片区" in title  # its pilot zone, drawn on its county page
 
 
 def test_a_table_with_resident_population_refits_the_estimate(tmp_path):

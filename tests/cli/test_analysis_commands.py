@@ -89,7 +89,7 @@ def test_inequality_population_weights_from_the_census(tmp_path):
     assert "weights: 2020 census resident population, used for every year" in result.output
     table = read_csv(out)
     assert table["weights"].str.contains("population_2020.csv").all()
-    assert set(table.loc[table["component"] == "group_index", "group"]) == {"嘉湖片区 Jiahu pilot zone", "其他地区 rest of the province"}
+    assert set(table.loc[table["component"] == "group_index", "group"]) == {"嘉湖片区", "试验区外 outside the pilot zones"}
 
 
 def test_inequality_on_counties_by_prefecture_reports_units_without_values(tmp_path):
@@ -108,7 +108,7 @@ def test_inequality_bad_input(tmp_path):
     rows = "adcode,year,rural_income\n" + "\n".join(f"{a},2020,{v}" for a, v in [("330402", 40000), ("330411", 41000), ("330421", 42000)])
     (tmp_path / "jh.csv").write_text(rows, encoding="utf-8")
     result = run("inequality", "--data", tmp_path / "jh.csv", "--indicator", "rural_income", "--groups", "pilot_zone", "--level", "counties", "-o", tmp_path / "b.csv")
-    assert result.exit_code == 2 and "at least 2 groups; all units are in '嘉湖片区 Jiahu pilot zone'" in result.output
+    assert result.exit_code == 2 and "at least 2 groups; all units are in '嘉湖片区'" in result.output
     # A constant indicator has no inequality to decompose — and a missing year is named.
     rows = "adcode,year,rural_income\n" + "\n".join(f"{a},{y},30000" for a in ("330100", "330200", "330300", "330700") for y in (2019, 2020))
     varied = "adcode,year,rural_income\n" + "\n".join(f"{a},{y},{30000 + 100 * i}" for i, a in enumerate(("330100", "330200", "330300", "330700")) for y in (2019, 2020))

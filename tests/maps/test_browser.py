@@ -76,7 +76,7 @@ def _hover(browser: Chromium, name: str) -> str:
     browser.move_mouse(point[0] - 3, point[1] - 3)
     browser.move_mouse(*point)
     for _ in range(40):
-        text = browser.evaluate("(document.querySelector('.leaflet-tooltip') || {}).textContent || ''")
+        text = browser.evaluate("(document.querySelector('.leaflet-tooltip:not(.gis-group-label)') || {}).textContent || ''")
         if text:
             return text
         time.sleep(0.05)

@@ -116,6 +116,11 @@ def test_province_pages_speak_of_their_own_province(rendered):
     zhejiang = _page(out, "county_degurba_zhejiang")
     assert "蓝色粗线：浙江省山区26县。" in zhejiang and "嘉湖片区" in zhejiang
     assert len(init_arguments(zhejiang)[2]) == 2  # mountain-26 and the pilot zone (no grid here)
+    # Guangdong's pages have its own pilot zone, named, and the county only partly in it.
+    overlays = init_arguments(_page(out, "county_degurba_guangdong"))[2]
+    zones = [o for o in overlays if "试验区" in o["label"]]
+    assert [f["properties"].get("name") for f in zones[0]["data"]["features"]] == ["广清接合片区"]
+    assert len(zones) == 2 and len(zones[1]["data"]["features"]) == 1  # 英德市 (连樟样板区 only)
     # Hainan and Guangdong are drawn to the standard; Hainan opens on its main island.
     for name in ("county_degurba_hainan", "county_degurba_guangdong"):
         config = init_arguments(_page(out, name))[0]

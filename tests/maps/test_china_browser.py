@@ -93,6 +93,12 @@ def test_national_overview_with_inset(browser, national):
     # The legend and the inset do not overlap.
     legend, inset = _box(browser, "#gis-legend"), _box(browser, ".gis-inset")
     assert legend[3] <= inset[1] + 1, (legend, inset)
+    # The pilot zones the sources name, outlined by county and labelled on the map.
+    labels = browser.evaluate("Array.from(document.querySelectorAll('.gis-group-label')).map(function(e){return e.textContent;})")
+    assert sorted(labels) == sorted(["嘉湖片区", "广清接合片区", "宁锡常接合片区"]), labels
+    boxes = browser.evaluate("Array.from(document.querySelectorAll('.gis-group-label')).map(function(e){"
+                             "var b=e.getBoundingClientRect();return [b.width,b.height];})")
+    assert all(w > 20 and h > 8 for w, h in boxes), boxes  # drawn, not hidden
 
 
 def test_national_index_map_opens_a_province(browser, national):

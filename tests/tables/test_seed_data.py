@@ -84,18 +84,63 @@ def test_planning_groups(zhejiang):
     attributed = add_planning_attributes(zhejiang)
     counties = attributed.counties.set_index("name")
     assert counties["mountain26"].sum() == 26
-    assert counties["pilot_zone"].sum() == 12
+    assert counties["pilot_zone"].eq("嘉湖片区").sum() == 12 and counties["pilot_zone"].notna().sum() == 12
     assert counties.loc[["淳安县", "景宁畲族自治县", "柯城区", "龙游县"], "mountain26"].all()
     assert not counties.loc[["上城区", "义乌市", "南湖区"], "mountain26"].any()
-    assert set(counties.index[counties["pilot_zone"]]) >= {"南湖区", "安吉县", "德清县", "海宁市"}
+    assert set(counties.index[counties["pilot_zone"].notna()]) >= {"南湖区", "安吉县", "德清县", "海宁市"}
     # Names in the data file agree with the boundary data for the same adcode.
     names = zhejiang.counties.set_index("adcode")["name"]
-    mountain = groups[groups["group"] == "mountain26"]
+    mountain = groups[groups["grouping"] == "mountain26"]
     assert (mountain["name"].to_numpy() == names.loc[mountain["adcode"]].to_numpy()).all()
     regions = attributed.prefectures.set_index("name")["region"]
     assert regions.value_counts().to_dict() == {"浙东北": 6, "浙西南": 5}
+    assert set(counties["economic_region"]) == {"东部"}
 
 
-def test_planning_attributes_are_unknown_not_false_elsewhere(jiangsu):
+def test_every_shipped_membership_names_a_unit_of_the_boundary_index():
+    from gis.units.boundaries import load_boundaries
+    from gis.units.planning import groupings_table
+
+    national = load_boundaries("all")
+    frames = {"province": national.province, "prefecture": national.prefectures, "county": national.counties}
+    table = groupings_table()
+    for level, rows in table.groupby("level"):
+        names = frames[level].set_index("adcode")["name"]
+        assert rows["adcode"].isin(names.index).all(), rows[~rows["adcode"].isin(names.index)]
+        assert (names.loc[rows["adcode"]].to_numpy() == rows["name"].to_numpy()).all()
+    assert table["source"].str.len().gt(20).all()
+    # A unit is in one group of a grouping; the four NBS regions cover the 31 mainland provinces.
+    assert not table.duplicated(["grouping", "adcode"]).any()
+    nbs = table[table["grouping"] == "economic_region"]
+    assert len(nbs) == 31 and list(dict.fromkeys(nbs["group"])) == ["东部", "中部", "西部", "东北"]
+
+
+def test_jiangsu_and_sichuan_carry_only_their_own_groupings(jiangsu):
+    from gis.units.boundaries import load_boundaries
+
     counties = add_planning_attributes(jiangsu).counties
-    assert counties["mountain26"].isna().all() and counties["pilot_zone"].isna().all()
+    assert "mountain26" not in counties.columns  # Zhejiang's 山区26县: no column at all
+    assert counties["region"].value_counts().to_dict() == {"苏南": 39, "苏北": 37, "苏中": 19}
+    assert set(counties.loc[counties["pilot_zone"].notna(), "name"]) == {"溧阳市", "金坛区"}
+    assert not counties["pilot_zone"].isin(["嘉湖片区"]).any()
+    sichuan = add_planning_attributes(load_boundaries("510000"))
+    for frame in (sichuan.counties, sichuan.prefectures):
+        assert {"mountain26", "pilot_zone"}.isdisjoint(frame.columns)
+        assert set(frame["economic_region"]) == {"西部"}
+        assert frame["region"].notna().all()  # 四川五大经济区 cover all 21 市州
+    assert sichuan.prefectures["region"].value_counts().to_dict() == {
+        "成都平原经济区": 8, "川东北经济区": 5, "川南经济区": 4, "攀西经济区": 2, "川西北生态示范区": 2}
+
+
+def test_a_zone_covering_part_of_a_county_is_flagged_partial_not_rounded_up():
+    from gis.units.boundaries import load_boundaries
+
+    guangdong = add_planning_attributes(load_boundaries("440000"))
+    zone = guangdong.counties[guangdong.counties["pilot_zone"].notna()].set_index("name")
+    assert set(zone.index) == {"花都区", "从化区", "增城区", "清城区", "清新区", "佛冈县", "英德市"}
+    assert zone.loc["英德市", "pilot_zone_partial"] and zone.drop("英德市")["pilot_zone_partial"].isna().all()
+    # 广州市 and 清远市 have only some counties in the zone: partial members as prefectures.
+    prefectures = guangdong.prefectures.set_index("name")
+    assert prefectures.loc[["广州市", "清远市"], "pilot_zone_partial"].all()
+    assert prefectures["pilot_zone"].notna().sum() == 2
+

@@ -253,6 +253,14 @@
           style: function () {
             return { className: "gis-outline", color: overlay.color, weight: overlay.weight,
                      dashArray: overlay.dash, fill: false, opacity: 1 };
+          },
+          // A grouped outline (one feature per group, e.g. each pilot zone) names its group.
+          onEachFeature: function (feature, featureLayer) {
+            if (feature.properties && feature.properties.name) {
+              featureLayer.bindTooltip(feature.properties.name, {
+                permanent: true, direction: "center", className: "gis-group-label", opacity: 0.9
+              });
+            }
           }
         });
       }
