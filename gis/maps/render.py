@@ -1,7 +1,8 @@
 """Turn a validated :class:`~gis.maps.spec.MapSpec` and layer frames into one HTML page.
 
-The page is one HTML file: Leaflet and the planner script are inlined
-(:mod:`gis.maps.assets`), so with no basemap the page makes no network request.
+The page is a folium map (:mod:`gis.maps.elements`) written as one HTML file: Leaflet and the
+planner script are inlined (:mod:`gis.maps.assets`), so with no basemap the page makes no
+network request.
 One GeoJSON carries each unit's geometry once, with its class and formatted value for every
 theme and year; the inline script restyles the units when the theme or year changes.
 
@@ -109,11 +110,17 @@ class PageCache:
 
 
 @dataclass
-class RenderedMap:
-    """A page ready to write, plus notes about parts left out (e.g. a missing overlay)."""
+class PlannerPage:
+    """A page as a folium map (:class:`gis.maps.elements.PlannerMap`), plus notes about parts
+    left out (e.g. a missing overlay); :attr:`html` renders it."""
 
-    html: str
+    map: object
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def html(self) -> str:
+        """The complete, self-contained page."""
+        return self.map.get_root().render()
 
 
 def esc(text: object) -> str:
@@ -510,8 +517,9 @@ def _prepare_units(frame: gpd.GeoDataFrame, basemap: str, cache: PageCache | Non
 
 
 def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str, standard: bool = False,
-               min_coverage: float = 0.0, rasters=None, cache: PageCache | None = None) -> RenderedMap:
-    """Render ``spec`` on ``layers`` (EPSG:4326) into a complete offline HTML page.
+               min_coverage: float = 0.0, rasters=None, cache: PageCache | None = None) -> PlannerPage:
+    """Draw ``spec`` on ``layers`` (EPSG:4326) as a complete offline page: a folium map
+    (:meth:`PlannerPage.html` renders it).
 
     ``standard``: draw the page to the China map standard (:mod:`gis.maps.china`: mainland
     frame, maritime line, 南海诸岛 inset). Overlays whose ``requires`` column is absent or
@@ -628,7 +636,6 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
         "initialView": 0,
         "bounds": china.mainland_bounds(geometries) if standard else bounds_latlon(geometries),
         "standard": china.standard_payload(basemap) if standard else None,
-        "basemaps": tiles,
         "attributions": attributions,
         "attributionPrefix": '<a href="https://leafletjs.com" title="Leaflet (BSD-2-Clause)">Leaflet</a>',
         "noData": {"fill": NO_DATA_FILL, "hatch": NO_DATA_HATCH},
@@ -641,47 +648,51 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
         },
     }
     payload = ", ".join(script_json(x) for x in (config, units_json, overlay_payload))
-
-    blocks = title_html(spec) + legend_html(spec, classed, legend_overlays, standard) + footer_html(spec.review_number)
-    return RenderedMap(page_html(spec.name, _head_html(spec), blocks, payload), notes)
-
-
-#: The page around its parts. Leaflet and the planner script come inlined in ``head``; the
-#: map fills the window (what folium's map page did, from which this skeleton is taken; folium
-#: itself took 0.3 s to import on every build and compiled each page's megabytes as templates).
-_PAGE = """<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta http-equiv="content-type" content="text/html; charset=UTF-8" />
-{head}
-<meta name="viewport" content="width=device-width, initial-scale=1.0, maximum-scale=1.0, user-scalable=no" />
-<style>
-html, body {{ width: 100%; height: 100%; margin: 0; padding: 0; }}
-#{map_id} {{ position: relative; width: 100%; height: 100%; left: 0; top: 0; }}
-.leaflet-container {{ font-size: 1rem; }}
-</style>
-</head>
-<body>
-{blocks}
-<div class="gis-map" id="{map_id}"></div>
-<script>
-var {map_id} = L.map("{map_id}", {{center: [30.0, 120.0], zoom: 7, zoomControl: false, zoomSnap: 0.25}});
-GisMap.init({map_id}, {payload});
-</script>
-</body>
-</html>
-"""
+    page = page_map(spec, payload, classed, legend_overlays, overlay_payload, tiles, standard)
+    return PlannerPage(page, notes)
 
 
-def page_html(name: str, head: str, blocks: str, payload: str) -> str:
-    """The page: ``head`` (title, metadata, inlined assets) in ``<head>``; ``blocks`` (title,
-    legend, footer) and the map ``<div>`` in the body; then the script creating the Leaflet
-    map (id ``map_<name>``) and calling ``GisMap.init(map, payload)``.
+def page_map(spec: MapSpec, payload: str, classed: list[ClassedView], legend_overlays: list[Overlay],
+             overlay_payload: list[dict], tiles: list[dict], standard: bool):
+    """The page as a folium map (:mod:`gis.maps.elements`), its children in the order the
+    page's script needs them: assets, tiles, title and footer, the units (``payload``:
+    ``config, units, overlays`` as JSON), a feature group per overlay, the China map standard,
+    the legend, the year slider, a feature group per view, the fit to the units and the
+    layer control.
 
-    zoomSnap 0.25: fitBounds can then fill the window instead of jumping a whole zoom level;
-    ``GisMap.init`` fits the map to the data, so the first centre and zoom are placeholders."""
-    map_id = "map_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
-    return _PAGE.format(head=head, blocks=blocks, map_id=map_id, payload=payload)
+    Every element gets an id from its place in the page (``map_<spec name>``, ``…_gis3``), not
+    folium's random one, so the same data make the same file."""
+    from gis.maps import elements
+
+    page = elements.PlannerMap("map_" + re.sub(r"[^A-Za-z0-9_]", "_", spec.name))
+    parts = [(elements.ASSETS, elements.Assets(_head_html(spec)))]
+    parts += [(f"gis_tiles_{i}", elements.tile_layer(t["url"], t["options"])) for i, t in enumerate(tiles)]
+    parts += [("gis_title", elements.Block("gis-title", title_html(spec), "topleft")),
+              ("gis_footer", elements.Block("gis-footer", footer_html(spec.review_number), "bottomleft")),
+              ("gis_units", elements.Units(payload))]
+    for i, overlay in enumerate(overlay_payload):
+        group = elements.feature_group(overlay["label"], overlay=True, show=overlay["show"])
+        parts.append((f"gis_overlay_{i}", group.add_child(elements.Overlay(i))))
+    if standard:
+        parts.append(("gis_standard", elements.ChinaStandard()))
+    parts.append(("gis_legend", elements.Block("gis-legend", legend_html(spec, classed, legend_overlays, standard),
+                                               "bottomright")))
+    if any(len(cv.years) > 1 for cv in classed):
+        parts.append(("gis_years", elements.YearSlider()))
+    if len(classed) > 1:
+        for i, cv in enumerate(classed):
+            group = elements.feature_group(esc(_view_label(cv.view)), overlay=False, show=i == 0)
+            parts.append((f"gis_view_{i}", group.add_child(elements.View(i))))
+    parts.append(("gis_fit", elements.Fit()))
+    if len(classed) > 1 or overlay_payload:
+        parts.append((elements.LAYER_CONTROL, elements.layer_control()))
+    number = 0
+    for name, element in parts:
+        page.add_child(element, name=name)
+        for part in (element, *element._children.values()):
+            number += 1
+            part._id = f"gis{number}"
+    return page
 
 
 #: Default popup fields that many layers lack; their absence is not worth a note.
