@@ -517,7 +517,8 @@ def _prepare_units(frame: gpd.GeoDataFrame, basemap: str, cache: PageCache | Non
 
 
 def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str, standard: bool = False,
-               min_coverage: float = 0.0, rasters=None, cache: PageCache | None = None) -> PlannerPage:
+               min_coverage: float = 0.0, rasters=None, cache: PageCache | None = None,
+               initial_view: int | str | None = None, initial_year: int | None = None) -> PlannerPage:
     """Draw ``spec`` on ``layers`` (EPSG:4326) as a complete offline page: a folium map
     (:meth:`PlannerPage.html` renders it).
 
@@ -528,7 +529,11 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     Raises :class:`MapSkipped` when the map's layer or a view's column is absent, or when
     fewer than ``min_coverage`` of the units have a value in any view (a national page on
     one province's data). ``rasters``: as for :func:`gis.maps.render_maps`. ``cache``: work
-    shared with other pages of the same run (:class:`PageCache`).
+    shared with other pages of the same run (:class:`PageCache`). ``initial_view`` and
+    ``initial_year``: what
+    the page opens on (see :func:`opening_view`; default the first view, each view at its
+    ``initial_year`` or its last year); a view or year the page does not have is a
+    :class:`GisError` naming those it has.
     """
     notes: list[str] = []
     if spec.layer not in layers or layers[spec.layer] is None:
@@ -560,6 +565,13 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
                 f"under {min_coverage:.0%} of the country"
             )
     classed = [classify_view(view, cols, frame) for view, cols in zip(views, columns)]
+    first = opening_view(classed, initial_view)
+    if initial_year is not None:
+        if initial_year not in classed[first].years:
+            shown = ", ".join(str(y) for y in classed[first].years if y is not None) or "none"
+            raise GisError(f"year {initial_year}: view {_view_label(classed[first].view)!r} has years {shown}")
+        classed = [replace(cv, view=replace(cv.view, initial_year=initial_year)) if initial_year in cv.years else cv
+                   for cv in classed]
 
     geometries, decimals = _prepare_units(frame, basemap, cache)
     present = [c for c in spec.popup_fields if c == INDICATORS_TOKEN or has_values(frame, c)]
@@ -633,7 +645,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
             }
             for cv in classed
         ],
-        "initialView": 0,
+        "initialView": first,
         "bounds": china.mainland_bounds(geometries) if standard else bounds_latlon(geometries),
         "standard": china.standard_payload(basemap) if standard else None,
         "attributions": attributions,
@@ -648,12 +660,27 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
         },
     }
     payload = ", ".join(script_json(x) for x in (config, units_json, overlay_payload))
-    page = page_map(spec, payload, classed, legend_overlays, overlay_payload, tiles, standard)
+    page = page_map(spec, payload, classed, legend_overlays, overlay_payload, tiles, standard, first)
     return PlannerPage(page, notes)
 
 
+def opening_view(classed: list[ClassedView], view: int | str | None) -> int:
+    """Index among the drawn views of ``view``: a position among them (0 the first),
+    or a view's indicator, column or label (Chinese or English); None: the first."""
+    if view is None:
+        return 0
+    for i, cv in enumerate(classed):
+        if isinstance(view, str) and view in (cv.view.indicator, cv.view.label_zh, cv.view.label_en,
+                                              *cv.view.columns.values()):
+            return i
+    if isinstance(view, int) and not isinstance(view, bool) and 0 <= view < len(classed):
+        return view
+    have = "; ".join(f"{i}: {cv.view.indicator or next(iter(cv.view.columns.values()))}" for i, cv in enumerate(classed))
+    raise GisError(f"view {view!r}: the map has views {have}")
+
+
 def page_map(spec: MapSpec, payload: str, classed: list[ClassedView], legend_overlays: list[Overlay],
-             overlay_payload: list[dict], tiles: list[dict], standard: bool):
+             overlay_payload: list[dict], tiles: list[dict], standard: bool, first_view: int = 0):
     """The page as a folium map (:mod:`gis.maps.elements`), its children in the order the
     page's script needs them: assets, tiles, title and footer, the units (``payload``:
     ``config, units, overlays`` as JSON), a feature group per overlay, the China map standard,
@@ -681,7 +708,7 @@ def page_map(spec: MapSpec, payload: str, classed: list[ClassedView], legend_ove
         parts.append(("gis_years", elements.YearSlider()))
     if len(classed) > 1:
         for i, cv in enumerate(classed):
-            group = elements.feature_group(esc(_view_label(cv.view)), overlay=False, show=i == 0)
+            group = elements.feature_group(esc(_view_label(cv.view)), overlay=False, show=i == first_view)
             parts.append((f"gis_view_{i}", group.add_child(elements.View(i))))
     parts.append(("gis_fit", elements.Fit()))
     if len(classed) > 1 or overlay_payload:
