@@ -63,8 +63,6 @@ def analysis_page(spec: MapSpec, frame, level: str, data_source: str, view=None,
 
     spec = replace(spec, layer=level)
     sources = pd.DataFrame([{"layer": level, "column": "*", "source": data_source}])
-    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
-        frame = frame.to_crs("EPSG:4326")
     try:
         return build_page(spec, {level: frame, "sources": sources}, spec.basemap, initial_view=view, initial_year=year)
     except MapSkipped as reason:

@@ -16,7 +16,8 @@ are compiled once, with the class; the data are put in as values. Texts that go 
 folium's own elements (layer names in the layer control) are made inert with
 :func:`inert`.
 
-This module imports folium (about 0.3 s): it is imported only where a page is drawn.
+This module imports folium (about 0.2 s, with requests): it is imported only where a page is
+drawn.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class PlannerMap(folium.Map):
     """A folium map without folium's CDN links (Leaflet is inlined by :class:`Assets`).
 
     zoomSnap 0.25: fitBounds can then fill the window instead of jumping a whole zoom level;
-    ``GisMap.init`` fits the map to the data, so the first centre and zoom are placeholders.
+    ``GisMap.fit`` fits the map to the data, so the first centre and zoom are placeholders.
     The map's id (``map_<name>``) names its ``<div>`` and its JavaScript variable.
     """
 

@@ -11,7 +11,6 @@ without data, a popup field the layer lacks).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -138,4 +137,4 @@ def analysis_map(spec: str | Path | MapSpec, frame, level: str = "counties", dat
         from gis.maps.analysis import by_year
 
         loaded = by_year(loaded, frame.columns, list(years))
-    return _finish(analysis_page(replace(loaded, layer=level), frame, level, data_source, view=view, year=year))
+    return _finish(analysis_page(loaded, frame, level, data_source, view=view, year=year))

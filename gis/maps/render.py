@@ -530,10 +530,9 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     fewer than ``min_coverage`` of the units have a value in any view (a national page on
     one province's data). ``rasters``: as for :func:`gis.maps.render_maps`. ``cache``: work
     shared with other pages of the same run (:class:`PageCache`). ``initial_view`` and
-    ``initial_year``: what
-    the page opens on (see :func:`opening_view`; default the first view, each view at its
-    ``initial_year`` or its last year); a view or year the page does not have is a
-    :class:`GisError` naming those it has.
+    ``initial_year``: what the page opens on (see :func:`opening_view`; default the first
+    view, each view at its spec's ``initial_year`` or its last year); a view or year the page
+    does not have is a :class:`GisError` naming those it has.
     """
     notes: list[str] = []
     if spec.layer not in layers or layers[spec.layer] is None:
