@@ -152,7 +152,7 @@
   }
 
   /* A planner page is a folium map (gis/maps/elements.py) whose elements call, in order:
-   * block (title, footer), init (controls, the units, fit), overlay (each overlay's feature
+   * block (title, footer), init (zoom, scale, attributions, the units), overlay (each overlay's feature
    * group), standard (line and inset), block (legend), years (the year slider), view (each
    * view's feature group, a base layer of folium's layer control), fit (the view). */
   var page = null;
