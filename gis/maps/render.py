@@ -789,6 +789,7 @@ def _head_html(spec: MapSpec) -> str:
         f"<!-- Leaflet {assets.LEAFLET_VERSION} is included below under its licence:\n{licence}\n-->\n"
         f"<style>{assets.inline_safe(assets.leaflet_css(), 'style')}</style>\n"
         f"<script>{assets.inline_safe(assets.leaflet_js(), 'script')}</script>\n"
+        f"<script>{assets.leaflet_marker_defaults()}</script>\n"
         f"<style>{assets.inline_safe(assets.planner_css(), 'style')}</style>\n"
         f"<script>{assets.inline_safe(assets.planner_js(), 'script')}</script>"
     )

@@ -90,6 +90,7 @@ def test_extended_and_saved_map_lists_the_added_layer(browser, tmp_path):
     page_map = folium_map("county_degurba", view="degurba_l1")
     extra = folium.FeatureGroup(name="我的点 / my points")
     folium.CircleMarker([30.25, 120.17], radius=9, color="#000000", fill=True, fill_color="#ffffff", tooltip="杭州").add_to(extra)
+    folium.Marker([29.87, 121.55], tooltip="宁波").add_to(extra)  # Leaflet's default icon, embedded
     extra.add_to(page_map)
     path = tmp_path / "extended.html"
     page_map.save(str(path))
@@ -97,7 +98,10 @@ def test_extended_and_saved_map_lists_the_added_layer(browser, tmp_path):
     assert browser.evaluate("document.querySelectorAll('.leaflet-overlay-pane path.gis-unit').length") == 90
     labels = browser.evaluate("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.innerText)")
     assert labels[-1].strip() == "我的点 / my points" and len(labels) >= 2
-    assert browser.evaluate("document.querySelectorAll('.leaflet-interactive:not(.gis-unit)').length") >= 1
+    assert browser.evaluate("document.querySelectorAll('path.leaflet-interactive:not(.gis-unit)').length") == 1
+    icon = "document.querySelector('img.leaflet-marker-icon')"
+    assert _wait(browser, f"{icon}.complete && {icon}.naturalWidth") == 25
+    assert browser.evaluate("document.querySelector('img.leaflet-marker-shadow').naturalWidth") == 41
     assert "第一级" in browser.evaluate("document.querySelector('.gis-legend-view:not([hidden]) h3').textContent")
     assert browser.evaluate("document.querySelector('.leaflet-control-layers-base input:checked').parentNode.innerText") \
         .strip().startswith("城市化程度（第一级）")
