@@ -1,13 +1,16 @@
 """Offline, bilingual choropleth maps defined by TOML specs in ``maps/``.
 
-:func:`render_maps` is the entry point used by ``gis build`` and ``gis map``. Modules, one
+:func:`render_maps` is the entry point used by ``gis build`` and ``gis map``;
+:func:`folium_map` and :func:`analysis_map` give one map as a :class:`folium.Map` (for
+notebooks: :mod:`~gis.maps.notebook`). Modules, one
 per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.schemes`
 (classification), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
 by unit), :mod:`~gis.maps.geometry` (coverage simplification, GeoJSON),
 :mod:`~gis.maps.raster` (grid overlays as images), :mod:`~gis.maps.assets` (vendored Leaflet),
-:mod:`~gis.maps.render` (the page), :mod:`~gis.maps.pages` (drawing a run's pages, in worker
-processes for a national build), :mod:`~gis.maps.china` (the China map standard: maritime
-line, 南海诸岛 inset, footer) and :mod:`~gis.maps.index`.
+:mod:`~gis.maps.render` (the page), :mod:`~gis.maps.elements` (its folium elements),
+:mod:`~gis.maps.pages` (drawing a run's pages, in worker processes for a national build),
+:mod:`~gis.maps.china` (the China map standard: maritime line, 南海诸岛 inset, footer) and
+:mod:`~gis.maps.index`.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from gis.maps import china
 from gis.maps.index import index_html, index_map_html, province_shapes
 from gis.maps.pages import draw_pages
 from gis.maps.render import MapSkipped
+from gis.maps.notebook import analysis_map, folium_map
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
 
-__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths"]
+__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths", "folium_map",
+           "analysis_map"]
 
 
 

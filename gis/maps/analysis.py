@@ -54,16 +54,28 @@ def by_year(spec: MapSpec, columns, years: list[int]) -> MapSpec:
     return replace(spec, views=tuple(views), fields=fields, popup_fields=tuple(popup))
 
 
-def write_analysis_map(spec: MapSpec, frame, level: str, data_source: str, map_path: Path) -> list[str]:
-    """Render ``spec`` on ``frame`` (units of ``level``, ``counties`` or ``prefectures``, with
+def analysis_page(spec: MapSpec, frame, level: str, data_source: str, view=None, year=None):
+    """``spec`` drawn on ``frame`` (units of ``level``, ``counties`` or ``prefectures``, with
     ``adcode``, ``name``, geometry and the spec's columns; units without a value hold NaN
-    and show as no data) into ``map_path``, atomically, citing ``data_source`` for every value
-    drawn. Returns the page's notes (views or fields left out)."""
-    from gis._files import write_text_atomic
-    from gis.maps.render import build_page
+    and show as no data), citing ``data_source`` for every value drawn: a
+    :class:`gis.maps.render.PlannerPage` (its folium map and notes)."""
+    from gis.maps.render import MapSkipped, build_page
 
     spec = replace(spec, layer=level)
     sources = pd.DataFrame([{"layer": level, "column": "*", "source": data_source}])
-    page = build_page(spec, {level: frame, "sources": sources}, spec.basemap)
+    try:
+        return build_page(spec, {level: frame, "sources": sources}, spec.basemap, initial_view=view, initial_year=year)
+    except MapSkipped as reason:
+        from gis.errors import GisError
+
+        raise GisError(f"map {spec.name!r} cannot be drawn: {reason}") from None
+
+
+def write_analysis_map(spec: MapSpec, frame, level: str, data_source: str, map_path: Path) -> list[str]:
+    """Render ``spec`` on ``frame`` (see :func:`analysis_page`) into ``map_path``,
+    atomically. Returns the page's notes (views or fields left out)."""
+    from gis._files import write_text_atomic
+
+    page = analysis_page(spec, frame, level, data_source)
     write_text_atomic(map_path, page.html)
     return page.notes

@@ -9,6 +9,7 @@ is dropped (developer tools would otherwise try to fetch ``leaflet.js.map``).
 from __future__ import annotations
 
 import base64
+import json
 import re
 from functools import lru_cache
 from importlib import resources
@@ -39,6 +40,19 @@ def leaflet_css() -> str:
 def leaflet_js() -> str:
     """Leaflet's minified script without the ``sourceMappingURL`` comment."""
     return re.sub(r"//# sourceMappingURL=\S+\s*$", "", _text("leaflet", "leaflet.js"))
+
+
+@lru_cache(maxsize=1)
+def leaflet_marker_defaults() -> str:
+    """Script giving Leaflet's default marker its images as data URIs. Leaflet would look for
+    ``marker-icon.png`` beside the page; this way a marker added to a map (with folium, in a
+    notebook) draws with no request."""
+    def uri(name: str) -> str:
+        return "data:image/png;base64," + base64.b64encode(_asset("leaflet", "images", name).read_bytes()).decode("ascii")
+
+    icons = {"iconUrl": uri("marker-icon.png"), "iconRetinaUrl": uri("marker-icon-2x.png"),
+             "shadowUrl": uri("marker-shadow.png")}
+    return 'L.Icon.Default.imagePath = "";\nL.Icon.Default.mergeOptions(' + json.dumps(icons) + ");"
 
 
 @lru_cache(maxsize=1)

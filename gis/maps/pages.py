@@ -74,6 +74,7 @@ def draw_pages(jobs: list[Job], out: Path, basemap: str | None, rasters, workers
     and systems without ``fork``.
     """
     from gis._parallel import fork_map, worker_count
+    from gis.maps import elements  # noqa: F401  (folium, imported once before workers fork)
 
     processes = min(worker_count(workers), MAX_WORKERS)
     groups = _groups(jobs)

@@ -1,7 +1,8 @@
 """Turn a validated :class:`~gis.maps.spec.MapSpec` and layer frames into one HTML page.
 
-The page is one HTML file: Leaflet and the planner script are inlined
-(:mod:`gis.maps.assets`), so with no basemap the page makes no network request.
+The page is a folium map (:mod:`gis.maps.elements`) written as one HTML file: Leaflet and the
+planner script are inlined (:mod:`gis.maps.assets`), so with no basemap the page makes no
+network request.
 One GeoJSON carries each unit's geometry once, with its class and formatted value for every
 theme and year; the inline script restyles the units when the theme or year changes.
 
@@ -109,11 +110,17 @@ class PageCache:
 
 
 @dataclass
-class RenderedMap:
-    """A page ready to write, plus notes about parts left out (e.g. a missing overlay)."""
+class PlannerPage:
+    """A page as a folium map (:class:`gis.maps.elements.PlannerMap`), plus notes about parts
+    left out (e.g. a missing overlay); :attr:`html` renders it."""
 
-    html: str
+    map: object
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def html(self) -> str:
+        """The complete, self-contained page."""
+        return self.map.get_root().render()
 
 
 def esc(text: object) -> str:
@@ -510,8 +517,10 @@ def _prepare_units(frame: gpd.GeoDataFrame, basemap: str, cache: PageCache | Non
 
 
 def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str, standard: bool = False,
-               min_coverage: float = 0.0, rasters=None, cache: PageCache | None = None) -> RenderedMap:
-    """Render ``spec`` on ``layers`` (EPSG:4326) into a complete offline HTML page.
+               min_coverage: float = 0.0, rasters=None, cache: PageCache | None = None,
+               initial_view: int | str | None = None, initial_year: int | None = None) -> PlannerPage:
+    """Draw ``spec`` on ``layers`` (EPSG:4326) as a complete offline page: a folium map
+    (:meth:`PlannerPage.html` renders it).
 
     ``standard``: draw the page to the China map standard (:mod:`gis.maps.china`: mainland
     frame, maritime line, 南海诸岛 inset). Overlays whose ``requires`` column is absent or
@@ -520,7 +529,10 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     Raises :class:`MapSkipped` when the map's layer or a view's column is absent, or when
     fewer than ``min_coverage`` of the units have a value in any view (a national page on
     one province's data). ``rasters``: as for :func:`gis.maps.render_maps`. ``cache``: work
-    shared with other pages of the same run (:class:`PageCache`).
+    shared with other pages of the same run (:class:`PageCache`). ``initial_view`` and
+    ``initial_year``: what the page opens on (see :func:`opening_view`; default the first
+    view, each view at its spec's ``initial_year`` or its last year); a view or year the page
+    does not have is a :class:`GisError` naming those it has.
     """
     notes: list[str] = []
     if spec.layer not in layers or layers[spec.layer] is None:
@@ -552,6 +564,13 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
                 f"under {min_coverage:.0%} of the country"
             )
     classed = [classify_view(view, cols, frame) for view, cols in zip(views, columns)]
+    first = opening_view(classed, initial_view)
+    if initial_year is not None:
+        if initial_year not in classed[first].years:
+            shown = ", ".join(str(y) for y in classed[first].years if y is not None) or "none"
+            raise GisError(f"year {initial_year}: view {_view_label(classed[first].view)!r} has years {shown}")
+        classed = [replace(cv, view=replace(cv.view, initial_year=initial_year)) if initial_year in cv.years else cv
+                   for cv in classed]
 
     geometries, decimals = _prepare_units(frame, basemap, cache)
     present = [c for c in spec.popup_fields if c == INDICATORS_TOKEN or has_values(frame, c)]
@@ -634,10 +653,9 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
             }
             for cv in classed
         ],
-        "initialView": 0,
+        "initialView": first,
         "bounds": china.mainland_bounds(geometries) if standard else bounds_latlon(geometries),
         "standard": china.standard_payload(basemap) if standard else None,
-        "basemaps": tiles,
         "attributions": attributions,
         "attributionPrefix": '<a href="https://leafletjs.com" title="Leaflet (BSD-2-Clause)">Leaflet</a>',
         "noData": {"fill": NO_DATA_FILL, "hatch": NO_DATA_HATCH},
@@ -650,47 +668,66 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
         },
     }
     payload = ", ".join(script_json(x) for x in (config, units_json, overlay_payload))
-
-    blocks = title_html(spec) + legend_html(spec, classed, legend_overlays, standard) + footer_html(spec.review_number)
-    return RenderedMap(page_html(spec.name, _head_html(spec), blocks, payload), notes)
-
-
-#: The page around its parts. Leaflet and the planner script come inlined in ``head``; the
-#: map fills the window (what folium's map page did, from which this skeleton is taken; folium
-#: itself took 0.3 s to import on every build and compiled each page's megabytes as templates).
-_PAGE = """<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta http-equiv="content-type" content="text/html; charset=UTF-8" />
-{head}
-<meta name="viewport" content="width=device-width, initial-scale=1.0, maximum-scale=1.0, user-scalable=no" />
-<style>
-html, body {{ width: 100%; height: 100%; margin: 0; padding: 0; }}
-#{map_id} {{ position: relative; width: 100%; height: 100%; left: 0; top: 0; }}
-.leaflet-container {{ font-size: 1rem; }}
-</style>
-</head>
-<body>
-{blocks}
-<div class="gis-map" id="{map_id}"></div>
-<script>
-var {map_id} = L.map("{map_id}", {{center: [30.0, 120.0], zoom: 7, zoomControl: false, zoomSnap: 0.25}});
-GisMap.init({map_id}, {payload});
-</script>
-</body>
-</html>
-"""
+    page = page_map(spec, payload, classed, legend_overlays, overlay_payload, tiles, standard, first)
+    return PlannerPage(page, notes)
 
 
-def page_html(name: str, head: str, blocks: str, payload: str) -> str:
-    """The page: ``head`` (title, metadata, inlined assets) in ``<head>``; ``blocks`` (title,
-    legend, footer) and the map ``<div>`` in the body; then the script creating the Leaflet
-    map (id ``map_<name>``) and calling ``GisMap.init(map, payload)``.
+def opening_view(classed: list[ClassedView], view: int | str | None) -> int:
+    """Index among the drawn views of ``view``: a position among them (0 the first),
+    or a view's indicator, column or label (Chinese or English); None: the first."""
+    if view is None:
+        return 0
+    for i, cv in enumerate(classed):
+        if isinstance(view, str) and view in (cv.view.indicator, cv.view.label_zh, cv.view.label_en,
+                                              *cv.view.columns.values()):
+            return i
+    if isinstance(view, int) and not isinstance(view, bool) and 0 <= view < len(classed):
+        return view
+    have = "; ".join(f"{i}: {cv.view.indicator or next(iter(cv.view.columns.values()))}" for i, cv in enumerate(classed))
+    raise GisError(f"view {view!r}: the map has views {have}")
 
-    zoomSnap 0.25: fitBounds can then fill the window instead of jumping a whole zoom level;
-    ``GisMap.init`` fits the map to the data, so the first centre and zoom are placeholders."""
-    map_id = "map_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
-    return _PAGE.format(head=head, blocks=blocks, map_id=map_id, payload=payload)
+
+def page_map(spec: MapSpec, payload: str, classed: list[ClassedView], legend_overlays: list[Overlay],
+             overlay_payload: list[dict], tiles: list[dict], standard: bool, first_view: int = 0):
+    """The page as a folium map (:mod:`gis.maps.elements`), its children in the order the
+    page's script needs them: assets, tiles, title and footer, the units (``payload``:
+    ``config, units, overlays`` as JSON), a feature group per overlay, the China map standard,
+    the legend, the year slider, a feature group per view, the fit to the units and the
+    layer control.
+
+    Every element gets an id from its place in the page (``map_<spec name>``, ``…_gis3``), not
+    folium's random one, so the same data make the same file."""
+    from gis.maps import elements
+
+    page = elements.PlannerMap("map_" + re.sub(r"[^A-Za-z0-9_]", "_", spec.name))
+    parts = [(elements.ASSETS, elements.Assets(_head_html(spec)))]
+    parts += [(f"gis_tiles_{i}", elements.tile_layer(t["url"], t["options"])) for i, t in enumerate(tiles)]
+    parts += [("gis_title", elements.Block("gis-title", title_html(spec), "topleft")),
+              ("gis_footer", elements.Block("gis-footer", footer_html(spec.review_number), "bottomleft")),
+              ("gis_units", elements.Units(payload))]
+    for i, overlay in enumerate(overlay_payload):
+        group = elements.feature_group(overlay["label"], overlay=True, show=overlay["show"])
+        parts.append((f"gis_overlay_{i}", group.add_child(elements.Overlay(i))))
+    if standard:
+        parts.append(("gis_standard", elements.ChinaStandard()))
+    parts.append(("gis_legend", elements.Block("gis-legend", legend_html(spec, classed, legend_overlays, standard),
+                                               "bottomright")))
+    if any(len(cv.years) > 1 for cv in classed):
+        parts.append(("gis_years", elements.YearSlider()))
+    if len(classed) > 1:
+        for i, cv in enumerate(classed):
+            group = elements.feature_group(esc(_view_label(cv.view)), overlay=False, show=i == first_view)
+            parts.append((f"gis_view_{i}", group.add_child(elements.View(i))))
+    parts.append(("gis_fit", elements.Fit()))
+    if len(classed) > 1 or overlay_payload:
+        parts.append((elements.LAYER_CONTROL, elements.layer_control()))
+    number = 0
+    for name, element in parts:
+        page.add_child(element, name=name)
+        for part in (element, *element._children.values()):
+            number += 1
+            part._id = f"gis{number}"
+    return page
 
 
 #: Default popup fields that many layers lack; their absence is not worth a note.
@@ -789,6 +826,7 @@ def _head_html(spec: MapSpec) -> str:
         f"<!-- Leaflet {assets.LEAFLET_VERSION} is included below under its licence:\n{licence}\n-->\n"
         f"<style>{assets.inline_safe(assets.leaflet_css(), 'style')}</style>\n"
         f"<script>{assets.inline_safe(assets.leaflet_js(), 'script')}</script>\n"
+        f"<script>{assets.leaflet_marker_defaults()}</script>\n"
         f"<style>{assets.inline_safe(assets.planner_css(), 'style')}</style>\n"
         f"<script>{assets.inline_safe(assets.planner_js(), 'script')}</script>"
     )

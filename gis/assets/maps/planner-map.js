@@ -151,22 +151,22 @@
     window.GisMap.instance = { map: map, units: layer, standard: standard };
   }
 
+  /* A planner page is a folium map (gis/maps/elements.py) whose elements call, in order:
+   * block (title, footer), init (zoom, scale, attributions, the units), overlay (each overlay's feature
+   * group), standard (line and inset), block (legend), years (the year slider), view (each
+   * view's feature group, a base layer of folium's layer control), fit (the view). */
+  var page = null;
+
   function init(map, cfg, units, overlays) {
     var state = { view: cfg.initialView, year: cfg.views.map(function (v) { return v.initialYear; }) };
     var strings = cfg.strings || [];
     // Units' texts are indexes into the page's string table (each text stored once).
     function text(index) { return typeof index === "number" ? strings[index] : index; }
 
-    placeBlock(map, "gis-title", "topleft");
     L.control.zoom({ position: "topleft", zoomInTitle: "放大 Zoom in", zoomOutTitle: "缩小 Zoom out" }).addTo(map);
-    placeBlock(map, "gis-footer", "bottomleft");
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
     map.attributionControl.setPrefix(cfg.attributionPrefix);
     cfg.attributions.forEach(function (html) { map.attributionControl.addAttribution(html); });
-
-    (cfg.basemaps || []).forEach(function (tiles) {
-      L.tileLayer(tiles.url, tiles.options).addTo(map);
-    });
 
     function currentClass(feature) {
       return feature.properties.k[state.view][state.year[state.view]];
@@ -237,42 +237,6 @@
     }).addTo(map);
     addNoDataPattern(map.getRenderer(unitLayer.getLayers()[0] || unitLayer)._container, cfg.noData);
 
-    var overlayLayers = {};
-    overlays.forEach(function (overlay, i) {
-      var pane = makePane(map, "gis-overlay-" + i, overlay.kind === "outline" ? 450 : 420);
-      var layer;
-      if (overlay.kind === "image") {
-        // A class grid as one embedded PNG (data: URL), placed in the map's Web Mercator.
-        layer = L.imageOverlay(overlay.url, overlay.bounds, {
-          pane: pane, interactive: false, opacity: overlay.opacity, className: "gis-grid"
-        });
-      } else {
-        layer = L.geoJSON(overlay.data, {
-          pane: pane,
-          interactive: false,
-          style: function () {
-            return { className: "gis-outline", color: overlay.color, weight: overlay.weight,
-                     dashArray: overlay.dash, fill: false, opacity: 1 };
-          },
-          // A grouped outline (one feature per group, e.g. each pilot zone) names its group.
-          onEachFeature: function (feature, featureLayer) {
-            if (feature.properties && feature.properties.name) {
-              featureLayer.bindTooltip(feature.properties.name, {
-                permanent: true, direction: "center", className: "gis-group-label", opacity: 0.9
-              });
-            }
-          }
-        });
-      }
-      if (overlay.show) { layer.addTo(map); }
-      overlayLayers[overlay.label] = layer;
-    });
-
-    // The inset first: Leaflet stacks later bottom controls above earlier ones.
-    var standard = addStandard(map, cfg.standard);
-    var legend = placeBlock(map, "gis-legend", "bottomright");
-    var yearBox = null;
-
     function refresh() {
       unitLayer.eachLayer(function (layer) { unitLayer.resetStyle(layer); });
       var view = cfg.views[state.view];
@@ -283,14 +247,92 @@
       document.querySelectorAll(".gis-legend-year").forEach(function (span) {
         span.textContent = year === null ? "" : String(year);
       });
-      if (yearBox) { yearBox.update(); }
+      if (page.yearBox) { page.yearBox.update(); }
       unitLayer.eachLayer(function (layer) {
         // An open tooltip keeps its old text unless it is refilled for the new year.
         if (layer.getTooltip() && layer.isTooltipOpen()) { layer.setTooltipContent(tooltipContent); }
       });
     }
 
-    /* Year slider: one range input over the view's years, with the year written beside it. */
+    // A view's feature group (see view below) is a base layer: choosing it shows its theme.
+    map.on("baselayerchange", function (e) {
+      if (e.layer.gisView !== undefined) { state.view = e.layer.gisView; refresh(); }
+    });
+
+    page = {
+      map: map, cfg: cfg, state: state, overlayData: overlays, yearBox: null, refresh: refresh
+    };
+    window.GisMap.instance = {
+      map: map,
+      units: unitLayer,
+      overlays: {},
+      setView: function (i) { state.view = i; refresh(); },
+      setYear: function (i) { state.year[state.view] = i; refresh(); },
+      legend: null,
+      standard: null
+    };
+  }
+
+  /* Overlay ``i`` of the page (GisMap.init's overlays) drawn into its folium feature group. */
+  function overlay(group, i) {
+    var o = page.overlayData[i];
+    var pane = makePane(page.map, "gis-overlay-" + i, o.kind === "outline" ? 450 : 420);
+    var layer;
+    if (o.kind === "image") {
+      // A class grid as one embedded PNG (data: URL), placed in the map's Web Mercator.
+      layer = L.imageOverlay(o.url, o.bounds, {
+        pane: pane, interactive: false, opacity: o.opacity, className: "gis-grid"
+      });
+    } else {
+      layer = L.geoJSON(o.data, {
+        pane: pane,
+        interactive: false,
+        style: function () {
+          return { className: "gis-outline", color: o.color, weight: o.weight,
+                   dashArray: o.dash, fill: false, opacity: 1 };
+        },
+        // A grouped outline (one feature per group, e.g. each pilot zone) names its group.
+        onEachFeature: function (feature, featureLayer) {
+          if (feature.properties && feature.properties.name) {
+            featureLayer.bindTooltip(feature.properties.name, {
+              permanent: true, direction: "center", className: "gis-group-label", opacity: 0.9
+            });
+          }
+        }
+      });
+    }
+    layer.addTo(group);
+    window.GisMap.instance.overlays[o.label] = group;
+  }
+
+  /* The China map standard's line and inset; the inset before the legend, as Leaflet stacks
+   * later bottom controls above earlier ones. */
+  function standard(map) {
+    window.GisMap.instance.standard = addStandard(map, page.cfg.standard);
+  }
+
+  /* A block of the page (title, legend, footer) shown as a Leaflet control. */
+  function block(map, id, position) {
+    var control = placeBlock(map, id, position);
+    if (id === "gis-legend" && window.GisMap.instance) { window.GisMap.instance.legend = control; }
+    return control;
+  }
+
+  /* The map fitted to the units, once every layer and control is on it. */
+  function fit(map) {
+    // Keep the units clear of the title (top left) and the year control (bottom left).
+    map.fitBounds(page.cfg.bounds, { paddingTopLeft: [20, 150], paddingBottomRight: [20, 30], animate: false });
+    page.refresh();
+  }
+
+  /* View ``i``'s feature group: a base layer of the layer control standing for the theme. */
+  function view(group, i) {
+    group.gisView = i;
+  }
+
+  /* Year slider: one range input over the view's years, with the year written beside it. */
+  function years(map) {
+    var cfg = page.cfg, state = page.state;
     var YearControl = L.Control.extend({
       onAdd: function () {
         var box = el("div", "gis-years leaflet-bar");
@@ -318,7 +360,7 @@
         function set(index) {
           var years = cfg.views[state.view].years;
           state.year[state.view] = Math.max(0, Math.min(years.length - 1, index));
-          refresh();
+          page.refresh();
         }
         input.addEventListener("input", function () { set(Number(input.value)); });
         back.addEventListener("click", function () { set(state.year[state.view] - 1); });
@@ -336,40 +378,11 @@
         return box;
       }
     });
-    if (cfg.views.some(function (v) { return v.years.length > 1; })) {
-      yearBox = new YearControl({ position: "bottomleft" }).addTo(map);
-    }
-
-    var bases = {};
-    if (cfg.views.length > 1) {
-      cfg.views.forEach(function (view, i) {
-        var marker = L.layerGroup();
-        marker.gisView = i;
-        bases[view.controlLabel] = marker;
-        if (i === state.view) { marker.addTo(map); }
-      });
-      map.on("baselayerchange", function (e) {
-        if (e.layer.gisView !== undefined) { state.view = e.layer.gisView; refresh(); }
-      });
-    }
-    if (cfg.views.length > 1 || overlays.length) {
-      L.control.layers(bases, overlayLayers, { collapsed: false, position: "topright" }).addTo(map);
-    }
-
-    // Keep the units clear of the title (top left) and the year control (bottom left).
-    map.fitBounds(cfg.bounds, { paddingTopLeft: [20, 150], paddingBottomRight: [20, 30], animate: false });
-    refresh();
-
-    window.GisMap.instance = {
-      map: map,
-      units: unitLayer,
-      overlays: overlayLayers,
-      setView: function (i) { state.view = i; refresh(); },
-      setYear: function (i) { state.year[state.view] = i; refresh(); },
-      legend: legend,
-      standard: standard
-    };
+    page.yearBox = new YearControl({ position: "bottomleft" }).addTo(map);
   }
 
-  window.GisMap = { init: init, index: index, instance: null };
+  window.GisMap = {
+    init: init, overlay: overlay, standard: standard, block: block, view: view, years: years, fit: fit,
+    index: index, instance: null
+  };
 })();
