@@ -157,13 +157,15 @@ def standard_payload(basemap: str) -> dict:
     }
 
 
-def footer_text(review_number: str) -> tuple[str, str]:
-    """Chinese and English footer: the 审图号 if given, else the schematic-map statement."""
+def footer_text(review_number: str, users_units: bool = False) -> tuple[str, str]:
+    """Chinese and English footer: the 审图号 if given, else the schematic-map statement (which
+    names the user's file, not AMap, as the source of ``users_units``' boundaries)."""
     footer = config()["footer"]
     if review_number:
         return (footer["review_zh"].replace("{review_number}", review_number),
                 footer["review_en"].replace("{review_number}", review_number))
-    return footer["schematic_zh"], footer["schematic_en"]
+    key = "schematic_units" if users_units else "schematic"
+    return footer[key + "_zh"], footer[key + "_en"]
 
 
 def maritime_line_table():

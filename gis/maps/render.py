@@ -337,9 +337,9 @@ def legend_html(spec: MapSpec, classed: list[ClassedView], overlays: list[Overla
     return "".join(parts)
 
 
-def footer_html(review_number: str = "") -> str:
+def footer_html(review_number: str = "", users_units: bool = False) -> str:
     """Footer block: the 审图号 if one is given, else the schematic-map statement."""
-    zh, en = china.footer_text(review_number)
+    zh, en = china.footer_text(review_number, users_units)
     return (
         '<div id="gis-footer" class="gis-panel gis-footer" hidden>'
         f'<span lang="zh-CN">{esc(zh)}</span><br><span class="gis-en" lang="en">{esc(en)}</span></div>'
@@ -703,7 +703,7 @@ def page_map(spec: MapSpec, payload: str, classed: list[ClassedView], legend_ove
     parts = [(elements.ASSETS, elements.Assets(_head_html(spec)))]
     parts += [(f"gis_tiles_{i}", elements.tile_layer(t["url"], t["options"])) for i, t in enumerate(tiles)]
     parts += [("gis_title", elements.Block("gis-title", title_html(spec), "topleft")),
-              ("gis_footer", elements.Block("gis-footer", footer_html(spec.review_number), "bottomleft")),
+              ("gis_footer", elements.Block("gis-footer", footer_html(spec.review_number, spec.layer == "units"), "bottomleft")),
               ("gis_units", elements.Units(payload))]
     for i, overlay in enumerate(overlay_payload):
         group = elements.feature_group(overlay["label"], overlay=True, show=overlay["show"])

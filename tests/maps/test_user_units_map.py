@@ -39,6 +39,8 @@ def test_units_without_a_spec_draw_their_degurba_map_named_and_with_their_column
     assert "town_code" in popup and "330106007000" in popup and "常住人口" in popup
     assert (folder / "maps" / "index.html").exists()
     assert "out.gpkg" not in page and "towns_degurba.gpkg" in page  # the file is cited as the data source
+    # The footer names the user's file as the source of the boundaries, not AMap's.
+    assert "单元边界来自用户提供的文件" in page and "行政边界来自高德地图" not in page
 
 
 def test_a_spec_of_the_users_own_column_with_its_units_key(classified, tmp_path):
