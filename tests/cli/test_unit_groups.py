@@ -134,6 +134,24 @@ def test_zhejiang_groupings_are_refused_where_no_unit_belongs(tmp_path):
     assert result.exit_code == 2 and "incomplete" in result.output
 
 
+def test_henan_inequality_by_the_xuchang_pilot_zone_and_shandong_refused(tmp_path):
+    # 许昌's member list is complete (the whole prefecture): 许昌市 against Henan's other 市.
+    out = tmp_path / "ha.csv"
+    result = run("inequality", "--province", "410000", "--groups", "pilot_zone", "--level", "prefectures",
+                 "--indicator", "resident_population", "-o", out)
+    assert result.exit_code == 0, result.output
+    table = read_csv(out)
+    means = table[(table["component"] == "group_index") & (table["measure"] == "theil_t")]
+    assert list(dict.fromkeys(means["group"])) == ["许昌", "试验区外 outside the pilot zones"]
+    theil = table[(table["measure"] == "theil_t") & table["group"].isna()].set_index("component")["value"]
+    assert np.isclose(theil["between"] + theil["within"], theil["total"]) and theil["between"] > 0
+    assert table["groups_source"].str.contains("禹州市、长葛市、鄢陵县、襄城县、魏都区、建安区").all()
+    # 济青's list is not: no split by it.
+    result = run("inequality", "--province", "370000", "--groups", "pilot_zone", "--level", "counties",
+                 "--indicator", "resident_population", "-o", tmp_path / "sd.csv")
+    assert result.exit_code == 2 and "incomplete" in result.output
+
+
 def test_group_colours_stay_distinct_to_20_and_neighbours_differ_past_that():
     import geopandas as gpd
     from shapely.geometry import box

@@ -95,7 +95,7 @@ def test_national_overview_with_inset(browser, national):
     assert legend[3] <= inset[1] + 1, (legend, inset)
     # The pilot zones the sources name, outlined by county and labelled on the map.
     labels = browser.evaluate("Array.from(document.querySelectorAll('.gis-group-label')).map(function(e){return e.textContent;})")
-    assert sorted(labels) == sorted(["嘉湖片区", "广清接合片区", "宁锡常接合片区"]), labels
+    assert sorted(labels) == sorted(["嘉湖片区", "福州东部片区", "广清接合片区", "宁锡常接合片区", "济青局部片区", "许昌"]), labels
     boxes = browser.evaluate("Array.from(document.querySelectorAll('.gis-group-label')).map(function(e){"
                              "var b=e.getBoundingClientRect();return [b.width,b.height];})")
     assert all(w > 20 and h > 8 for w, h in boxes), boxes  # drawn, not hidden

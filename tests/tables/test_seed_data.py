@@ -132,6 +132,39 @@ def test_jiangsu_and_sichuan_carry_only_their_own_groupings(jiangsu):
         "成都平原经济区": 8, "川东北经济区": 5, "川南经济区": 4, "攀西经济区": 2, "川西北生态示范区": 2}
 
 
+def test_fujian_henan_and_shandong_pilot_zones_as_their_sources_name_them():
+    from gis.units.boundaries import load_boundaries
+    from gis.units.planning import group_order, groupings_table
+
+    # 福州东部片区: eight units of 福州市 (平潭县 for 平潭综合实验区) and 宁德市霞浦县, all whole.
+    fujian = add_planning_attributes(load_boundaries("350000"))
+    zone = fujian.counties[fujian.counties["pilot_zone"].notna()]
+    assert set(zone["name"]) == {"仓山区", "长乐区", "马尾区", "福清市", "闽侯县", "连江县", "罗源县", "平潭县", "霞浦县"}
+    assert set(zone["pilot_zone"]) == {"福州东部片区"}
+    assert "pilot_zone_partial" not in fujian.counties.columns  # no county only partly in it
+    assert not fujian.counties.set_index("name").loc[["鼓楼区", "晋安区", "永泰县", "蕉城区"], "pilot_zone"].notna().any()
+    prefectures = fujian.prefectures.set_index("name")
+    assert prefectures.loc[["福州市", "宁德市"], "pilot_zone_partial"].all()  # some of their counties only
+    # 许昌: the whole prefecture, so each of its six counties.
+    henan = add_planning_attributes(load_boundaries("410000"))
+    xuchang = henan.counties[henan.counties["pilot_zone"].notna()]
+    assert len(xuchang) == 6 and set(xuchang["prefecture_adcode"]) == {"411000"} and set(xuchang["pilot_zone"]) == {"许昌"}
+    assert henan.prefectures.set_index("name").loc["许昌市", "pilot_zone"] == "许昌"
+    assert "pilot_zone_partial" not in henan.prefectures.columns
+    # 济青局部片区: only the two districts a source names; marked incomplete, 青岛 not guessed.
+    shandong = add_planning_attributes(load_boundaries("370000"))
+    assert set(shandong.counties.loc[shandong.counties["pilot_zone"].notna(), "name"]) == {"历城区", "章丘区"}
+    rows = groupings_table()
+    rows = rows[rows["grouping"] == "pilot_zone"]
+    complete = rows.groupby("group")["group_complete"].agg(["all", "any"])
+    assert (complete["all"] == complete["any"]).all()  # one verdict per zone
+    assert set(complete.index[~complete["all"]]) == {"宁锡常接合片区", "济青局部片区"}
+    # Six of the eleven zones, numbered and listed as the NDRC lists them.
+    order = ["嘉湖片区", "福州东部片区", "广清接合片区", "宁锡常接合片区", "济青局部片区", "许昌"]
+    assert group_order("pilot_zone") == order
+    assert rows.drop_duplicates("group").set_index("group")["order"].loc[order].tolist() == [1, 2, 3, 4, 5, 6]
+
+
 def test_a_zone_covering_part_of_a_county_is_flagged_partial_not_rounded_up():
     from gis.units.boundaries import load_boundaries
 
