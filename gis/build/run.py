@@ -91,6 +91,7 @@ class BuildOptions:
     out_dir: Path = Path("out")
     epsg: int = 4326
     data_paths: tuple[Path, ...] = ()
+    sheet: str | None = None  # worksheet of the XLSX data_paths
     allow_unmatched: bool = False
     year: int | None = None
     population_path: Path | None = None
@@ -223,7 +224,7 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
         options.province, options.data_paths, options.allow_unmatched, options.year,
         with_degurba=options.with_degurba, population_path=options.population_path,
         population_values=options.population_values, rules=rules, progress=progress,
-        weights=options.weights,
+        weights=options.weights, sheet=options.sheet,
     )
     tables = built.tables
     if built.degurba is not None:

@@ -19,7 +19,7 @@ from gis.errors import GisError
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/maps"), show_default=True, help="Output folder for <spec name>.html and index.html.")
 @options.basemap
 @options.overwrite
-def map_command(specs, province, data_paths, allow_unmatched, year, population_path, values_kind, rules_name,
+def map_command(specs, province, data_paths, sheet, allow_unmatched, year, population_path, values_kind, rules_name,
                 sduc_distance_km, weights, out_dir, basemap, overwrite) -> None:
     """Draw the maps of SPECS (maps/*.toml) as self-contained HTML files in OUT."""
     from gis._files import refuse_overwrite, require_writable_folder
@@ -33,7 +33,7 @@ def map_command(specs, province, data_paths, allow_unmatched, year, population_p
     refuse_overwrite([out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"], overwrite)
     require_writable_folder(out_dir, "--out", is_folder=True)
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
-    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path,
+    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, sheet=sheet,
                      population_values=values_kind, rules=rules, weights=weights, progress=stage)
     written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place, rasters=built.rasters,
                           on_note=lambda spec, message: stage(f"{spec.name}: {message}"))
