@@ -56,6 +56,33 @@ def refuse_overwrite(paths, overwrite: bool) -> None:
         raise GisError(f"{', '.join(existing)} already exists; pass --overwrite to replace it")
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet): compare where they would be
+        return Path(os.path.abspath(a)) == Path(os.path.abspath(b))
+
+
+def refuse_inputs_as_outputs(outputs, inputs, removed=()) -> None:
+    """Raise :class:`GisError` if a file this run writes (``outputs``) or removes (``removed``)
+    is one of its inputs (``{option: path}`` or ``{option: [paths]}``): same path, or the same
+    file by another name (a link). Checked before any work, so an input is never overwritten
+    half-read and never deleted by the clean-up of ``--overwrite``."""
+    named = []
+    for option, paths in inputs.items():
+        for path in [paths] if isinstance(paths, (str, os.PathLike)) else (paths or ()):
+            if path is not None:
+                named.append((option, Path(path)))
+    for what, paths in (("write", outputs), ("remove", removed)):
+        for output in paths:
+            for option, path in named:
+                if _same_file(Path(output), path):
+                    raise GisError(
+                        f"{option} {path} is also a file this run would {what} ({output}); "
+                        f"move the input out of the output folder or choose another --out"
+                    )
+
+
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection"):
 #: = + - @, and tab / carriage return, which some spreadsheets skip before looking for them.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

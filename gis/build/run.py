@@ -180,6 +180,12 @@ def _terminate_cleanly():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _inputs(options: BuildOptions) -> dict[str, object]:
+    """The files a build reads, by the option naming them."""
+    rules = Path(options.rules) if options.rules and Path(options.rules).suffix.lower() == ".toml" else None
+    return {"--population": options.population_path, "--data": list(options.data_paths), "--rules": rules}
+
+
 def _remove_leftovers(plan: BuildPlan, progress: Callable[[str], None]) -> None:
     """Remove the temporary files of killed runs (``.NAME.partial-*``) from the output folder and
     its maps folder. Safe: the caller holds the folder's lock, so no other build is writing."""
@@ -191,7 +197,7 @@ def _remove_leftovers(plan: BuildPlan, progress: Callable[[str], None]) -> None:
 
 
 def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
-    from gis._files import refuse_overwrite, write_text_atomic
+    from gis._files import refuse_inputs_as_outputs, refuse_overwrite, write_text_atomic
     from gis.build.assemble import assemble, check_weights
     from gis.degurba.official import write_agreement_csv
     from gis.degurba.rasters import write_class_geotiff, write_population_estimate
@@ -216,8 +222,11 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     plan = plan_build(options)
     for path in plan.map_specs:
         load_spec(path)
-    _remove_leftovers(plan, progress)
     stale = plan.stale_files()
+    # An input inside --out (the population estimate of an earlier build given as --population)
+    # is never written over nor removed as stale.
+    refuse_inputs_as_outputs(plan.files(), _inputs(options), removed=stale)
+    _remove_leftovers(plan, progress)
     refuse_overwrite(plan.files() + stale, options.overwrite)
 
     built = assemble(

@@ -22,7 +22,7 @@ from gis.errors import GisError
 def map_command(specs, province, data_paths, sheet, allow_unmatched, year, population_path, values_kind, rules_name,
                 sduc_distance_km, weights, out_dir, basemap, overwrite) -> None:
     """Draw the maps of SPECS (maps/*.toml) as self-contained HTML files in OUT."""
-    from gis._files import refuse_overwrite, require_writable_folder
+    from gis._files import refuse_inputs_as_outputs, refuse_overwrite, require_writable_folder
     from gis.build.assemble import assemble
     from gis.degurba.rules import load_rules
     from gis.maps import load_spec, render_maps
@@ -30,7 +30,9 @@ def map_command(specs, province, data_paths, sheet, allow_unmatched, year, popul
     for spec in specs:  # a bad spec fails before any slow work
         load_spec(spec)
     # Existing pages are replaced only with --overwrite, and the folder must take files.
-    refuse_overwrite([out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"], overwrite)
+    pages = [out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"]
+    refuse_inputs_as_outputs(pages, {"--population": population_path, "--data": list(data_paths)})
+    refuse_overwrite(pages, overwrite)
     require_writable_folder(out_dir, "--out", is_folder=True)
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
     built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, sheet=sheet,

@@ -131,6 +131,27 @@ def _validate_style(style: dict, path: Path, index: int) -> None:
                     _check_colour(entry[key], path, f"{where}classes[{i}].{key}")
 
 
+#: Table names GeoPackage and SQLite keep for themselves (compared case-insensitively, as SQLite
+#: compares table names): the GeoPackage's own tables, its spatial indexes, SQLite's internal
+#: tables and the QGIS styles table this package writes.
+RESERVED_LAYER_PREFIXES = ("gpkg_", "rtree_", "sqlite_")
+RESERVED_LAYER_NAMES = frozenset({"layer_styles", "gpkg_contents", "gpkg_geometry_columns", "gpkg_spatial_ref_sys"})
+
+
+def _check_layer_name(name: str, path: Path) -> None:
+    """A layer name is a GeoPackage table name: not blank, no control characters or edge spaces,
+    not one of the names GeoPackage, SQLite or the styles table reserve."""
+    if not name.strip():
+        raise SpecError(f"{path}: key 'name': the layer name is empty")
+    if name != name.strip() or any(ord(c) < 32 for c in name):
+        raise SpecError(f"{path}: key 'name': {name!r} has spaces at its ends or control characters")
+    folded = name.casefold()
+    if folded in RESERVED_LAYER_NAMES or folded.startswith(RESERVED_LAYER_PREFIXES):
+        raise SpecError(
+            f"{path}: key 'name': {name!r} is reserved by GeoPackage/SQLite (gpkg_*, rtree_*, sqlite_*, layer_styles); rename the layer"
+        )
+
+
 def read_layer_spec(path: Path) -> LayerSpec:
     """Read and validate one layer spec file."""
     path = Path(path)
@@ -142,6 +163,7 @@ def read_layer_spec(path: Path) -> LayerSpec:
         raise SpecError(f"{path}: not valid TOML: {error}") from None
     _only(spec, LAYER_KEYS, path)
     name = _require(spec, "name", str, path)
+    _check_layer_name(name, path)
     source = _require(spec, "source", str, path)
     _check_choice(source, SOURCES, path, "source")
     geometry = spec.get("geometry", "polygon")
@@ -173,11 +195,14 @@ def load_layer_specs(directory: Path | None = None) -> list[LayerSpec]:
     if not paths:
         raise SpecError(f"{directory}: no layer specs (*.toml) found")
     specs = [read_layer_spec(p) for p in paths]
-    seen: dict[str, Path] = {}
+    # SQLite table names are case-insensitive: COUNTIES and counties are one table.
+    seen: dict[str, LayerSpec] = {}
     for spec in specs:
-        if spec.name in seen:
-            raise SpecError(f"{spec.path}: layer name {spec.name!r} is also used by {seen[spec.name]}")
-        seen[spec.name] = spec.path
+        other = seen.get(spec.name.casefold())
+        if other is not None:
+            same = "" if other.name == spec.name else f" ({other.name!r}: GeoPackage layer names are case-insensitive)"
+            raise SpecError(f"{spec.path}: layer name {spec.name!r} is also used by {other.path}{same}")
+        seen[spec.name.casefold()] = spec
     return specs
 
 
