@@ -25,6 +25,7 @@ from gis.outputs.qgis_style import (
     graduated_classes,
     literal,
     no_data_class,
+    other_values_class,
     quote_field,
 )
 from gis.specs import specs_dir
@@ -222,12 +223,13 @@ def _style_classes(style: dict, frame: pd.DataFrame) -> list[StyleClass]:
         return [StyleClass(filter="", label=style["name"], symbol=base)]
     column = style["column"]
     if renderer == "graduated":
-        if "breaks" in style:
+        fixed = "breaks" in style
+        if fixed:
             bounds = [float(b) for b in style["breaks"]]
         else:
             bounds = class_bounds(frame[column], style["scheme"], style["classes"])
         classes = graduated_classes(
-            column, bounds, style["colors"], int(style.get("decimals", 2)), base
+            column, bounds, style["colors"], int(style.get("decimals", 2)), base, open_labels=fixed
         )
     else:
         classes = [
@@ -238,7 +240,9 @@ def _style_classes(style: dict, frame: pd.DataFrame) -> list[StyleClass]:
             )
             for entry in style["classes"]
         ]
-    return [*classes, no_data_class(base.outline, base.outline_width_mm)]
+        # ELSE after IS NULL: only values with no class of their own reach it.
+        return [*classes, no_data_class(base.outline, base.outline_width_mm, column), other_values_class(base.outline, base.outline_width_mm)]
+    return [*classes, no_data_class(base.outline, base.outline_width_mm, column)]
 
 
 def resolve_styles(spec: LayerSpec, frame: pd.DataFrame) -> tuple[list[LayerStyle], list[str]]:
