@@ -15,8 +15,117 @@ from pathlib import Path
 
 from gis.errors import GisError
 
-#: Marks temporary files: ``.<target name>.partial-<random><suffix>``.
+#: Marks temporary files: ``.<target name>.partial-<pid>-<random><suffix>``; the writer's process
+#: id lets a later run tell a killed writer's leftovers from a live writer's file.
 PARTIAL_MARK = ".partial-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_dead_partials(folder, name: str | None = None) -> list[Path]:
+    """Remove from ``folder`` the temporary files (and SQLite ``-journal``/``-wal`` files beside
+    them) that a killed run left: ``.NAME.partial-<pid>-…`` whose process is gone. Files of live
+    processes and older names without a pid are kept (``gis build`` removes those under its
+    folder lock). ``name``: only the leftovers of that target. Returns what was removed."""
+    import re
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(rf"^\.{re.escape(name) if name else '.+'}{re.escape(PARTIAL_MARK)}(\d+)-")
+    removed = []
+    for path in folder.glob(f".{'*' if name is None else _glob_escape(name)}{PARTIAL_MARK}*"):
+        match = pattern.match(path.name)
+        if match and int(match.group(1)) != os.getpid() and not _pid_alive(int(match.group(1))):
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
+
+
+def remove_dead_temp_dirs(parent, prefix: str) -> list[Path]:
+    """Remove the folders ``<prefix><pid>-…`` in ``parent`` whose process is gone (a run killed
+    with ``kill -9``, or one that lost power); folders of live processes are kept."""
+    import re
+    import shutil
+
+    parent = Path(parent)
+    removed = []
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)-")
+    for path in parent.glob(f"{_glob_escape(prefix)}*"):
+        match = pattern.match(path.name)
+        if match and path.is_dir() and int(match.group(1)) != os.getpid() and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _glob_escape(text: str) -> str:
+    import glob
+
+    return glob.escape(text)
+
+
+class DiskFullError(GisError):
+    """A write ran out of disk space; the message names the folder and the space needed."""
+
+
+def _mb(size: float) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} KB"
+
+
+def free_space(folder) -> int | None:
+    """Bytes free on the disk of ``folder`` (or of its nearest existing parent)."""
+    import shutil
+
+    probe = Path(folder)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free
+    except OSError:
+        return None
+
+
+def disk_full_message(folder, name: str | None = None, free_before: int | None = None) -> str:
+    """One line: which folder is full and the space needed (more than was free when it started)."""
+    what = f" writing {name}" if name else ""
+    free = free_before if free_before is not None else free_space(folder)
+    need = f": it needs more than the {_mb(free)} that were free" if free is not None else ""
+    return f"{folder}: no space left on the disk{what}{need}; free some space or write elsewhere — existing outputs are unchanged"
+
+
+def is_disk_full(error: BaseException, folder=None, written: int = 0) -> bool:
+    """True for ENOSPC/EDQUOT, and for a GDAL/SQLite write error in ``folder`` when what is left
+    free there is small next to what was being written (pyogrio's "Failed to commit transaction"
+    carries no errno, and SQLite has rolled its journal back by then)."""
+    import errno
+    import shutil
+
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    # Only the I/O libraries' own errors: a bug elsewhere is never called a full disk.
+    if folder is None or type(error).__module__.split(".")[0] not in ("pyogrio", "rasterio", "fiona", "sqlite3", "osgeo"):
+        return False
+    text = str(error).lower()
+    if "no space" in text or "disk is full" in text or "disk full" in text:
+        return True
+    if not any(sign in text for sign in ("commit", "write", "i/o", "disk")):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < max(16_000_000, 2 * written)
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -27,8 +136,15 @@ def atomic_path(path):
     On any error it is removed and ``path`` is left untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}{PARTIAL_MARK}", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_dead_partials(path.parent, path.name)  # what a killed writer of this file left
+        free_before = free_space(path.parent)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}{PARTIAL_MARK}{os.getpid()}-", suffix=path.suffix, dir=path.parent)
+    except OSError as error:
+        if is_disk_full(error):
+            raise DiskFullError(disk_full_message(path.parent, path.name)) from None
+        raise
     os.close(handle)
     os.unlink(temporary)
     try:
@@ -36,10 +152,26 @@ def atomic_path(path):
         if os.path.exists(temporary):
             os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide outputs from other users
         os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    except BaseException as error:
+        written = _sizes(temporary)
+        full = is_disk_full(error, path.parent, written)  # before the partial file gives its space back
+        for leftover in (temporary, temporary + "-journal", temporary + "-wal", temporary + "-shm"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        if full:
+            raise DiskFullError(disk_full_message(path.parent, path.name, free_before)) from None
         raise
+
+
+def _sizes(temporary: str) -> int:
+    """Bytes written to a temporary file and its SQLite side files."""
+    total = 0
+    for name in (temporary, temporary + "-journal", temporary + "-wal"):
+        try:
+            total += os.path.getsize(name)
+        except OSError:
+            pass
+    return total
 
 
 def write_text_atomic(path, text: str) -> Path:
@@ -139,6 +271,29 @@ def require_writable_folder(path, option: str, is_folder: bool = False) -> Path:
     os.close(handle)
     os.unlink(name)
     return folder
+
+
+@contextmanager
+def terminate_cleanly():
+    """Turn SIGTERM into SystemExit for the ``with`` body, so temporary files and folders are
+    removed on the way out (:func:`atomic_path`, ``tempfile`` directories) as they are for
+    Ctrl-C. Only ``kill -9`` leaves them; the next write of the same file removes those
+    (:func:`remove_dead_partials`). A no-op outside the main thread (signals go there)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def partial_leftovers(folder) -> list[Path]:

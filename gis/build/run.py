@@ -8,7 +8,6 @@ population estimate GeoTIFF (census weights), the agreement CSV and the maps, ea
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -149,35 +148,13 @@ def run_build(options: BuildOptions, progress: Callable[[str], None] = print, sa
     ``progress`` gets what is being done (the CLI prints it on stderr), ``say`` the results a
     user reads (the agreement table; the CLI prints it on stdout).
     """
-    from gis._files import folder_lock, require_writable_folder
+    from gis._files import folder_lock, require_writable_folder, terminate_cleanly
 
     # Found before any work: an --out that cannot be written (read-only, or a file in the way).
     require_writable_folder(options.out_dir, "--out", is_folder=True)
     # One build per output folder at a time: a second one fails at once naming the first.
-    with folder_lock(options.out_dir, "gis build"), _terminate_cleanly():
+    with folder_lock(options.out_dir, "gis build"), terminate_cleanly():
         return _run_locked(options, progress, say)
-
-
-@contextmanager
-def _terminate_cleanly():
-    """Turn SIGTERM into SystemExit while building, so temporary files are removed on the way
-    out (:func:`gis._files.atomic_path`) as they are for Ctrl-C. Only ``kill -9`` leaves them;
-    the next build removes those."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _inputs(options: BuildOptions) -> dict[str, object]:
