@@ -140,7 +140,10 @@ def full_disk(tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.decode().strip()})")
     yield folder
-    subprocess.run(["umount", str(folder)], check=False)
+    import gc
+
+    gc.collect()  # a writer that failed may still hold a file there
+    subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def _fill(folder: Path, leave: int) -> None:
