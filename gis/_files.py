@@ -8,7 +8,10 @@ and recognisable (``.NAME.partial-XXXX``), so leftovers of a killed run can be f
 
 from __future__ import annotations
 
+import glob
 import os
+import re
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,35 +23,29 @@ from gis.errors import GisError
 PARTIAL_MARK = ".partial-"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def _left_by_a_dead_process(name: str, prefix: str) -> bool:
+    """True if ``name`` is ``<prefix><pid>-…`` and process ``pid`` (not this one) is gone."""
+    match = re.match(rf"{re.escape(prefix)}(\d+)-", name)
+    if match is None or int(match.group(1)) == os.getpid():
         return False
-    except PermissionError:  # another user's live process
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
         return True
-    return True
+    except PermissionError:  # another user's live process
+        return False
+    return False
 
 
-def remove_dead_partials(folder, name: str | None = None) -> list[Path]:
-    """Remove from ``folder`` the temporary files (and SQLite ``-journal``/``-wal`` files beside
-    them) that a killed run left: ``.NAME.partial-<pid>-…`` whose process is gone. Files of live
-    processes and older names without a pid are kept (``gis build`` removes those under its
-    folder lock). ``name``: only the leftovers of that target. Returns what was removed."""
-    import re
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    pattern = re.compile(rf"^\.{re.escape(name) if name else '.+'}{re.escape(PARTIAL_MARK)}(\d+)-")
+def remove_dead_partials(folder, name: str) -> list[Path]:
+    """Remove from ``folder`` the temporary files of target ``name`` that a killed run left:
+    ``.NAME.partial-<pid>-…`` (SQLite ``-journal`` files beside them too) whose process is gone.
+    Files of live processes and older names without a pid are kept (``gis build`` removes
+    those under its folder lock). Returns what was removed."""
     removed = []
-    for path in folder.glob(f".{'*' if name is None else _glob_escape(name)}{PARTIAL_MARK}*"):
-        match = pattern.match(path.name)
-        if match and int(match.group(1)) != os.getpid() and not _pid_alive(int(match.group(1))):
-            try:
-                path.unlink()
-            except OSError:
-                continue
+    for path in Path(folder).glob(f".{glob.escape(name)}{PARTIAL_MARK}*"):
+        if _left_by_a_dead_process(path.name, f".{name}{PARTIAL_MARK}"):
+            path.unlink(missing_ok=True)
             removed.append(path)
     return removed
 
@@ -56,24 +53,12 @@ def remove_dead_partials(folder, name: str | None = None) -> list[Path]:
 def remove_dead_temp_dirs(parent, prefix: str) -> list[Path]:
     """Remove the folders ``<prefix><pid>-…`` in ``parent`` whose process is gone (a run killed
     with ``kill -9``, or one that lost power); folders of live processes are kept."""
-    import re
-    import shutil
-
-    parent = Path(parent)
     removed = []
-    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)-")
-    for path in parent.glob(f"{_glob_escape(prefix)}*"):
-        match = pattern.match(path.name)
-        if match and path.is_dir() and int(match.group(1)) != os.getpid() and not _pid_alive(int(match.group(1))):
+    for path in Path(parent).glob(f"{glob.escape(prefix)}*"):
+        if path.is_dir() and _left_by_a_dead_process(path.name, prefix):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def _glob_escape(text: str) -> str:
-    import glob
-
-    return glob.escape(text)
 
 
 class DiskFullError(GisError):
@@ -86,8 +71,6 @@ def _mb(size: float) -> str:
 
 def free_space(folder) -> int | None:
     """Bytes free on the disk of ``folder`` (or of its nearest existing parent)."""
-    import shutil
-
     probe = Path(folder)
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
@@ -110,7 +93,6 @@ def is_disk_full(error: BaseException, folder=None, written: int = 0) -> bool:
     free there is small next to what was being written (pyogrio's "Failed to commit transaction"
     carries no errno, and SQLite has rolled its journal back by then)."""
     import errno
-    import shutil
 
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
@@ -159,8 +141,25 @@ def atomic_path(path):
             if os.path.exists(leftover):
                 os.unlink(leftover)
         if full:
+            _release(error)
             raise DiskFullError(disk_full_message(path.parent, path.name, free_before)) from None
         raise
+
+
+def _release(error: BaseException) -> None:
+    """Free what the failed writer's frames hold now (openpyxl's half-written zip file), quietly:
+    its clean-up fails again on the full disk and would print a second, confusing traceback."""
+    import gc
+    import sys
+    import traceback
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        traceback.clear_frames(error.__traceback__)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def _sizes(temporary: str) -> int:
