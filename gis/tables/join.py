@@ -39,12 +39,12 @@ from gis.tables.names import normalise_code, normalise_name
 from gis.tables.read import (
     IGNORABLE_COLUMNS,
     PLAIN_NUMBER,
+    PercentCell,
     RawTable,
     classify_column,
     classify_id_column,
     closest_indicators,
     normalise_header,
-    PercentCell,
     parse_number,
     read_table,
     resolve_indicator,
