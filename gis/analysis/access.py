@@ -157,7 +157,7 @@ def _table_points(path: Path, capacity: str | None):
         return ((_find_column(cells, _LON_HEADERS) is not None and _find_column(cells, _LAT_HEADERS) is not None)
                 or _find_column(cells, _PAIR_HEADERS) is not None)
 
-    table = read_table(path, is_header)
+    table = read_table(path, is_header=is_header)
     where = table.file_name + (f" (sheet {table.sheet})" if table.sheet else "")
     rows = table.row_numbers
     lon_at, lat_at = _find_column(table.header, _LON_HEADERS), _find_column(table.header, _LAT_HEADERS)

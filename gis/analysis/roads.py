@@ -106,7 +106,7 @@ def read_speeds(path=None) -> Speeds:
             """columns class and speed_kmh"""
             return {"class", "speed_kmh"} <= {c.strip().lower() for c in cells}
 
-        raw = read_table(path, is_header)
+        raw = read_table(path, is_header=is_header)
         header = [str(h).strip().lower() for h in raw.header]
         names, speeds = raw.columns[header.index("class")], raw.columns[header.index("speed_kmh")]
         for row, name, speed in zip(raw.row_numbers, names, speeds):

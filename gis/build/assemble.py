@@ -74,6 +74,7 @@ def assemble(
     progress: Callable[[str], None] | None = None,
     rules=None,
     weights: str = "census",
+    sheet: str | None = None,
 ) -> Assembled:
     """Boundaries, indicators (shipped + ``data_paths``) and DEGURBA joined into layer tables.
 
@@ -102,6 +103,8 @@ def assemble(
     weights
         Without a population raster: ``"census"`` (census totals, or a user table's
         ``resident_population``, spread over the official grid; the default) or ``"area"``.
+    sheet
+        Worksheet of the XLSX ``data_paths`` (default: ``data``, else the first).
     """
     check_weights(weights, population_path)
     say = progress or (lambda message: None)
@@ -112,7 +115,7 @@ def assemble(
     if data_paths:
         say(f"reading {len(data_paths)} table(s): {', '.join(str(p) for p in data_paths)}")
         try:
-            user, report = load_user_tables(data_paths, boundaries, allow_unmatched=allow_unmatched, default_year=year)
+            user, report = load_user_tables(data_paths, boundaries, allow_unmatched=allow_unmatched, default_year=year, sheet=sheet)
         except JoinError as error:
             for line in error.report.summary().splitlines():
                 say(line)

@@ -8,7 +8,6 @@ population estimate GeoTIFF (census weights), the agreement CSV and the maps, ea
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -91,6 +90,7 @@ class BuildOptions:
     out_dir: Path = Path("out")
     epsg: int = 4326
     data_paths: tuple[Path, ...] = ()
+    sheet: str | None = None  # worksheet of the XLSX data_paths
     allow_unmatched: bool = False
     year: int | None = None
     population_path: Path | None = None
@@ -148,35 +148,19 @@ def run_build(options: BuildOptions, progress: Callable[[str], None] = print, sa
     ``progress`` gets what is being done (the CLI prints it on stderr), ``say`` the results a
     user reads (the agreement table; the CLI prints it on stdout).
     """
-    from gis._files import folder_lock, require_writable_folder
+    from gis._files import folder_lock, require_writable_folder, terminate_cleanly
 
     # Found before any work: an --out that cannot be written (read-only, or a file in the way).
     require_writable_folder(options.out_dir, "--out", is_folder=True)
     # One build per output folder at a time: a second one fails at once naming the first.
-    with folder_lock(options.out_dir, "gis build"), _terminate_cleanly():
+    with folder_lock(options.out_dir, "gis build"), terminate_cleanly():
         return _run_locked(options, progress, say)
 
 
-@contextmanager
-def _terminate_cleanly():
-    """Turn SIGTERM into SystemExit while building, so temporary files are removed on the way
-    out (:func:`gis._files.atomic_path`) as they are for Ctrl-C. Only ``kill -9`` leaves them;
-    the next build removes those."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _inputs(options: BuildOptions) -> dict[str, object]:
+    """The files a build reads, by the option naming them."""
+    rules = Path(options.rules) if options.rules and Path(options.rules).suffix.lower() == ".toml" else None
+    return {"--population": options.population_path, "--data": list(options.data_paths), "--rules": rules}
 
 
 def _remove_leftovers(plan: BuildPlan, progress: Callable[[str], None]) -> None:
@@ -190,7 +174,7 @@ def _remove_leftovers(plan: BuildPlan, progress: Callable[[str], None]) -> None:
 
 
 def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
-    from gis._files import refuse_overwrite, write_text_atomic
+    from gis._files import refuse_inputs_as_outputs, refuse_overwrite, write_text_atomic
     from gis.build.assemble import assemble, check_weights
     from gis.degurba.official import write_agreement_csv
     from gis.degurba.rasters import write_class_geotiff, write_population_estimate
@@ -215,15 +199,18 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     plan = plan_build(options)
     for path in plan.map_specs:
         load_spec(path)
-    _remove_leftovers(plan, progress)
     stale = plan.stale_files()
+    # An input inside --out (the population estimate of an earlier build given as --population)
+    # is never written over nor removed as stale.
+    refuse_inputs_as_outputs(plan.files(), _inputs(options), removed=stale)
+    _remove_leftovers(plan, progress)
     refuse_overwrite(plan.files() + stale, options.overwrite)
 
     built = assemble(
         options.province, options.data_paths, options.allow_unmatched, options.year,
         with_degurba=options.with_degurba, population_path=options.population_path,
         population_values=options.population_values, rules=rules, progress=progress,
-        weights=options.weights,
+        weights=options.weights, sheet=options.sheet,
     )
     tables = built.tables
     if built.degurba is not None:

@@ -9,6 +9,7 @@ modules it uses inside its body, so ``gis --help`` starts without NumPy, pandas 
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
@@ -53,10 +54,19 @@ class _LazyGroup(click.Group):
             formatter.write_dl([(name, help_text) for name, (_, _, help_text) in COMMANDS.items()])
 
     def invoke(self, ctx):
+        from gis._files import disk_full_message, is_disk_full, terminate_cleanly
+
         try:
-            return super().invoke(ctx)
+            # Every command: SIGTERM unwinds like Ctrl-C, so temporary files and folders go.
+            with terminate_cleanly():
+                return super().invoke(ctx)
         except GisError as error:
             raise _InputError(str(error)) from None
+        except OSError as error:  # a full disk outside gis._files.atomic_path (temporary folders)
+            if not is_disk_full(error):
+                raise
+            where = os.path.dirname(error.filename) if getattr(error, "filename", None) else os.getcwd()
+            raise _InputError(disk_full_message(where, getattr(error, "filename", None) and os.path.basename(error.filename))) from None
 
 
 @click.group(cls=_LazyGroup)

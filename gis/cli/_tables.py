@@ -10,7 +10,8 @@ from gis.errors import GisError
 LEVELS = ("counties", "prefectures")
 
 
-def load_tables(paths, province: str, allow_unmatched: bool, year: int | None, attribute_columns=()):
+def load_tables(paths, province: str, allow_unmatched: bool, year: int | None, sheet: str | None = None,
+                attribute_columns=()):
     """Boundaries and joined user tables; on a join problem the report is printed first.
     ``attribute_columns``: text columns read elsewhere (groups), not unknown columns."""
     from gis.tables.join import load_user_tables
@@ -22,7 +23,7 @@ def load_tables(paths, province: str, allow_unmatched: bool, year: int | None, a
     boundaries = load_boundaries(province)
     try:
         long, report = load_user_tables(paths, boundaries, allow_unmatched=allow_unmatched, default_year=year,
-                                        attribute_columns=attribute_columns)
+                                        sheet=sheet, attribute_columns=attribute_columns)
     except JoinError as error:
         click.echo(error.report.summary())
         raise

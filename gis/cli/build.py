@@ -24,7 +24,7 @@ from gis.cli.report import stage, wrote
 @click.option("--maps-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="Folder of map specs (*.toml); default: the ones shipped with the package.")
 @options.overwrite
 def build(
-    province, out_dir, epsg, data_paths, allow_unmatched, year, population_path, values_kind,
+    province, out_dir, epsg, data_paths, sheet, allow_unmatched, year, population_path, values_kind,
     rules_name, sduc_distance_km, weights, no_degurba, basemap, layers_dir, maps_dir, overwrite,
 ) -> None:
     """Build a province's styled GeoPackage, DEGURBA class grids and HTML maps into OUT."""
@@ -33,7 +33,7 @@ def build(
     started = time.perf_counter()
     written = run_build(
         BuildOptions(
-            province=province, out_dir=out_dir, epsg=epsg, data_paths=data_paths, allow_unmatched=allow_unmatched,
+            province=province, out_dir=out_dir, epsg=epsg, data_paths=data_paths, sheet=sheet, allow_unmatched=allow_unmatched,
             year=year, population_path=population_path, population_values=values_kind,
             rules=rules_name, sduc_distance_km=sduc_distance_km, weights=weights, with_degurba=not no_degurba, basemap=basemap,
             layers_dir=layers_dir, maps_dir=maps_dir, overwrite=overwrite,

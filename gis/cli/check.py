@@ -13,7 +13,7 @@ from gis.cli._tables import load_tables
 @options.province()
 @options.allow_unmatched
 @options.year
-def check(paths, province: str, allow_unmatched: bool, year: int | None) -> None:
+def check(paths, sheet, province: str, allow_unmatched: bool, year: int | None) -> None:
     """Validate tables and print the join report, without building anything."""
-    _, _, report = load_tables(paths, province, allow_unmatched, year)
+    _, _, report = load_tables(paths, province, allow_unmatched, year, sheet)
     click.echo(report.summary())

@@ -73,7 +73,7 @@ def _discretize_option(value: str):
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw every factor's strata, with its q, as an offline HTML map (.html).")
 @options.overwrite
-def geodetector_command(paths, y_name, factors, groups_file, discretize, year, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
+def geodetector_command(paths, sheet, y_name, factors, groups_file, discretize, year, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Geographical detector (王劲峰, 徐成东 2017): factor q and p, interaction types, risk and
     ecological detectors; numeric factors discretised by a named scheme or the optimal search."""
     import geopandas as gpd
@@ -116,7 +116,7 @@ def geodetector_command(paths, y_name, factors, groups_file, discretize, year, l
         raise GisError(f"--y {y_name}: Y must be an indicator of gis/data/indicators.csv")
     scheme = _discretize_option(discretize)
     GROUP_ORDERS.clear()
-    boundaries, long, report = load_tables(paths, province, allow_unmatched, year, attribute_columns=list(columns))
+    boundaries, long, report = load_tables(paths, province, allow_unmatched, year, sheet, attribute_columns=list(columns))
     click.echo(report.summary())
     boundaries = add_planning_attributes(boundaries)
     units = (boundaries.counties if level == "counties" else boundaries.prefectures).reset_index(drop=True)

@@ -118,7 +118,7 @@ def _years_option(text: str | None):
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the scores (and coupling coordination grades) as an offline HTML map (.html).")
 @options.overwrite
-def index_command(paths, indicators, groups, by, groups_file, method, coupling_form, year, years_text, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
+def index_command(paths, sheet, indicators, groups, by, groups_file, method, coupling_form, year, years_text, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Urban-rural integration index: entropy weights (one set across the years of a panel),
     entropy-TOPSIS, obstacle degree and the coupling coordination degree with its ten grades."""
     import pandas as pd
@@ -151,7 +151,7 @@ def index_command(paths, indicators, groups, by, groups_file, method, coupling_f
     group_map = parse_groups(groups, names)
     wanted_years = _years_option(years_text)
     columns = table_group_columns(paths, [by]) if by is not None and groups_file is None else {}
-    boundaries, long, report = load_tables(paths, province, allow_unmatched, year, attribute_columns=list(columns))
+    boundaries, long, report = load_tables(paths, province, allow_unmatched, year, sheet, attribute_columns=list(columns))
     click.echo(report.summary())
     units = (boundaries.counties if level == "counties" else boundaries.prefectures).reset_index(drop=True)
     unit_groups = None

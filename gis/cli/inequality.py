@@ -59,7 +59,7 @@ COMPONENT_LABELS = {
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the units by group, with their values per year, as an offline HTML map (.html).")
 @options.overwrite
-def inequality(paths, indicator, grouping, groups_file, weights, level, year, province, allow_unmatched, output, map_path, overwrite) -> None:
+def inequality(paths, sheet, indicator, grouping, groups_file, weights, level, year, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Inequality of one indicator across units, decomposed between and within groups, for
     every year in the data. Without --data: the shipped seed data (urban and rural incomes of
     prefectures estimated from 表 3's ratio and gap, said so with their accuracy)."""
@@ -92,7 +92,7 @@ def inequality(paths, indicator, grouping, groups_file, weights, level, year, pr
         raise GisError("give --groups NAME or --groups-file FILE")
     columns = table_group_columns(paths, [grouping]) if groups_file is None else {}
     if paths:
-        boundaries, long, report = load_tables(paths, province, allow_unmatched, year, attribute_columns=list(columns))
+        boundaries, long, report = load_tables(paths, province, allow_unmatched, year, sheet, attribute_columns=list(columns))
         click.echo(report.summary())
     else:
         boundaries, long = load_boundaries(province), seed_indicators(province)

@@ -27,7 +27,7 @@ from gis.errors import GisError
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .gpkg (layer lisa_<indicator>_<year>) or .geojson.")
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also draw the clusters as an offline HTML map (.html).")
 @options.overwrite
-def lisa(paths, indicator, year, level, permutations, seed, significance, fdr, islands, province, allow_unmatched, output, map_path, overwrite) -> None:
+def lisa(paths, sheet, indicator, year, level, permutations, seed, significance, fdr, islands, province, allow_unmatched, output, map_path, overwrite) -> None:
     """Hot spots of one indicator: local Moran's I over queen contiguity. Units without a
     neighbour are reported and left out, or linked with --islands knn:K; --fdr controls the
     false discovery rate."""
@@ -48,7 +48,7 @@ def lisa(paths, indicator, year, level, permutations, seed, significance, fdr, i
     require_writable_folder(output, "-o")
     if indicator not in registry().index:
         raise GisError(f"--indicator {indicator}: not in gis/data/indicators.csv")
-    boundaries, long, report = load_tables(paths, province, allow_unmatched, year)
+    boundaries, long, report = load_tables(paths, province, allow_unmatched, year, sheet)
     click.echo(report.summary())
     rows = long[long["indicator"] == indicator]
     years = sorted(rows["year"].unique())

@@ -24,12 +24,12 @@ from gis.errors import GisError
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/maps"), show_default=True, help="Output folder for <spec name>.html and index.html.")
 @options.basemap
 @options.overwrite
-def map_command(specs, units_path, units_layer, skip_invalid, province, data_paths, allow_unmatched, year, population_path,
-                values_kind, rules_name, sduc_distance_km, weights, out_dir, basemap, overwrite) -> None:
+def map_command(specs, units_path, units_layer, skip_invalid, province, data_paths, sheet, allow_unmatched, year,
+                population_path, values_kind, rules_name, sduc_distance_km, weights, out_dir, basemap, overwrite) -> None:
     """Draw the maps of SPECS (maps/*.toml) as self-contained HTML files in OUT.
 
     A spec with layer = "units" draws your own polygons (--units FILE, or the spec's units key)."""
-    from gis._files import refuse_overwrite, require_writable_folder
+    from gis._files import refuse_inputs_as_outputs, refuse_overwrite, require_writable_folder
     from gis.maps import load_spec, render_maps
 
     if not specs and units_path is None:
@@ -39,7 +39,9 @@ def map_command(specs, units_path, units_layer, skip_invalid, province, data_pat
         _user_maps(loaded, units_path, units_layer, skip_invalid, out_dir, basemap, overwrite)
         return
     # Existing pages are replaced only with --overwrite, and the folder must take files.
-    refuse_overwrite([out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"], overwrite)
+    pages = [out_dir / f"{Path(spec).stem}.html" for spec in specs] + [out_dir / "index.html"]
+    refuse_inputs_as_outputs(pages, {"--population": population_path, "--data": list(data_paths)})
+    refuse_overwrite(pages, overwrite)
     require_writable_folder(out_dir, "--out", is_folder=True)
     from gis.build.assemble import assemble
     from gis.degurba.rules import load_rules
@@ -47,7 +49,7 @@ def map_command(specs, units_path, units_layer, skip_invalid, province, data_pat
     if any(spec.layer == "units" for spec in loaded):
         raise GisError("specs with layer = \"units\" (your polygons) and specs of the build's layers: draw them in two runs")
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
-    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path,
+    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, sheet=sheet,
                      population_values=values_kind, rules=rules, weights=weights, progress=stage)
     written = render_maps(specs, built.tables, out_dir, basemap=basemap, place=built.place, rasters=built.rasters,
                           on_note=lambda spec, message: stage(f"{spec.name}: {message}"))

@@ -62,9 +62,16 @@ def province(allow_all: bool = True):
 
 
 def data(name: str = "data_paths"):
-    return click.option(
-        "--data", name, multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="Your indicator table (.csv or .xlsx, see 'gis template'); repeat for several.",
+    """``--data`` (the tables) and ``--sheet`` (parameter ``sheet``: which sheet of a workbook)."""
+    return _together(
+        click.option(
+            "--data", name, multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Your indicator table (.csv or .xlsx, see 'gis template'); repeat for several.",
+        ),
+        click.option(
+            "--sheet", default=None, metavar="NAME",
+            help="Sheet of the --data workbooks to read (default: the sheet named 'data', else the first).",
+        ),
     )
 
 

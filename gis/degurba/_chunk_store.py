@@ -4,6 +4,7 @@ schedulers (local or a dask.distributed cluster) and progress lines.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +25,10 @@ _LOCAL_SCHEDULERS = ("threads", "threading", "synchronous", "sync", "single-thre
 # --- the temporary store of intermediate grids -----------------------------------------------
 
 
+#: Temporary folders of the chunked engine: ``degurba-chunked-<pid>-<random>``.
+TEMP_PREFIX = "degurba-chunked-"
+
+
 class _BlockStore:
     """Chunks of intermediate grids as raw files (uint8 codes, or bits for masks) in a
     temporary folder, deleted on :meth:`close` or when the store is garbage collected.
@@ -34,7 +39,11 @@ class _BlockStore:
     """
 
     def __init__(self, workdir=None):
-        self.folder = Path(tempfile.mkdtemp(prefix="degurba-chunked-", dir=workdir))
+        from gis._files import remove_dead_temp_dirs
+
+        # The pid in the name lets the next run remove what a killed one (kill -9) left.
+        remove_dead_temp_dirs(workdir or tempfile.gettempdir(), TEMP_PREFIX)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=workdir))
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
 
     def path(self, name: str, index: tuple[int, int]) -> str:

@@ -174,8 +174,9 @@ def render_maps(
         else:
             jobs.append((spec.for_place(*place), layers, _page_provinces(spec, layers)))
     specs = [spec for spec, _, _ in jobs]
-    names = [s.name for s in specs]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    # Case-insensitively: on Windows and macOS folders a.html and A.html are one file.
+    names = [s.name.casefold() for s in specs]
+    duplicates = sorted({s.name for s, n in zip(specs, names) if names.count(n) > 1})
     if duplicates:
         raise GisError(f"two map specs would both write {duplicates[0]}.html: rename one")
     out = Path(out_dir)

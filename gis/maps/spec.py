@@ -500,6 +500,10 @@ def _read_fields(reader: _Reader) -> dict[str, FieldLabel]:
     return fields
 
 
+#: Page names (file stems, case-insensitive) a map spec may not take: the run writes these pages.
+RESERVED_PAGE_NAMES = frozenset({"index"})
+
+
 def load_spec(path: str | Path) -> MapSpec:
     """Read and validate one map spec; the map's name is the file stem (``<name>.html``).
 
@@ -517,6 +521,10 @@ def load_spec(path: str | Path) -> MapSpec:
     # Letters of any script (中文.toml is fine), digits, '_' and '-': a safe page name.
     if not re.fullmatch(r"[\w-]+", path.stem):
         raise SpecError(f"{path}: file name must use letters, digits, '_' or '-' (it names {path.stem}.html)")
+    # Pages a run writes itself beside the maps; compared case-insensitively because Windows and
+    # macOS folders are (Index.html would replace index.html there).
+    if path.stem.casefold() in RESERVED_PAGE_NAMES:
+        raise SpecError(f"{path}: the name {path.stem!r} is reserved ({path.stem}.html is the page listing the maps); rename the file")
     top = _Reader(path, table)
     top.only(_TOP_KEYS)
     layer = top.choice("layer", LAYERS)

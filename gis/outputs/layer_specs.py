@@ -25,6 +25,7 @@ from gis.outputs.qgis_style import (
     graduated_classes,
     literal,
     no_data_class,
+    other_values_class,
     quote_field,
 )
 from gis.specs import specs_dir
@@ -137,6 +138,27 @@ def _validate_style(style: dict, path: Path, index: int) -> None:
                     _check_colour(entry[key], path, f"{where}classes[{i}].{key}")
 
 
+#: Table names GeoPackage and SQLite keep for themselves (compared case-insensitively, as SQLite
+#: compares table names): the GeoPackage's own tables, its spatial indexes, SQLite's internal
+#: tables and the QGIS styles table this package writes.
+RESERVED_LAYER_PREFIXES = ("gpkg_", "rtree_", "sqlite_")
+RESERVED_LAYER_NAMES = frozenset({"layer_styles", "gpkg_contents", "gpkg_geometry_columns", "gpkg_spatial_ref_sys"})
+
+
+def _check_layer_name(name: str, path: Path) -> None:
+    """A layer name is a GeoPackage table name: not blank, no control characters or edge spaces,
+    not one of the names GeoPackage, SQLite or the styles table reserve."""
+    if not name.strip():
+        raise SpecError(f"{path}: key 'name': the layer name is empty")
+    if name != name.strip() or any(ord(c) < 32 for c in name):
+        raise SpecError(f"{path}: key 'name': {name!r} has spaces at its ends or control characters")
+    folded = name.casefold()
+    if folded in RESERVED_LAYER_NAMES or folded.startswith(RESERVED_LAYER_PREFIXES):
+        raise SpecError(
+            f"{path}: key 'name': {name!r} is reserved by GeoPackage/SQLite (gpkg_*, rtree_*, sqlite_*, layer_styles); rename the layer"
+        )
+
+
 def read_layer_spec(path: Path) -> LayerSpec:
     """Read and validate one layer spec file."""
     path = Path(path)
@@ -148,6 +170,7 @@ def read_layer_spec(path: Path) -> LayerSpec:
         raise SpecError(f"{path}: not valid TOML: {error}") from None
     _only(spec, LAYER_KEYS, path)
     name = _require(spec, "name", str, path)
+    _check_layer_name(name, path)
     source = _require(spec, "source", str, path)
     _check_choice(source, SOURCES, path, "source")
     geometry = spec.get("geometry", "polygon")
@@ -179,11 +202,14 @@ def load_layer_specs(directory: Path | None = None) -> list[LayerSpec]:
     if not paths:
         raise SpecError(f"{directory}: no layer specs (*.toml) found")
     specs = [read_layer_spec(p) for p in paths]
-    seen: dict[str, Path] = {}
+    # SQLite table names are case-insensitive: COUNTIES and counties are one table.
+    seen: dict[str, LayerSpec] = {}
     for spec in specs:
-        if spec.name in seen:
-            raise SpecError(f"{spec.path}: layer name {spec.name!r} is also used by {seen[spec.name]}")
-        seen[spec.name] = spec.path
+        other = seen.get(spec.name.casefold())
+        if other is not None:
+            same = "" if other.name == spec.name else f" ({other.name!r}: GeoPackage layer names are case-insensitive)"
+            raise SpecError(f"{spec.path}: layer name {spec.name!r} is also used by {other.path}{same}")
+        seen[spec.name.casefold()] = spec
     return specs
 
 
@@ -203,12 +229,13 @@ def _style_classes(style: dict, frame: pd.DataFrame) -> list[StyleClass]:
         return [StyleClass(filter="", label=style["name"], symbol=base)]
     column = style["column"]
     if renderer == "graduated":
-        if "breaks" in style:
+        fixed = "breaks" in style
+        if fixed:
             bounds = [float(b) for b in style["breaks"]]
         else:
             bounds = class_bounds(frame[column], style["scheme"], style["classes"])
         classes = graduated_classes(
-            column, bounds, style["colors"], int(style.get("decimals", 2)), base
+            column, bounds, style["colors"], int(style.get("decimals", 2)), base, open_labels=fixed
         )
     elif style["classes"] == DATA_CLASSES:
         classes = _data_classes(column, frame, base)
@@ -221,7 +248,9 @@ def _style_classes(style: dict, frame: pd.DataFrame) -> list[StyleClass]:
             )
             for entry in style["classes"]
         ]
-    return [*classes, no_data_class(base.outline, base.outline_width_mm)]
+        # ELSE after IS NULL: only values with no class of their own reach it.
+        return [*classes, no_data_class(base.outline, base.outline_width_mm, column), other_values_class(base.outline, base.outline_width_mm)]
+    return [*classes, no_data_class(base.outline, base.outline_width_mm, column)]
 
 
 def _data_classes(column: str, frame: pd.DataFrame, base: FillSymbol) -> list[StyleClass]:

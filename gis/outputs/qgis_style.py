@@ -1,9 +1,12 @@
 """QGIS styles (QML) built from the declarative style specs in ``layers/*.toml``.
 
-Every style becomes a QGIS *rule-based* renderer: one rule per class, and a final ``ELSE``
-rule drawn hatched grey for features whose value is missing, so "no data" is visible and
-listed in the legend rather than silently not drawn (a plain graduated renderer cannot
-draw nulls). Labels use QGIS's simple labelling with a white buffer.
+Every style becomes a QGIS *rule-based* renderer: one rule per class, and a final rule
+``"column" IS NULL`` drawn hatched grey for features whose value is missing, so "no data" is
+visible and listed in the legend rather than silently not drawn (a plain graduated renderer
+cannot draw nulls). No data means NULL and nothing else: graduated classes are open at both
+ends (a value below the first break or above the last is in the end class, as on the pages),
+and values a categorised style does not list are drawn as "other values", never as no data.
+Labels use QGIS's simple labelling with a white buffer.
 
 The XML follows what QGIS 3 writes itself: each symbol layer carries its properties both
 as ``<Option type="Map">`` (QGIS ≥ 3.26) and as ``<prop k= v=>`` (older 3.x).
@@ -97,19 +100,29 @@ def _format_bound(value: float, decimals: int) -> str:
 
 
 def graduated_classes(
-    column: str, bounds: list[float], colours: list[str], decimals: int, symbol: FillSymbol
+    column: str, bounds: list[float], colours: list[str], decimals: int, symbol: FillSymbol,
+    open_labels: bool = False,
 ) -> list[StyleClass]:
-    """Range classes ``(b[i], b[i+1]]`` (the first closed below) coloured in order."""
+    """Range classes ``(b[i], b[i+1]]`` coloured in order, the first open below and the last open
+    above: every non-NULL value is in a class (a value outside fixed breaks is not "no data").
+
+    ``open_labels``: label the end classes ``≤ b[1]`` and ``> b[-2]`` (fixed breaks, which the
+    data may pass); otherwise they show the bounds, which are then the data's minimum and maximum.
+    """
     if len(colours) < len(bounds) - 1:
         raise ValueError(f"{len(bounds) - 1} classes need as many colours, got {len(colours)}")
     field_ref = quote_field(column)
     result = []
+    last = len(bounds) - 2
     for i, (low, high) in enumerate(zip(bounds[:-1], bounds[1:])):
-        lower_op = ">=" if i == 0 else ">"
+        conditions = ([] if i == 0 else [f"{field_ref} > {low!r}"]) + ([] if i == last else [f"{field_ref} <= {high!r}"])
+        label = f"{_format_bound(low, decimals)} – {_format_bound(high, decimals)}"
+        if open_labels and last > 0 and i in (0, last):
+            label = f"≤ {_format_bound(high, decimals)}" if i == 0 else f"> {_format_bound(low, decimals)}"
         result.append(
             StyleClass(
-                filter=f"{field_ref} {lower_op} {low!r} AND {field_ref} <= {high!r}",
-                label=f"{_format_bound(low, decimals)} – {_format_bound(high, decimals)}",
+                filter=" AND ".join(conditions) or f"{field_ref} IS NOT NULL",
+                label=label,
                 symbol=FillSymbol(
                     fill=colours[i],
                     fill_opacity=symbol.fill_opacity,
@@ -121,15 +134,25 @@ def graduated_classes(
     return result
 
 
-def no_data_class(outline: str = "#636363", outline_width_mm: float = 0.26) -> StyleClass:
-    """The final ELSE rule: hatched grey, labelled as no data."""
+def no_data_class(outline: str = "#636363", outline_width_mm: float = 0.26, column: str | None = None) -> StyleClass:
+    """The no-data rule, hatched grey: ``"column" IS NULL``, or ``ELSE`` without a column."""
     return StyleClass(
-        filter="ELSE",
+        filter="ELSE" if column is None else f"{quote_field(column)} IS NULL",
         label=NO_DATA_LABEL,
         symbol=FillSymbol(
             fill=NO_DATA_FILL, outline=outline, outline_width_mm=outline_width_mm, hatched=True
         ),
     )
+
+
+#: Legend label of the values a categorised style does not list (not "no data": they have a value).
+OTHER_VALUES_LABEL = "其他值 other values"
+
+
+def other_values_class(outline: str = "#636363", outline_width_mm: float = 0.26) -> StyleClass:
+    """The ELSE rule of a categorised style: non-NULL values it lists no class for, plain grey."""
+    return StyleClass(filter="ELSE", label=OTHER_VALUES_LABEL,
+                      symbol=FillSymbol(fill="#d9d9d9", outline=outline, outline_width_mm=outline_width_mm))
 
 
 def _symbol_layer_props(symbol: FillSymbol) -> dict[str, str]:

@@ -25,6 +25,7 @@ earlier years are kept with a warning).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from gis.tables.names import normalise_code, normalise_name
 from gis.tables.read import (
     IGNORABLE_COLUMNS,
     PLAIN_NUMBER,
+    PercentCell,
     RawTable,
     classify_column,
     classify_id_column,
@@ -121,11 +123,16 @@ def table_layout(table: RawTable, attribute_columns=()) -> Layout:
                 f"{', '.join(table.header[i] for i in indicators)}; use one layout per file"
             )
     if unknown:
+        # Only the first few are described (the closest-name search is slow, and a pasted row of
+        # 100 000 headers must not become a megabyte of message); the count says how many.
         described = []
-        for index, header in unknown:
-            close = closest_indicators(header)
+        for index, header in unknown[:MAX_PROBLEMS_IN_MESSAGE]:
+            shown = header if len(header) <= 60 else header[:60] + "…"
+            close = closest_indicators(shown)
             hint = f" (closest indicators: {', '.join(close)})" if close else ""
-            described.append(f"column {index + 1} {header!r}{hint}")
+            described.append(f"column {index + 1} {shown!r}{hint}")
+        if len(unknown) > MAX_PROBLEMS_IN_MESSAGE:
+            described.append(f"and {len(unknown) - MAX_PROBLEMS_IN_MESSAGE} more ({len(unknown)} in all)")
         raise GisError(
             f"{table.file_name}, row {table.header_row}: unknown column(s): " + "; ".join(described)
             + "; rename each to an indicator name or Chinese label from gis/data/indicators.csv (see `gis template`) or delete it"
@@ -142,12 +149,13 @@ def table_layout(table: RawTable, attribute_columns=()) -> Layout:
 def parse_year(cell: object, where: str) -> int:
     """A year cell (2020, 2020.0, "2020年") as an int; anything else raises GisError naming
     ``where`` (file and row)."""
-    text = normalise_name(cell).rstrip("年")
-    if text.endswith(".0"):
-        text = text[:-2]
-    if not re.fullmatch(r"(19|20)\d{2}", text):
+    # Not normalise_name: it strips trailing digits (footnote marks), which turned "2020.0" into
+    # "2020." and refused it. A whole year written with any number of zero decimals is a year.
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", "" if cell is None else str(cell))).rstrip("年")
+    match = re.fullmatch(r"((?:19|20)\d{2})(?:\.0*)?", text)
+    if match is None or isinstance(cell, bool):
         raise GisError(f"{where}: year {cell!r} is not a year like 2020")
-    return int(text)
+    return int(match.group(1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,6 +168,7 @@ def load_user_tables(
     allow_unmatched: bool = False,
     default_year: int | None = None,
     attribute_columns=(),
+    sheet: str | None = None,
 ) -> tuple[pd.DataFrame, JoinReport]:
     """Read, validate and join users' tables to ``boundaries``; return long rows and a report.
 
@@ -179,6 +188,10 @@ def load_user_tables(
     attribute_columns
         Headers of text columns the caller reads itself (a ``region`` column used as groups,
         :mod:`gis.tables.groups`): listed as ignored here, not unknown.
+    sheet
+        Worksheet to read from each XLSX file (default: ``data``, else the first); the report
+        names the sheet read and lists the others. Excel cells formatted as a percentage are
+        read as shown (0.253 formatted ``0.0%`` is 25.3) and counted in the report.
 
     Returns
     -------
@@ -198,8 +211,9 @@ def load_user_tables(
     matcher = UnitMatcher(boundaries)
     values: list[pd.DataFrame] = []
     for path in [Path(p) for p in paths]:
-        table = read_table(path)
-        file_report = FileReport(table.file_name, table.encoding, table.sheet, skipped_rows=table.skipped_rows)
+        table = read_table(path, sheet)
+        file_report = FileReport(table.file_name, table.encoding, table.sheet, skipped_rows=table.skipped_rows,
+                                 other_sheets=table.other_sheets)
         report.files.append(file_report)
         try:
             layout = table_layout(table, {normalise_header(c) for c in attribute_columns})
@@ -412,6 +426,10 @@ def _parse_values(file: str, row_numbers: np.ndarray, cells: _Cells, all_text: b
     if fast.any():
         with np.errstate(over="ignore"):
             values[fast] = pd.to_numeric(raw[fast], errors="coerce").to_numpy(dtype=float)
+    # Excel cells formatted as a percentage hold 0.253 for the 25.3 % they show: parsed one by
+    # one (parse_number scales them), like a typed "25.3%".
+    formatted = np.zeros(count, dtype=bool) if all_text else raw.map(lambda c: type(c) is PercentCell).to_numpy(dtype=bool)
+    fast &= ~formatted
     # NaN and infinities among them (1e400, a 400-digit cell, NaN from Excel) go the slow way,
     # which says what they are; so does everything that is not a plain number.
     slow = (~fast | ~np.isfinite(values)) & raw.notna().to_numpy(dtype=bool)
@@ -437,7 +455,8 @@ def _parse_values(file: str, row_numbers: np.ndarray, cells: _Cells, all_text: b
                 errors[int(i)] = f"{place(i)}: unit {cells.written_unit[i]!r}, but {cells.indicator[i]} is in {registry_unit[i]}; convert the values first"
     for i in np.flatnonzero(percent & (registry_unit != "percent") & has_value):
         if i not in errors:
-            errors[int(i)] = f"{place(i)}: {_short(cells.raw[i])} has a % sign, but {cells.indicator[i]} is in {registry_unit[i]}"
+            shown = f"{float(cells.raw[i]):g} (formatted as {values[i]:g} % in Excel)" if formatted[i] else f"{_short(cells.raw[i])} has a % sign"
+            errors[int(i)] = f"{place(i)}: {shown}, but {cells.indicator[i]} is in {registry_unit[i]}"
     low = reg["min_value"].reindex(cells.indicator).to_numpy(dtype=float)
     high = reg["max_value"].reindex(cells.indicator).to_numpy(dtype=float)
     outside = has_value & ((values < np.where(np.isnan(low), -np.inf, low)) | (values > np.where(np.isnan(high), np.inf, high)))
@@ -582,12 +601,31 @@ def _read_rows(table, layout, matcher, file_report, report, default_year) -> pd.
             warning = f"{matcher.units[adcode].label()} {year}: {note}; the value is kept but covers the earlier territory"
             if warning not in report.warnings:
                 report.warnings.append(warning)
+    if not table.all_text:
+        scaled = keep & np.array([type(c) is PercentCell for c in kept_cells.raw] + [False], dtype=bool)[:-1]
+        file_report.percent_cells += int(scaled.sum())
+    _warn_fractions(table.file_name, kept_cells.indicator[keep], values[keep], report)
     names = np.array([u.name if u is not None else "" for u in unit_of] + [None], dtype=object)[:-1][key]
     return pd.DataFrame({
         "adcode": cell_adcode[keep], "name": names[value_rows[keep]], "year": kept_cells.year[keep].astype("int64"),
         "indicator": kept_cells.indicator[keep], "value": values[keep], "file": table.file_name,
         "row": table.row_numbers[value_rows[keep]], "column": kept_cells.header[keep],
     })
+
+
+def _warn_fractions(file: str, indicators: np.ndarray, values: np.ndarray, report: JoinReport) -> None:
+    """Warn about a percent indicator whose values of one file all lie in [0, 1] (not all 0):
+    most likely shares written as fractions (0.253 for 25.3 %), which would be read 100× too small."""
+    if len(values) == 0:
+        return
+    frame = pd.DataFrame({"indicator": indicators, "value": values})
+    frame = frame[registry()["unit"].reindex(frame["indicator"]).to_numpy() == "percent"]
+    for indicator, group in frame.groupby("indicator", sort=False)["value"]:
+        if group.min() >= 0 and 0 < group.max() <= 1:
+            report.warnings.append(
+                f"{file}: every {indicator} value ({len(group)}, {group.min():g}–{group.max():g}) lies in 0–1, but it is "
+                f"in percent (25.3 for 25.3 %); if these are fractions, multiply them by 100"
+            )
 
 
 def _empty_values() -> pd.DataFrame:

@@ -84,6 +84,7 @@ class RawTable:
     columns: list[np.ndarray]  # object arrays, one per header column, each len(row_numbers) long
     skipped_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, why) for blank/note/title rows
     all_text: bool = False  # every cell is a plain str (CSV): lets callers use vectorised string operations
+    other_sheets: list[str] = field(default_factory=list)  # XLSX: the workbook's sheets not read
 
     @property
     def file_name(self) -> str:
@@ -120,9 +121,11 @@ def detect_encoding(raw: bytes) -> str:
     raise ValueError("not UTF-8, GBK or GB18030 text")
 
 
-def read_table(path: str | Path, is_header=None) -> RawTable:
+def read_table(path: str | Path, sheet: str | None = None, is_header=None) -> RawTable:
     """Read a ``.csv`` or ``.xlsx`` file into a :class:`RawTable`; other suffixes are an error.
 
+    ``sheet``: the worksheet of a workbook to read (default: the one named ``data``, else the
+    first); a name the workbook lacks is an error listing its sheets. Ignored for CSV.
     ``is_header(cells) -> bool`` picks the header row (default: the first naming a unit
     identifier, adcode or name); its docstring says what it looks for in the error when no row
     passes (``gis access`` looks for lon/lat columns)."""
@@ -133,7 +136,7 @@ def read_table(path: str | Path, is_header=None) -> RawTable:
     if suffix == ".csv" or suffix == ".txt":
         return _read_csv(path, is_header)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, is_header)
+        return _read_xlsx(path, sheet, is_header)
     if suffix == ".xls":
         raise GisError(f"{path.name}: old Excel .xls files are not read; save it as .xlsx or CSV in Excel")
     raise GisError(f"{path.name}: expected a .csv or .xlsx file")
@@ -156,6 +159,17 @@ def _read_csv(path: Path, is_header=None) -> RawTable:
             f"{path.name}, row {row}: starts with a UTF-8 byte-order mark but byte {error.start} is not UTF-8 "
             f"(GBK text behind a BOM?); save it from Excel as 'CSV UTF-8' or 'CSV'"
         ) from None
+    # csv's field limit (128 KB) is a guard for unbounded streams; a file read whole bounds every
+    # cell already, so a long cell (a pasted note) is read, not called "not valid CSV".
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        return _parse_csv(path, encoding, raw, text)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _parse_csv(path: Path, encoding: str, raw: bytes, text: str) -> RawTable:
     first_line = text.split("\n", 1)[0]
     # Tab-separated text pasted from a spreadsheet has tabs and usually no commas in the header.
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
@@ -229,7 +243,7 @@ def _records_to_columns(records: list[tuple[int, list[object]]], pad: object) ->
     return np.array([row for row, _ in records], dtype=np.int64), columns
 
 
-def _read_xlsx(path: Path, is_header=None) -> RawTable:
+def _read_xlsx(path: Path, sheet_name: str | None = None, is_header=None) -> RawTable:
     import openpyxl
 
     try:
@@ -237,15 +251,15 @@ def _read_xlsx(path: Path, is_header=None) -> RawTable:
     except Exception as error:  # openpyxl raises many types for damaged files
         raise GisError(f"{path.name}: cannot open as an Excel workbook ({error})") from None
     try:
-        # The template's first sheet is named "data"; otherwise the first sheet holds the table.
-        sheet = workbook["data"] if "data" in workbook.sheetnames else workbook.worksheets[0]
+        sheet = _choose_sheet(path, workbook, sheet_name)
+        other_sheets = [name for name in workbook.sheetnames if name != sheet.title]
         # The size a sheet declares (<dimension>) can be wrong (some writers never update it);
         # read-only openpyxl would silently stop there, so read what the sheet really holds.
         sheet.reset_dimensions()
         formulas = _uncached_formulas(path, workbook, sheet)
         records = []
         for row in sheet.iter_rows():
-            cells = [cell.value for cell in row]
+            cells = [_percent_cell(cell) for cell in row]
             if formulas:
                 cells = [FormulaCell(formulas[(cell.row, cell.column)]) if getattr(cell, "row", None) and (cell.row, cell.column) in formulas and value is None else value
                          for cell, value in zip(row, cells)]
@@ -256,7 +270,48 @@ def _read_xlsx(path: Path, is_header=None) -> RawTable:
         title = sheet.title
     finally:
         workbook.close()
-    return _split_header(path, "xlsx", title, *_records_to_columns(records, pad=None), is_header=is_header)
+    table = _split_header(path, "xlsx", title, *_records_to_columns(records, pad=None), is_header=is_header)
+    table.other_sheets = other_sheets
+    return table
+
+
+def _choose_sheet(path: Path, workbook, name: str | None):
+    """The worksheet to read: ``name``, else the template's sheet ``data``, else the first.
+
+    Chart sheets have no cells and are never chosen by default.
+    """
+    sheets = [s for s in workbook.worksheets if hasattr(s, "iter_rows")]
+    if name is not None:
+        if name not in workbook.sheetnames:
+            listed = ", ".join(repr(n) for n in workbook.sheetnames)
+            raise GisError(f"{path.name}: no sheet {name!r} (--sheet); the workbook has {listed}")
+        return workbook[name]
+    if "data" in workbook.sheetnames:
+        return workbook["data"]
+    if not sheets:
+        raise GisError(f"{path.name}: the workbook has no worksheet with cells")
+    return sheets[0]
+
+
+class PercentCell(float):
+    """A numeric XLSX cell whose number format is a percentage: Excel stores 0.253 and shows
+    25.3 %. The float is the stored value; :func:`parse_number` gives the shown one."""
+
+
+#: Quoted text and backslash-escaped characters in a number format: a literal "%" there is
+#: shown but does not scale the value.
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.')
+
+
+def _percent_cell(cell) -> object:
+    """A cell's value, as a :class:`PercentCell` when it is a number formatted as a percentage."""
+    value = cell.value
+    if type(value) not in (int, float):
+        return value
+    number_format = getattr(cell, "number_format", None) or ""
+    if "%" in number_format and "%" in _FORMAT_LITERALS.sub("", number_format):
+        return PercentCell(value)
+    return value
 
 
 class FormulaCell(str):
@@ -414,6 +469,9 @@ def parse_number(cell: object) -> tuple[float | None, bool]:
         raise ValueError(f"a formula without a cached value ({cell[:40]}); open and save the file in Excel, or paste values")
     if isinstance(cell, bool):
         raise ValueError("a TRUE/FALSE cell, not a number")
+    if isinstance(cell, PercentCell):
+        number, _ = parse_number(float(cell))
+        return (None, False) if number is None else (round(number * 100, 10), True)
     if isinstance(cell, (int, float)):
         if isinstance(cell, float) and math.isnan(cell):
             return None, False
@@ -456,11 +514,17 @@ def normalise_header(text: str) -> str:
 def classify_id_column(header: str) -> str | None:
     """The role of an identifying column (``adcode``, ``name``, ``prefecture``, ``year``,
     ``indicator``, ``value``, ``unit``) or ``None`` if ``header`` is not one of them."""
-    key = normalise_header(header)
+    return _id_column_roles().get(normalise_header(header))
+
+
+@lru_cache(maxsize=1)
+def _id_column_roles() -> dict[str, str]:
+    """Normalised alias -> role, built once (a header row of 100 000 cells asks it per cell)."""
+    roles: dict[str, str] = {}
     for role, aliases in ID_COLUMN_ALIASES.items():
-        if key in {normalise_header(a) for a in aliases}:
-            return role
-    return None
+        for alias in aliases:
+            roles.setdefault(normalise_header(alias), role)
+    return roles
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ class FileReport:
     values_reported: int = 0
     values_errors: int = 0  # cells that are not valid values (bad numbers, out of range, rows that failed)
     matched_by: dict[str, int] = field(default_factory=dict)
+    other_sheets: list[str] = field(default_factory=list)  # XLSX sheets not read
+    percent_cells: int = 0  # XLSX cells formatted as a percentage, kept ×100 (0.253 shown as 25.3 % -> 25.3)
 
     def encoding_label(self) -> str:
         labels = {
@@ -121,6 +123,10 @@ class JoinReport:
         lines = [f"Read {len(self.files)} file(s):"]
         for f in self.files:
             lines.append(f"  {f.file}: {f.encoding_label()}; {f.layout} table" if f.layout else f"  {f.file}: {f.encoding_label()}")
+            if f.other_sheets:
+                lines.append(f"    other sheets, not read: {', '.join(repr(n) for n in f.other_sheets)} (choose one with --sheet)")
+            if f.percent_cells:
+                lines.append(f"    {f.percent_cells} cell(s) formatted as a percentage in Excel read as shown (stored 0.253, shown 25.3 %: 25.3)")
             if f.indicator_columns:
                 lines.append(f"    indicator columns ({len(f.indicator_columns)}): {', '.join(f.indicator_columns)}")
             if f.ignored_columns:

@@ -140,8 +140,8 @@ def test_default_qgis_styles_are_stored(built):
     assert prefecture_qml.get("labelsEnabled") == "1"
     assert prefecture_qml.find("labeling/settings/text-style").get("fieldName") == "name"
     rules = prefecture_qml.findall("renderer-v2/rules/rule")
-    assert [r.get("label") for r in rules][:2] == ["1.60 – 1.70", "1.70 – 1.80"]
-    assert rules[-1].get("filter") == "ELSE" and "no data" in rules[-1].get("label")
+    assert [r.get("label") for r in rules][:2] == ["≤ 1.70", "1.70 – 1.80"]  # end classes open (issue 23)
+    assert rules[-1].get("filter") == '"income_ratio_2020" IS NULL' and "no data" in rules[-1].get("label")
     assert "income_ratio_2020" in rules[0].get("filter")
 
     county_qml = ET.fromstring(by_name[defaults["counties"]].split("\n", 1)[1])

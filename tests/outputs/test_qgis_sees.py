@@ -57,7 +57,7 @@ def test_qgis_loads_default_styles_and_labels(built_zhejiang):
     assert prefectures["renderer"] == "RuleRenderer"
     assert prefectures["labels"] and prefectures["label_field"] == "name"
     assert [r["colour"] for r in prefectures["rules"][:5]] == ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
-    assert prefectures["rules"][-1]["filter"] == "ELSE"
+    assert prefectures["rules"][-1]["filter"] == '"income_ratio_2020" IS NULL'  # no data is NULL only (issue 23)
     assert counties["features"] == 90 and counties["rules"][0]["filter"] == '"mountain26" = TRUE'
 
     # The picture is not blank: the graduated colours are drawn.
