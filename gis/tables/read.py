@@ -164,12 +164,12 @@ def _read_csv(path: Path, is_header=None) -> RawTable:
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, len(text) + 1))
     try:
-        return _parse_csv(path, encoding, raw, text)
+        return _parse_csv(path, encoding, raw, text, is_header)
     finally:
         csv.field_size_limit(limit)
 
 
-def _parse_csv(path: Path, encoding: str, raw: bytes, text: str) -> RawTable:
+def _parse_csv(path: Path, encoding: str, raw: bytes, text: str, is_header=None) -> RawTable:
     first_line = text.split("\n", 1)[0]
     # Tab-separated text pasted from a spreadsheet has tabs and usually no commas in the header.
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
