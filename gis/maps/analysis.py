@@ -20,9 +20,10 @@ from gis.maps.spec import FieldLabel, MapSpec, load_spec
 
 
 def analysis_spec(name: str) -> MapSpec:
-    """The shipped spec ``gis/assets/maps/<name>.toml``, validated."""
+    """The shipped spec ``gis/assets/maps/<name>.toml``, validated (its page goes to the
+    command's ``--map`` path, never beside an index, so ``index`` is a name it may take)."""
     with resources.as_file(resources.files("gis").joinpath("assets", "maps", f"{name}.toml")) as path:
-        return load_spec(path)
+        return load_spec(path, beside_index=False)
 
 
 def by_year(spec: MapSpec, columns, years: list[int]) -> MapSpec:

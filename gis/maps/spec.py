@@ -504,8 +504,12 @@ def _read_fields(reader: _Reader) -> dict[str, FieldLabel]:
 RESERVED_PAGE_NAMES = frozenset({"index"})
 
 
-def load_spec(path: str | Path) -> MapSpec:
+def load_spec(path: str | Path, beside_index: bool = True) -> MapSpec:
     """Read and validate one map spec; the map's name is the file stem (``<name>.html``).
+
+    ``beside_index``: the page goes into a folder with ``index.html`` (``gis build``, ``gis
+    map``), so the names of the pages the run writes itself are refused; the analysis maps,
+    written to a path of the user's choosing, pass False.
 
     Raises :class:`SpecError` (a :class:`GisError`) naming the file and key at fault.
     """
@@ -523,7 +527,7 @@ def load_spec(path: str | Path) -> MapSpec:
         raise SpecError(f"{path}: file name must use letters, digits, '_' or '-' (it names {path.stem}.html)")
     # Pages a run writes itself beside the maps; compared case-insensitively because Windows and
     # macOS folders are (Index.html would replace index.html there).
-    if path.stem.casefold() in RESERVED_PAGE_NAMES:
+    if beside_index and path.stem.casefold() in RESERVED_PAGE_NAMES:
         raise SpecError(f"{path}: the name {path.stem!r} is reserved ({path.stem}.html is the page listing the maps); rename the file")
     top = _Reader(path, table)
     top.only(_TOP_KEYS)

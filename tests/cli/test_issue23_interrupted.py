@@ -86,7 +86,7 @@ def test_sigterm_during_degurba_units_leaves_no_partial_geopackage(tmp_path):
     grid, units = _units_inputs(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    finished = _terminate_while_writing(tmp_path, "geopandas:GeoDataFrame.to_file",
+    finished = _terminate_while_writing(tmp_path, "gis.outputs.gpkg:_write_metadata_and_styles",
                                         "degurba", "units", "--grid", str(grid), "--units", str(units), "--out", str(out / "u.gpkg"))
     assert finished.returncode == 128 + signal.SIGTERM, finished.stderr
     assert list(out.iterdir()) == []  # no .u.gpkg.partial-*.gpkg, no -journal, no u.gpkg

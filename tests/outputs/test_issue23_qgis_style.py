@@ -70,11 +70,14 @@ def test_values_beyond_fixed_breaks_are_in_the_end_classes_and_only_null_is_no_d
 
 
 def test_a_categorised_style_draws_unlisted_values_as_other_not_no_data():
-    frame = _prefectures()
-    styles, _ = _income_ratio_style(frame)
-    region = next(s for s in styles if s.classes[0].filter.startswith('"region"'))
-    assert [c.filter for c in region.classes[-2:]] == ['"region" IS NULL', "ELSE"]
-    assert region.classes[-2].label == NO_DATA_LABEL and "other" in region.classes[-1].label
+    # The counties' Level 2 style lists its seven classes; a value it does not list is "other".
+    frame = gpd.GeoDataFrame({"name": ["甲", "乙"], "degurba_l2": [30, 99]},
+                             geometry=[box(i, 0, i + 1, 1) for i in range(2)], crs=4326)
+    (spec,) = [s for s in load_layer_specs() if s.name == "counties"]
+    styles, _ = resolve_styles(spec, frame)
+    level2 = next(s for s in styles if s.classes[0].filter.startswith('"degurba_l2"'))
+    assert [c.filter for c in level2.classes[-2:]] == ['"degurba_l2" IS NULL', "ELSE"]
+    assert level2.classes[-2].label == NO_DATA_LABEL and "other" in level2.classes[-1].label
 
 
 def _has_qgis() -> bool:
