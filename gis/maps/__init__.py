@@ -28,7 +28,7 @@ from gis.maps.pages import draw_pages
 from gis.maps.render import MapSkipped
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
 
-__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths"]
+__all__ = ["render_maps", "map_jobs", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths"]
 
 
 
@@ -110,6 +110,23 @@ def _report_notes(notes: list[tuple[Path, str, str]], note: Callable[[Path, str]
             note(path, f"{len(pages)} pages ({shown}): {message}")
 
 
+def map_jobs(spec_paths: Iterable[str | Path | MapSpec], layers: Mapping[str, object],
+             place: tuple[str, str] = ("", "")) -> list[tuple[MapSpec, Mapping[str, object], set[str]]]:
+    """The pages a run draws: ``(spec, its layers, the province codes it covers)`` per page,
+    ``{place}`` filled in; a national run's county specs once per province
+    (``<spec stem>_<province slug>``, see :func:`render_maps`). Print figures use the same list."""
+    loaded = [p if isinstance(p, MapSpec) else load_spec(p) for p in spec_paths]
+    jobs = []
+    province_parts = None
+    for spec in loaded:
+        if spec.layer == "counties" and _provinces(layers) > 1:
+            province_parts = province_parts if province_parts is not None else _province_layers(layers)
+            jobs += _per_province(spec, province_parts)
+        else:
+            jobs.append((spec.for_place(*place), layers, _page_provinces(spec, layers)))
+    return jobs
+
+
 def render_maps(
     spec_paths: Iterable[str | Path | MapSpec],
     layers: Mapping[str, object],
@@ -159,15 +176,7 @@ def render_maps(
     if basemap is not None and basemap not in BASEMAPS:
         raise GisError(f"basemap {basemap!r} is not allowed; allowed: {', '.join(BASEMAPS)}")
     note = on_note or _print_note
-    loaded = [p if isinstance(p, MapSpec) else load_spec(p) for p in spec_paths]
-    jobs = []  # (spec, its layers, the provinces it covers)
-    province_parts = None
-    for spec in loaded:
-        if spec.layer == "counties" and _provinces(layers) > 1:
-            province_parts = province_parts if province_parts is not None else _province_layers(layers)
-            jobs += _per_province(spec, province_parts)
-        else:
-            jobs.append((spec.for_place(*place), layers, _page_provinces(spec, layers)))
+    jobs = map_jobs(spec_paths, layers, place)
     specs = [spec for spec, _, _ in jobs]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
