@@ -267,12 +267,23 @@ class _Figure:
         self.ax = self.figure.add_axes((0, 0, 1, 1))
         legend = self._legend()
         legend_mm = self._size_mm(legend)
-        self.ax.remove()
-        for side in (False, True):
-            self._layout(legend_mm if side else None)
-            corner = None if side else self._best_corner(legend_mm, ("lower left", "upper left", "upper right", "lower right"))
-            if side or corner is not None:
+        # The legend in a corner that hides no land, the inset (lower right) too: the frame is
+        # widened towards them (sea, neighbours) up to a third; failing that, the legend
+        # goes beside the map.
+        pads, side, order = [0.0, 0.0], False, ("lower left", "upper left", "upper right", "lower right")
+        for _ in range(16):
+            self._layout(legend_mm if side else None, pads)
+            inset_clear = not self.standard or self._inset_clear()
+            corner = None if side else self._best_corner(legend_mm, order)
+            if inset_clear and (side or corner is not None):
                 break
+            if not inset_clear:
+                pads[1] += 0.04
+            if corner is None and not side:
+                nearest = self._best_corner(legend_mm, order, force=True)
+                pads[0 if "left" in nearest else 1] += 0.04
+            if max(pads) > 0.34:
+                side, pads = True, [0.0, 0.0] if inset_clear else pads
         self._map()
         used = set()
         if corner is not None:
@@ -299,15 +310,19 @@ class _Figure:
             self._labels()
         return self
 
-    def _layout(self, legend_mm: tuple[float, float] | None) -> None:
+    def _layout(self, legend_mm: tuple[float, float] | None, pads=(0.0, 0.0)) -> None:
         """Figure height and the map's box (mm): from the frame's aspect unless the spec sets a
-        height; ``legend_mm`` beside the map when given."""
+        height; ``legend_mm`` beside the map when given; the frame widened by ``pads`` (shares of
+        its width) to the west and east."""
+        if getattr(self, "ax", None) is not None and self.ax.figure is not None:
+            self.ax.remove()
         width = self.settings.width_mm
         side = legend_mm[0] + 3 if legend_mm else 0.0
         map_w = width - 2 * MARGIN_MM - side
         if map_w < 20:
             raise GisError(f"{self.spec.path}: key 'figure.width_mm': {width:g} mm leaves no room for the map beside its legend")
         west, south, east, north = self.frame_bounds
+        west, east = west - pads[0] * (east - west), east + pads[1] * (east - west)
         aspect = (north - south) / max(east - west, 1.0) * 1.04
         if self.settings.height_mm is not None:
             height = self.settings.height_mm
@@ -349,13 +364,33 @@ class _Figure:
         low = y0 if "lower" in corner else y1 - h
         return shapely.box(left, low, left + w, low + h)
 
-    def _hidden(self, box) -> float:
-        """The largest share of any unit's area that ``box`` would hide."""
+    def _hidden(self, box) -> tuple[float, float]:
+        """What ``box`` would hide: the largest share of one unit's area, and the share of the
+        box that is the units' land."""
         hits = self.tree.query(box)
         if not len(hits):
-            return 0.0
+            return 0.0, 0.0
         units = self.units[hits]
-        return float((shapely.area(shapely.intersection(units, box)) / np.maximum(shapely.area(units), 1e-9)).max())
+        covered = shapely.area(shapely.intersection(units, box))
+        return float((covered / np.maximum(shapely.area(units), 1e-9)).max()), float(covered.sum() / box.area)
+
+    def _inset_clear(self) -> bool:
+        """True when the inset hides no land of the units, nor 钓鱼岛 and 赤尾屿 and their names."""
+        box = self._corner_box("lower right", self._inset_mm(), 0.0)
+        if max(self._hidden(box)) > 0.002:
+            return False
+        islands = china.config().get("named_islands", [])
+        points = self.crs.project(shapely.points([[i["lon"], i["lat"]] for i in islands])) if islands else []
+        return not any(box.intersects(shapely.buffer(point, 8 * self.style.scale * self.m_per_mm)) for point in points)
+
+    def _inset_mm(self) -> tuple[float, float]:
+        """Width and height (mm) of the 南海诸岛 inset: a fifth of the map's width (at least
+        22 mm), its height from the inset's box in the map's projection."""
+        settings = china.config()["inset"]
+        box = shapely.segmentize(shapely.box(settings["west"], settings["south"], settings["east"], settings["north"]), 0.5)
+        west, south, east, north = shapely.total_bounds(self.crs.project(np.asarray([box], dtype=object)))
+        width = max(22.0, 0.2 * self.ax_mm[2]) * min(self.style.scale, 1.6)
+        return width, width * (north - south) / (east - west)
 
     def _best_corner(self, size_mm, order, used=(), force=False):
         """The free corner (in ``order`` of preference) where ``size_mm`` hides least of any unit;
@@ -365,9 +400,11 @@ class _Figure:
             free.remove("lower right")
         if not free:
             return None
-        shares = [self._hidden(self._corner_box(c, size_mm)) for c in free]
-        best = int(np.argmin(np.asarray(shares) + np.arange(len(free)) * 1e-3))
-        return free[best] if force or shares[best] <= 0.05 else None
+        hidden = [self._hidden(self._corner_box(c, size_mm)) for c in free]
+        score = np.asarray([unit + land for unit, land in hidden]) + np.arange(len(free)) * 1e-3
+        best = int(np.argmin(score))
+        clear = hidden[best][0] <= 0.05 and hidden[best][1] <= 0.02
+        return free[best] if force or clear else None
 
     def _size_mm(self, artist) -> tuple[float, float]:
         self.ax.add_artist(artist)
@@ -445,8 +482,7 @@ class _Figure:
         box = shapely.segmentize(shapely.box(settings["west"], settings["south"], settings["east"], settings["north"]), 0.5)
         west, south, east, north = shapely.total_bounds(self.crs.project(np.asarray([box], dtype=object)))
         x, y, w, h = self.ax_mm
-        inset_w = max(22.0, 0.2 * w) * min(s.scale, 1.6)
-        inset_h = inset_w * (north - south) / (east - west)
+        inset_w, inset_h = self._inset_mm()
         fw, fh = self.settings.width_mm, self.height_mm
         inset = self.figure.add_axes(((x + w - inset_w) / fw, y / fh, inset_w / fw, inset_h / fh), zorder=6)
         inset.set_gid("south-china-sea-inset")
