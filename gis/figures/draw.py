@@ -201,7 +201,7 @@ def choose_year(classed: ClassedView, year: int | None) -> int:
 def draw_figure(spec: MapSpec, layers, view_index: int, year: int | None = None, standard: bool = False,
                 national: bool = False) -> DrawnFigure:
     """Draw view ``view_index`` of ``spec`` on ``layers`` (EPSG:4326 frames, as a build makes
-    them) at ``year`` (None: the page's initial year) with the spec's ``[figure]`` settings.
+    them) at ``year`` (None: the spec's ``[figure] year``, else the page's initial year) with the spec's ``[figure]`` settings.
 
     ``standard``: the frame follows the China map standard (inset, maritime line, named
     islands); ``national``: the frame covers several provinces (China's Albers, else one fitted
@@ -217,7 +217,7 @@ def draw_figure(spec: MapSpec, layers, view_index: int, year: int | None = None,
     view = spec.views[view_index]
     columns = resolve_columns(view, frame, spec)
     classed = classify_view(view, columns, frame)
-    year_index = choose_year(classed, year)
+    year_index = choose_year(classed, year if year is not None else settings.year)
     shown_year = classed.years[year_index]
     rc = {
         "font.family": [cjk_font()], "pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none",
@@ -335,7 +335,9 @@ class _Figure:
                 map_h = max(map_h, legend_mm[1])
             height = self.top_mm + map_h + self.bottom_mm
         self.height_mm = height
-        self.figure.set_size_inches(width * MM, height * MM)
+        # Whole pixels at the figure's dpi, rounded (matplotlib truncates): 170 mm at 300 dpi is 2008 px.
+        dpi = self.settings.dpi
+        self.figure.set_size_inches((round(width * MM * dpi) + 1e-3) / dpi, (round(height * MM * dpi) + 1e-3) / dpi)
         self.ax_mm = (MARGIN_MM, self.bottom_mm, map_w, map_h)
         x, y, w, h = self.ax_mm
         self.ax = self.figure.add_axes((x / width, y / height, w / width, h / height))
