@@ -129,7 +129,13 @@ def _paths(geometries: np.ndarray) -> list[MplPath | None]:
     present = ~shapely.is_missing(geometries) & ~shapely.is_empty(geometries)
     if not present.any():
         return result
-    oriented = shapely.orient_polygons(geometries[present])
+    if hasattr(shapely, "orient_polygons"):  # shapely >= 2.1
+        oriented = shapely.orient_polygons(geometries[present])
+    else:
+        from shapely.geometry.polygon import orient
+
+        oriented = np.asarray([orient(g) if g.geom_type == "Polygon" else shapely.multipolygons([orient(p) for p in g.geoms])
+                               for g in geometries[present]], dtype=object)
     parts, owner = shapely.get_parts(oriented, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coordinates, ring_of = shapely.get_coordinates(rings, return_index=True)
@@ -681,8 +687,11 @@ class _Figure:
         s = self.style
         present = ~shapely.is_missing(self.units) & ~shapely.is_empty(self.units)
         order = [i for i in np.argsort(-shapely.area(np.where(present, self.units, None)).astype(float)) if present[i]]
-        tolerance = np.sqrt(shapely.area(self.units[order])) / 50
-        centres = shapely.get_point(shapely.maximum_inscribed_circle(self.units[order], tolerance), 0)
+        if hasattr(shapely, "maximum_inscribed_circle"):  # shapely >= 2.1: the pole of inaccessibility
+            tolerance = np.sqrt(shapely.area(self.units[order])) / 50
+            centres = shapely.get_point(shapely.maximum_inscribed_circle(self.units[order], tolerance), 0)
+        else:
+            centres = shapely.point_on_surface(self.units[order])
         classes = np.asarray([row[self.year_index] for row in self.classed.classes], dtype=int).reshape(-1)
         size = s.pt(6 if self.spec.layer == "prefectures" else 5)
         renderer = self.figure.canvas.get_renderer()

@@ -27,8 +27,8 @@ FONT_ENV = "GIS_FIGURE_FONT"
 
 _HOW_TO_GET_ONE = (
     "no font with Chinese glyphs found for figures (looked for Noto Sans CJK, Source Han Sans, Microsoft YaHei, "
-    "PingFang, SimHei, WenQuanYi); install one (Debian/Ubuntu: apt install fonts-noto-cjk; conda: "
-    "conda install -c conda-forge font-ttf-noto-cjk; or any OTF/TTF in ~/.fonts) or set GIS_FIGURE_FONT to a font file"
+    "PingFang, SimHei, WenQuanYi); install one (Debian/Ubuntu: apt install fonts-noto-cjk; elsewhere Noto Sans CJK "
+    "from github.com/notofonts/noto-cjk, SIL OFL, into ~/.fonts) or set GIS_FIGURE_FONT to a font file"
 )
 
 
