@@ -32,6 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.offsetbox import AnchoredOffsetbox, DrawingArea, HPacker, TextArea, VPacker
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.path import Path as MplPath
+from matplotlib.text import Text
 
 from gis._files import atomic_path
 from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
@@ -230,8 +231,16 @@ def draw_figure(spec: MapSpec, layers, view_index: int, year: int | None = None,
         "axes.unicode_minus": False, "lines.scale_dashes": False, "svg.hashsalt": "gis-figure",
         "hatch.linewidth": 0.35 * settings.width_mm / 170,
     }
+    if "text.language" in matplotlib.rcParams:  # matplotlib >= 3.11 shapes text with libraqm
+        # One glyph per character: digits shaped in a CJK run and in a Latin one, or "fi" as a
+        # ligature, would otherwise be second glyphs, and every such set is one more font subset
+        # the PDF embeds (each costs a pass of fontTools over the whole CJK font, ~0.5 s).
+        rc["text.language"] = "zh-Hans"
     with matplotlib.rc_context(rc):
         figure = _Figure(spec, frame, layers, classed, year_index, shown_year, standard, national).draw()
+        if hasattr(Text, "set_fontfeatures"):
+            for text in figure.figure.findobj(Text):
+                text.set_fontfeatures(("-liga", "-clig"))
     title = _text(spec.title_zh, spec.title_en, settings.language, " / ")
     return DrawnFigure(figure.figure, title, figure.crs, settings.dpi, rc)
 
@@ -266,7 +275,7 @@ class _Figure:
         title = self._title_text()
         bottom = self._bottom_text(width - 2 * MARGIN_MM)
         title_lines, bottom_lines = title[0].count("\n") + 1 + (title[1].count("\n") + 1 if title[1] else 0), bottom.count("\n") + 1
-        self.top_mm = MARGIN_MM + title_lines * s.pt(10) * 1.35 / 72 * 25.4 + 2
+        self.top_mm = MARGIN_MM + title_lines * s.pt(11) * 1.35 / 72 * 25.4 + 2
         self.bottom_mm = MARGIN_MM + bottom_lines * s.pt(5.5) * 1.3 / 72 * 25.4 + 2
         self.figure = Figure(figsize=(width * MM, 100 * MM), dpi=self.settings.dpi)
         FigureCanvasAgg(self.figure)  # a renderer, to measure text
@@ -516,7 +525,7 @@ class _Figure:
         line = china.config()["maritime_line"]
         self._lines(self.crs.project(np.asarray([china.maritime_line()], dtype=object)), line["color"],
                     s.pt(line["weight"] * 0.3), 4, ax=inset)
-        inset.text(0.96, 0.03, _text(settings["label_zh"], settings["label_en"], self.language), transform=inset.transAxes,
+        inset.text(0.96, 0.03, _text(settings["label_zh"], settings["label_en"], self.language, " "), transform=inset.transAxes,
                    ha="right", va="bottom", fontsize=s.pt(5.5), color="#262626")
         self.inset_mm = (inset_w, inset_h)
 
@@ -529,7 +538,8 @@ class _Figure:
         title_zh = f"{view.label_zh}（{unit_zh}）" if unit_zh else view.label_zh
         title_en = f"{view.label_en} ({unit_en})" if unit_en else view.label_en
         size = s.pt(6.5)
-        rows = [TextArea(_text(title_zh, title_en, language), textprops={"fontsize": s.pt(7), "fontweight": "bold"})]
+        rows = [TextArea(line, textprops={"fontsize": s.pt(7.5), "color": "#1a1a1a"})
+                for line in _text(title_zh, title_en, language).split("\n")]
         if self.shown_year is not None:
             rows.append(TextArea(_text(f"{self.shown_year}年", f"Year {self.shown_year}", language, " "),
                                  textprops={"fontsize": size}))
@@ -613,7 +623,7 @@ class _Figure:
         self.ax.add_patch(Polygon(right, closed=True, facecolor="white", edgecolor="#262626", linewidth=s.pt(0.4), zorder=7))
         tx, ty = self._mm_to_data(cx, tip + 0.6)
         self.ax.text(tx, ty, "北" if self.language == "zh" else "N", ha="center", va="bottom", fontsize=s.pt(7),
-                     fontweight="bold", color="#262626", zorder=7)
+                     color="#262626", zorder=7)
 
     def _scale_bar(self, corner: str) -> None:
         s = self.style
@@ -641,9 +651,9 @@ class _Figure:
     def _title_text(self) -> tuple[str, str]:
         s, width = self.style, self.settings.width_mm - 2 * MARGIN_MM
         if self.language == "en":
-            return _wrap(self.spec.title_en, width, s.pt(10)), ""
+            return _wrap(self.spec.title_en, width, s.pt(11)), ""
         second = _wrap(self.spec.title_en, width, s.pt(7)) if self.language == "both" else ""
-        return _wrap(self.spec.title_zh, width, s.pt(10)), second
+        return _wrap(self.spec.title_zh, width, s.pt(11)), second
 
     def _bottom_text(self, width_mm: float) -> str:
         spec, language = self.spec, self.language
@@ -661,17 +671,22 @@ class _Figure:
         return "\n".join(_wrap(t, width_mm, size) for t in (note, source, projection, footer) if t)
 
     def _figure_text(self, title: tuple[str, str], bottom: str) -> None:
-        s, fw, fh = self.style, self.settings.width_mm, self.height_mm
-        top = 1 - MARGIN_MM / fh
-        text = self.figure.text(MARGIN_MM / fw, top, title[0], ha="left", va="top", fontsize=s.pt(10), fontweight="bold",
-                                color="#1a1a1a", linespacing=1.25)
-        text.set_gid("title")
+        s = self.style
+        y = self.height_mm - MARGIN_MM
+        y = self._text_lines(y, title[0], s.pt(11), "#1a1a1a", "title")
         if title[1]:
-            lines = title[0].count("\n") + 1
-            self.figure.text(MARGIN_MM / fw, top - lines * s.pt(10) * 1.3 / 72 * 25.4 / fh, title[1], ha="left", va="top",
-                             fontsize=s.pt(7), color="#404040", linespacing=1.25)
-        self.figure.text(MARGIN_MM / fw, (self.bottom_mm - 1.5) / fh, bottom, ha="left", va="top", fontsize=s.pt(5.5),
-                         color="#404040", linespacing=1.3).set_gid("source")
+            self._text_lines(y, title[1], s.pt(7), "#404040", "title-en")
+        self._text_lines(self.bottom_mm - 1.5, bottom, s.pt(5.5), "#404040", "source")
+
+    def _text_lines(self, top_mm: float, text: str, size: float, colour: str, gid: str) -> float:
+        """``text`` from ``top_mm`` (above the figure's bottom) down, one Text per line (matplotlib
+        shapes multi-line text without its language and features); returns where it ends."""
+        fw, fh = self.settings.width_mm, self.height_mm
+        step = size * 1.3 / 72 * 25.4
+        for i, line in enumerate(text.split("\n")):
+            self.figure.text(MARGIN_MM / fw, (top_mm - i * step) / fh, line, ha="left", va="top", fontsize=size,
+                             color=colour).set_gid(f"{gid}-{i}")
+        return top_mm - (text.count("\n") + 1) * step
 
     # ----------------------------------------------------------------- labels
 
