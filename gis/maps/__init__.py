@@ -1,8 +1,9 @@
 """Offline, bilingual choropleth maps defined by TOML specs in ``maps/``.
 
 :func:`render_maps` is the entry point used by ``gis build`` and ``gis map``. Modules, one
-per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.schemes`
-(classification), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
+per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.classify` (a
+view's classes, colours and legend, shared with the print figures), :mod:`~gis.maps.schemes`
+(classification schemes), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
 by unit), :mod:`~gis.maps.geometry` (coverage simplification, GeoJSON),
 :mod:`~gis.maps.raster` (grid overlays as images), :mod:`~gis.maps.assets` (vendored Leaflet),
 :mod:`~gis.maps.render` (the page), :mod:`~gis.maps.pages` (drawing a run's pages, in worker
