@@ -643,7 +643,7 @@ class _Figure:
                                         linewidth=s.pt(0.4), zorder=7))
         for fraction, text in ((0, "0"), (0.5, f"{length_km / 2:g}"), (1, f"{length_km:g} km")):
             tx, ty = self._mm_to_data(x + fraction * length_mm, base - 0.4)
-            self.ax.text(tx, ty, text, ha="center" if fraction < 1 else "left" if False else "center", va="top",
+            self.ax.text(tx, ty, text, ha="center", va="top",
                          fontsize=s.pt(5.5), color="#262626", zorder=7)
 
     # ----------------------------------------------------------------- text

@@ -357,3 +357,21 @@ def test_build_writes_a_figure_per_view_of_every_map_drawn(tmp_path):
     assert "county_degurba_degurba_l2.png" in figures and "prefecture_income_ratio.pdf" in figures
     again = CliRunner().invoke(main, ["build", "--out", str(out), "--figures"])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_a_legend_that_would_hide_land_everywhere_goes_beside_the_map(zhejiang, monkeypatch):
+    from gis.figures import draw
+
+    original = draw._Figure._best_corner
+
+    def crowded(self, size_mm, order, used=(), force=False):  # every corner "hides" land
+        return original(self, size_mm, order, used, force) if force else None
+
+    monkeypatch.setattr(draw._Figure, "_best_corner", crowded)
+    layers, place = zhejiang
+    drawn = _draw(MAPS / "prefecture_income_ratio.toml", layers, place)
+    figure = drawn.figure
+    renderer = figure.canvas.get_renderer()
+    legend = next(a for a in figure.axes[0].artists if a.get_gid() == "legend")
+    box, frame = legend.get_window_extent(renderer), figure.axes[0].get_window_extent(renderer)
+    assert box.x0 >= frame.x1 - 1 and box.x1 <= figure.bbox.x1 + 1  # right of the map, on the page
