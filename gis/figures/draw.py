@@ -282,44 +282,38 @@ class _Figure:
         self.ax = self.figure.add_axes((0, 0, 1, 1))
         legend = self._legend()
         legend_mm = self._size_mm(legend)
-        # The legend in a corner that hides no land, the inset (lower right) too: the frame is
-        # widened towards them (sea, neighbours) up to a third; failing that, the legend
-        # goes beside the map.
-        pads, side, order = [0.0, 0.0], False, ("lower left", "upper left", "upper right", "lower right")
-        for _ in range(16):
+        # The legend, north arrow and scale bar in corners that hide no land, the inset (lower
+        # right) too: the frame is widened towards a corner that would (sea, neighbours) up to
+        # a third; failing that the legend goes beside the map, and last the furniture takes the
+        # corners that hide least.
+        pads, side, force = [0.0, 0.0], False, False
+        for _ in range(24):
             self._layout(legend_mm if side else None, pads)
             inset_clear = not self.standard or self._inset_clear()
-            corner = None if side else self._best_corner(legend_mm, order)
-            if inset_clear and (side or corner is not None):
+            places, failed = self._furniture_corners(None if side else legend_mm, force)
+            if inset_clear and failed is None:
                 break
             if not inset_clear:
                 pads[1] += 0.04
-            if corner is None and not side:
-                nearest = self._best_corner(legend_mm, order, force=True)
-                pads[0 if "left" in nearest else 1] += 0.04
+            if failed is not None:
+                pads[0 if "left" in failed else 1] += 0.04
             if max(pads) > 0.34:
-                side, pads = True, [0.0, 0.0] if inset_clear else pads
+                if not side:
+                    side, pads = True, [0.0, 0.0]
+                else:
+                    force = True
         self._map()
-        used = set()
-        if corner is not None:
-            self._place(legend, corner)
-            used.add(corner)
+        if "legend" in places:
+            self._place(legend, places["legend"])
         else:  # beside the map, top aligned
             legend.loc = 2  # upper left
             legend.set_bbox_to_anchor((1.0, 1.0), transform=self.ax.transAxes)
             legend.borderpad = 0.0
             self.ax.add_artist(self._frame_off(legend))
-        if self.standard:
-            used.add("lower right")
-        north = self._best_corner((7 * s.scale, 11 * s.scale), ("upper right", "upper left", "lower left", "lower right"), used, force=True)
-        used.add(north)
-        self._north_arrow(north)
-        scale_size = (self.ax_mm[2] * 0.3 + 6, 8 * s.scale)
-        scale = self._best_corner(scale_size, ("lower left", "lower right", "upper left", "upper right"), used, force=True)
-        self._scale_bar(scale)
-        used.add(scale)
-        self.reserved = [self._corner_box(c, (legend_mm if c == corner else (7 * s.scale, 11 * s.scale) if c == north else scale_size))
-                         for c in used if c is not None]
+        self._north_arrow(places["north"])
+        self._scale_bar(places["scale"])
+        sizes = {"legend": legend_mm, "north": self._north_mm(), "scale": self._scale_mm()[2]}
+        self.reserved = [self._corner_box(corner, sizes[name]) for name, corner in places.items()]
         self._figure_text(title, bottom)
         if self._labels_wanted():
             self._labels()
@@ -409,6 +403,35 @@ class _Figure:
         width = max(22.0, 0.2 * self.ax_mm[2]) * min(self.style.scale, 1.6)
         return width, width * (north - south) / (east - west)
 
+    def _furniture_corners(self, legend_mm, force: bool) -> tuple[dict[str, str], str | None]:
+        """Corners of the legend (unless ``legend_mm`` is None: beside the map), north arrow and
+        scale bar, each where it hides no land, or ``(found, the least bad corner of the first
+        that has none)``; with ``force`` the least bad corners."""
+        used = {"lower right"} if self.standard else set()
+        places: dict[str, str] = {}
+        items = [("legend", legend_mm, ("lower left", "upper left", "upper right", "lower right"))] if legend_mm else []
+        items += [("north", self._north_mm(), ("upper right", "upper left", "lower left", "lower right")),
+                  ("scale", self._scale_mm()[2], ("lower left", "lower right", "upper left", "upper right"))]
+        for name, size, order in items:
+            corner = self._best_corner(size, order, used, force)
+            if corner is None:
+                return places, self._best_corner(size, order, used, force=True)
+            places[name] = corner
+            used.add(corner)
+        return places, None
+
+    def _north_mm(self) -> tuple[float, float]:
+        return 7 * self.style.scale, 11 * self.style.scale
+
+    def _scale_mm(self) -> tuple[float, float, tuple[float, float]]:
+        """The scale bar: its length in km (1, 2 or 5 × 10ⁿ, about a quarter of the map's
+        width), that length in mm of paper, and the size (mm) of the bar with its labels."""
+        target_km = self.ax_mm[2] * 0.25 * self.m_per_mm / 1000
+        magnitude = 10 ** np.floor(np.log10(target_km))
+        length_km = max(m * magnitude for m in (1, 2, 5) if m * magnitude <= target_km)
+        length_mm = length_km * 1000 / self.m_per_mm
+        return length_km, length_mm, (length_mm + 6, 8 * self.style.scale)
+
     def _best_corner(self, size_mm, order, used=(), force=False):
         """The free corner (in ``order`` of preference) where ``size_mm`` hides least of any unit;
         None when even there it would hide more than 5 % of one (unless ``force``)."""
@@ -439,7 +462,6 @@ class _Figure:
         edge = s.pt(0.5 if self.spec.layer == "prefectures" else 0.25)
         drawn = [i for i, p in enumerate(paths) if p is not None and classes[i] >= 0]
         missing = [i for i, p in enumerate(paths) if p is not None and classes[i] < 0]
-        self.missing = bool(missing)
         ax.add_collection(PathCollection([paths[i] for i in drawn], facecolors=[colours[classes[i]] for i in drawn],
                                          edgecolors="white", linewidths=edge, zorder=2))
         if missing:
@@ -449,7 +471,6 @@ class _Figure:
         if parent in self.frame.columns and self.frame[parent].nunique() > 1:
             self._lines(_borders(self.units, self.frame[parent]), "#4d4d4d", s.pt(0.45), 3)
         self._lines(_borders(self.units, None), "#262626", s.pt(0.7), 3)
-        self.overlays = []
         for overlay in self.spec.overlays:
             if overlay.where is None or not overlay.show or not has_values(self.frame, overlay.requires):
                 continue  # grids and overlays the page opens hidden are left out of print
@@ -461,7 +482,6 @@ class _Figure:
                 continue
             dashes = None if overlay.dash is None else tuple(float(d) * 0.5 * s.scale for d in overlay.dash.split())
             self._lines([shapely.boundary(outline)], overlay.color, s.pt(overlay.weight * 0.4), 4, dashes)
-            self.overlays.append(overlay)
         if self.standard:
             line = china.config()["maritime_line"]
             self._lines(self.crs.project(np.asarray([china.maritime_line()], dtype=object)), line["color"],
@@ -613,7 +633,7 @@ class _Figure:
 
     def _north_arrow(self, corner: str) -> None:
         s = self.style
-        size = (7 * s.scale, 11 * s.scale)
+        size = self._north_mm()
         x, y = self._corner_point(corner, size)
         cx = x + size[0] / 2
         tip, base, half = y + size[1] - 4 * s.scale, y + 1, 2.2 * s.scale
@@ -627,11 +647,7 @@ class _Figure:
 
     def _scale_bar(self, corner: str) -> None:
         s = self.style
-        target_km = self.ax_mm[2] * 0.25 * self.m_per_mm / 1000
-        magnitude = 10 ** np.floor(np.log10(target_km))
-        length_km = max(m * magnitude for m in (1, 2, 5) if m * magnitude <= target_km) if target_km >= magnitude else magnitude
-        length_mm = length_km * 1000 / self.m_per_mm
-        size = (length_mm + 6, 8 * s.scale)
+        length_km, length_mm, size = self._scale_mm()
         x, y = self._corner_point(corner, size)
         x += 1.5
         bar_h = 1.1 * s.scale
@@ -696,7 +712,8 @@ class _Figure:
 
     def _labels(self) -> None:
         """Unit names at each unit's pole of inaccessibility, largest units first; a name that
-        would overlap one placed before, the legend, the furniture or the frame is left out."""
+        would leave its unit, or overlap a name placed before, the legend, the furniture or the
+        frame, is left out."""
         if "name" not in self.frame.columns:
             return
         s = self.style
@@ -708,6 +725,7 @@ class _Figure:
         else:
             centres = shapely.point_on_surface(self.units[order])
         classes = np.asarray([row[self.year_index] for row in self.classed.classes], dtype=int).reshape(-1)
+        to_data = self.ax.transData.inverted()
         size = s.pt(6 if self.spec.layer == "prefectures" else 5)
         renderer = self.figure.canvas.get_renderer()
         axes_box = self.ax.get_window_extent(renderer)
@@ -728,7 +746,11 @@ class _Figure:
             inside = axes_box.x0 <= box.x0 and box.x1 <= axes_box.x1 and axes_box.y0 <= box.y0 and box.y1 <= axes_box.y1
             clash = any(box.overlaps(other) for other in placed) or any(
                 box.x0 < b[1, 0] and box.x1 > b[0, 0] and box.y0 < b[1, 1] and box.y1 > b[0, 1] for b in blocked)
-            if not inside or clash:
+            # A name stays within its own unit, so its colour (by the unit's fill) always reads.
+            (x0, y0), (x1, y1) = to_data.transform([[box.x0, box.y0], [box.x1, box.y1]])
+            label = shapely.box(x0, y0, x1, y1)
+            within = shapely.area(shapely.intersection(self.units[index], label)) >= 0.97 * label.area
+            if not inside or clash or not within:
                 text.remove()
                 continue
             placed.append(box)

@@ -23,10 +23,8 @@ FORMATS = (".png", ".svg", ".pdf")
 MIN_PARALLEL = 3
 
 
-def figure_views(spec: MapSpec, view: int | None = None) -> list[int]:
-    """Indices of the views that get a figure: ``view``, else the spec's ``[figure] view``, else all."""
-    if view is not None:
-        return [view]
+def figure_views(spec: MapSpec) -> list[int]:
+    """Indices of the views that get a figure: the spec's ``[figure] view``, else all."""
     return [spec.figure.view] if spec.figure.view is not None else list(range(len(spec.views)))
 
 
