@@ -26,6 +26,21 @@ import pandas as pd
 from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
 from gis.errors import GisError
 from gis.maps import assets, china
+# Classification is shared with the print figures (gis.figures): one code path for both.
+from gis.maps.classify import (
+    WEIGHTS_TEXT as _WEIGHTS_TEXT,
+    YEAR_COLUMN as _YEAR_COLUMN,
+    ClassedView,
+    MapSkipped,
+    bilingual,
+    category_index as _category_index,
+    category_key as _category_key,
+    category_label as _category_label,
+    classify_view,
+    has_values,
+    resolve_columns,
+    sources_of,
+)
 from gis.maps.geometry import (
     bounds_latlon,
     dissolve,
@@ -43,21 +58,6 @@ from gis.maps.numbers import (
 )
 from gis.maps.palettes import load_categories
 from gis.maps.raster import class_image, grid_image
-# Classification is shared with the print figures (gis.figures): one code path for both.
-from gis.maps.classify import (  # noqa: F401  (MapSkipped, ClassedView, resolve_columns: public here too)
-    WEIGHTS_TEXT as _WEIGHTS_TEXT,
-    YEAR_COLUMN as _YEAR_COLUMN,
-    ClassedView,
-    MapSkipped,
-    bilingual,
-    category_index as _category_index,
-    category_key as _category_key,
-    category_label as _category_label,
-    classify_view,
-    has_values,
-    resolve_columns,
-    sources_of,
-)
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
 from gis.tables.indicators import registry
 
