@@ -26,6 +26,7 @@ class BuildPlan:
     with_degurba: bool
     with_agreement: bool
     with_population_estimate: bool = False
+    figure_files: tuple[Path, ...] = ()
 
     @property
     def gpkg(self) -> Path:
@@ -55,6 +56,11 @@ class BuildPlan:
     def maps_dir(self) -> Path:
         return self.out_dir / "maps"
 
+    @property
+    def figures_dir(self) -> Path:
+        """``--figures``: PNG, SVG and PDF of every map drawn (:mod:`gis.figures`)."""
+        return self.out_dir / "figures"
+
     def stale_files(self) -> list[Path]:
         """Outputs of the same slug an earlier build with other options wrote and this one will
         not: class grids under ``--no-degurba``, the agreement CSVs without ``--population``,
@@ -79,7 +85,7 @@ class BuildPlan:
             files.append(self.population_estimate)
         if self.national:
             files.append(self.coverage)
-        return files
+        return files + list(self.figure_files)
 
 
 @dataclass
@@ -103,6 +109,7 @@ class BuildOptions:
     layers_dir: Path | None = None
     maps_dir: Path | None = None
     overwrite: bool = False
+    figures: bool = False  # also print figures of the maps (gis.figures)
 
 
 #: Layer sources that exist only in some builds, by design: no note when they are absent (the
@@ -168,7 +175,7 @@ def _remove_leftovers(plan: BuildPlan, progress: Callable[[str], None]) -> None:
     its maps folder. Safe: the caller holds the folder's lock, so no other build is writing."""
     from gis._files import partial_leftovers
 
-    for path in partial_leftovers(plan.out_dir) + partial_leftovers(plan.maps_dir):
+    for path in partial_leftovers(plan.out_dir) + partial_leftovers(plan.maps_dir) + partial_leftovers(plan.figures_dir):
         path.unlink(missing_ok=True)
         progress(f"removed {path}, left by an interrupted run")
 
@@ -197,8 +204,17 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     # Layers in the order a GIS user reads them: province, prefectures, counties, grid, tables.
     specs = sorted(load_layer_specs(options.layers_dir or specs_dir("layers")), key=lambda spec: SOURCES.index(spec.source))
     plan = plan_build(options)
-    for path in plan.map_specs:
-        load_spec(path)
+    loaded = [load_spec(path) for path in plan.map_specs]
+    if options.figures:
+        from dataclasses import replace
+
+        from gis.figures.fonts import cjk_font
+        from gis.figures.write import FORMATS, figure_name, figure_views
+
+        cjk_font()  # no Chinese font: said before the slow work
+        if not plan.national:  # (a national build's county figures are named by province, like its pages)
+            plan = replace(plan, figure_files=tuple(plan.figures_dir / f"{figure_name(spec, view)}{suffix}"
+                                                    for spec in loaded for view in figure_views(spec) for suffix in FORMATS))
     stale = plan.stale_files()
     # An input inside --out (the population estimate of an earlier build given as --population)
     # is never written over nor removed as stale.
@@ -263,9 +279,17 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
                      f"{degurba.agreement.cells_compared} cells in the same Level 2 class")
             say(degurba.agreement.confusion.to_string())
     progress(f"drawing {len(plan.map_specs)} map(s)")
-    written += render_maps(plan.map_specs, tables, plan.maps_dir, basemap=options.basemap, place=built.place,
-                           rasters=built.rasters,
-                           on_note=lambda spec, message: progress(f"{spec.name}: {message}"))
+    pages = render_maps(plan.map_specs, tables, plan.maps_dir, basemap=options.basemap, place=built.place,
+                        rasters=built.rasters,
+                        on_note=lambda spec, message: progress(f"{spec.name}: {message}"))
+    written += pages
+    if options.figures:
+        from gis.figures.write import write_figures
+
+        progress("drawing the print figures (PNG, SVG, PDF)")
+        written += write_figures(plan.map_specs, tables, plan.figures_dir, place=built.place,
+                                 pages=[p.stem for p in pages if p.name != "index.html"],
+                                 on_note=lambda name, message: progress(f"figure {name}: {message}"))
     for path in stale:  # only once the new outputs are in place
         path.unlink(missing_ok=True)
         progress(f"removed {path}: this build's options do not produce it")

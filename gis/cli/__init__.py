@@ -19,6 +19,7 @@ from gis.errors import GisError
 COMMANDS = {
     "build": ("gis.cli.build", "build", "Build a province's styled GeoPackage, class grids and HTML maps."),
     "map": ("gis.cli.maps", "map_command", "Draw offline HTML maps from map specs (TOML)."),
+    "figure": ("gis.cli.figure", "figure", "Draw a print figure (PNG, SVG, PDF) of a map spec."),
     "template": ("gis.cli.template", "template", "Write a fill-in table for your own indicator data."),
     "check": ("gis.cli.check", "check", "Validate your tables and print the join report; build nothing."),
     "index": ("gis.cli.index", "index_command", "Integration index: entropy or entropy-TOPSIS, panel weights, obstacle degree, coupling coordination."),

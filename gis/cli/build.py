@@ -22,10 +22,11 @@ from gis.cli.report import stage, wrote
 @options.basemap
 @click.option("--layers-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="Folder of layer specs (*.toml); default: the ones shipped with the package.")
 @click.option("--maps-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="Folder of map specs (*.toml); default: the ones shipped with the package.")
+@click.option("--figures", is_flag=True, help="Also write print figures of every map drawn: OUT/figures/NAME.png, .svg and .pdf.")
 @options.overwrite
 def build(
     province, out_dir, epsg, data_paths, sheet, allow_unmatched, year, population_path, values_kind,
-    rules_name, sduc_distance_km, weights, no_degurba, basemap, layers_dir, maps_dir, overwrite,
+    rules_name, sduc_distance_km, weights, no_degurba, basemap, layers_dir, maps_dir, figures, overwrite,
 ) -> None:
     """Build a province's styled GeoPackage, DEGURBA class grids and HTML maps into OUT."""
     from gis.build.run import BuildOptions, run_build
@@ -36,7 +37,7 @@ def build(
             province=province, out_dir=out_dir, epsg=epsg, data_paths=data_paths, sheet=sheet, allow_unmatched=allow_unmatched,
             year=year, population_path=population_path, population_values=values_kind,
             rules=rules_name, sduc_distance_km=sduc_distance_km, weights=weights, with_degurba=not no_degurba, basemap=basemap,
-            layers_dir=layers_dir, maps_dir=maps_dir, overwrite=overwrite,
+            layers_dir=layers_dir, maps_dir=maps_dir, overwrite=overwrite, figures=figures,
         ),
         progress=stage, say=click.echo,
     )

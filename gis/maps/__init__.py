@@ -3,8 +3,9 @@
 :func:`render_maps` is the entry point used by ``gis build`` and ``gis map``;
 :func:`folium_map` and :func:`analysis_map` give one map as a :class:`folium.Map` (for
 notebooks: :mod:`~gis.maps.notebook`). Modules, one
-per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.schemes`
-(classification), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
+per concern: :mod:`~gis.maps.spec` (reading and validating specs), :mod:`~gis.maps.classify` (a
+view's classes, colours and legend, shared with the print figures), :mod:`~gis.maps.schemes`
+(classification schemes), :mod:`~gis.maps.palettes` (colours), :mod:`~gis.maps.numbers` (formatting
 by unit), :mod:`~gis.maps.geometry` (coverage simplification, GeoJSON),
 :mod:`~gis.maps.raster` (grid overlays as images), :mod:`~gis.maps.assets` (vendored Leaflet),
 :mod:`~gis.maps.render` (the page), :mod:`~gis.maps.elements` (its folium elements),
@@ -32,7 +33,7 @@ from gis.maps.render import MapSkipped
 from gis.maps.notebook import analysis_map, folium_map
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
 
-__all__ = ["render_maps", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths", "folium_map",
+__all__ = ["render_maps", "map_jobs", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths", "folium_map",
            "analysis_map"]
 
 
@@ -115,6 +116,23 @@ def _report_notes(notes: list[tuple[Path, str, str]], note: Callable[[Path, str]
             note(path, f"{len(pages)} pages ({shown}): {message}")
 
 
+def map_jobs(spec_paths: Iterable[str | Path | MapSpec], layers: Mapping[str, object],
+             place: tuple[str, str] = ("", "")) -> list[tuple[MapSpec, Mapping[str, object], set[str]]]:
+    """The pages a run draws: ``(spec, its layers, the province codes it covers)`` per page,
+    ``{place}`` filled in; a national run's county specs once per province
+    (``<spec stem>_<province slug>``, see :func:`render_maps`). Print figures use the same list."""
+    loaded = [p if isinstance(p, MapSpec) else load_spec(p) for p in spec_paths]
+    jobs = []
+    province_parts = None
+    for spec in loaded:
+        if spec.layer == "counties" and _provinces(layers) > 1:
+            province_parts = province_parts if province_parts is not None else _province_layers(layers)
+            jobs += _per_province(spec, province_parts)
+        else:
+            jobs.append((spec.for_place(*place), layers, _page_provinces(spec, layers)))
+    return jobs
+
+
 def render_maps(
     spec_paths: Iterable[str | Path | MapSpec],
     layers: Mapping[str, object],
@@ -164,15 +182,7 @@ def render_maps(
     if basemap is not None and basemap not in BASEMAPS:
         raise GisError(f"basemap {basemap!r} is not allowed; allowed: {', '.join(BASEMAPS)}")
     note = on_note or _print_note
-    loaded = [p if isinstance(p, MapSpec) else load_spec(p) for p in spec_paths]
-    jobs = []  # (spec, its layers, the provinces it covers)
-    province_parts = None
-    for spec in loaded:
-        if spec.layer == "counties" and _provinces(layers) > 1:
-            province_parts = province_parts if province_parts is not None else _province_layers(layers)
-            jobs += _per_province(spec, province_parts)
-        else:
-            jobs.append((spec.for_place(*place), layers, _page_provinces(spec, layers)))
+    jobs = map_jobs(spec_paths, layers, place)
     specs = [spec for spec, _, _ in jobs]
     # Case-insensitively: on Windows and macOS folders a.html and A.html are one file.
     names = [s.name.casefold() for s in specs]

@@ -14,7 +14,6 @@ layer-control labels, attribution) or as JSON strings that the script writes wit
 
 from __future__ import annotations
 
-import fnmatch
 import html
 import json
 import os
@@ -28,6 +27,21 @@ import pandas as pd
 from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
 from gis.errors import GisError
 from gis.maps import assets, china
+# Classification is shared with the print figures (gis.figures): one code path for both.
+from gis.maps.classify import (
+    WEIGHTS_TEXT as _WEIGHTS_TEXT,
+    YEAR_COLUMN as _YEAR_COLUMN,
+    ClassedView,
+    MapSkipped,
+    bilingual,
+    category_index as _category_index,
+    category_key as _category_key,
+    category_label as _category_label,
+    classify_view,
+    has_values,
+    resolve_columns,
+    sources_of,
+)
 from gis.maps.geometry import (
     bounds_latlon,
     dissolve,
@@ -39,31 +53,14 @@ from gis.maps.geometry import (
 )
 from gis.maps.numbers import (
     NO_DATA,
-    format_number,
     format_value,
     is_missing,
     unit_labels,
 )
-from gis.maps.palettes import category_colours, load_categories, palette_colours
+from gis.maps.palettes import load_categories
 from gis.maps.raster import class_image, grid_image
-from gis.maps.schemes import SCHEMES, class_bounds, class_index
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
 from gis.tables.indicators import registry
-
-_YEAR_COLUMN = re.compile(r"^(?P<indicator>.+)_(?P<year>\d{4})$")
-
-_WEIGHTS_TEXT = {
-    "population": ("按人口加权", "population-weighted"),
-    "area": ("按面积加权（无人口数据）", "area-weighted (no population data)"),
-    "census_dasymetric": (
-        "人口权重（普查总数按官方格网类别密度分配，估算）",
-        "population weights: census totals spread over the official grid by fitted class densities (estimate)",
-    ),
-    "user_dasymetric": (
-        "人口权重（您表中的常住人口按官方格网类别密度分配，估算）",
-        "population weights: your table's resident population spread over the official grid by fitted class densities (estimate)",
-    ),
-}
 
 #: Category sets used to label DEGURBA columns in tooltips and popups.
 _FIELD_CATEGORIES = {"degurba_l1": "degurba_l1_units", "degurba_l2": "degurba_l2_units"}
@@ -91,9 +88,6 @@ BASEMAPS = {
     },
 }
 
-
-class MapSkipped(Exception):
-    """The layers lack what a spec needs (a layer or column): the map is not drawn."""
 
 
 @dataclass
@@ -137,149 +131,9 @@ def script_json(value) -> str:
     )
 
 
-def bilingual(zh: str, en: str) -> str:
-    """Chinese first, English after a slash (plain text, not escaped)."""
-    return zh if zh == en else f"{zh} / {en}"
-
 
 # --------------------------------------------------------------------------- data checks
 
-
-def resolve_columns(view: View, frame: pd.DataFrame, spec: MapSpec) -> dict[int | None, str]:
-    """Columns of ``frame`` holding the view's values by year; raise MapSkipped if absent."""
-    if view.years_all:
-        found = {}
-        for column in frame.columns:
-            match = _YEAR_COLUMN.match(str(column))
-            if match and match["indicator"] == view.indicator:
-                found[int(match["year"])] = str(column)
-        if not found:
-            raise MapSkipped(f"layer {spec.layer!r} has no column {view.indicator}_<year>")
-        return dict(sorted(found.items()))
-    missing = [c for c in view.columns.values() if c not in frame.columns]
-    if missing:
-        raise MapSkipped(f"layer {spec.layer!r} has no column {', '.join(missing)}")
-    return view.columns
-
-
-# --------------------------------------------------------------------------- classes & legend
-
-
-@dataclass
-class ClassedView:
-    """One view after classification: per-unit class and text for each year, and its legend."""
-
-    view: View
-    years: list[int | None]
-    classes: list[list[int]]  # [unit][year] class index, -1 for no data
-    texts: list[list[str]]  # [unit][year] formatted value
-    colours: list[str]
-    legend_rows: list[tuple[str, str]]  # (colour, label)
-    note: str
-
-
-def _category_index(values: pd.Series, categories: tuple[Category, ...]) -> np.ndarray:
-    lookup = {_category_key(c.value): i for i, c in enumerate(categories)}
-    return np.asarray([lookup.get(_category_key(v), -1) for v in values], dtype=int)
-
-
-def _category_key(value) -> str:
-    """Compare category values by meaning: 30, 30.0 and "30" are one class; NaN matches nothing."""
-    if is_missing(value):
-        return "\0missing"
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value)).lower()
-    if isinstance(value, (int, float, np.integer, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _category_label(category: Category) -> str:
-    code = _category_key(category.value)
-    prefix = f"{code} " if code.lstrip("-").isdigit() else ""
-    return prefix + bilingual(category.label_zh, category.label_en)
-
-
-def _weights_note(view: View, frame: pd.DataFrame) -> str:
-    if view.weights_column is None:
-        return ""
-    if view.weights_column not in frame.columns:
-        return "权重未说明 / weights not stated"
-    kinds = sorted({str(v) for v in frame[view.weights_column] if not is_missing(v)})
-    texts = [bilingual(*_WEIGHTS_TEXT.get(k, (k, k))) for k in kinds]
-    note = "分级权重 / weights: " + ("; ".join(texts) if texts else NO_DATA)
-    if "degurba_rules" in frame.columns:
-        # Which Degree of Urbanisation rules made these classes (a preset, a user's file, or
-        # the official grid's own): a classification is only comparable under the same rules.
-        rules = sorted({str(v) for v in frame["degurba_rules"] if not is_missing(v)})
-        note += "\n分级规则 / rules: " + ("; ".join(rules) if rules else NO_DATA)
-    return note
-
-
-def _categories_from_data(view: View, series: list[pd.Series]) -> tuple[View, str]:
-    """``view`` with one category per distinct value of its columns (``categories = "@data"``),
-    in the columns' categorical order when they have one, else sorted (numbers as numbers);
-    colours from the view's palette, and the palette's note (see ``category_colours``)."""
-    ordered = [s.cat.categories for s in series if isinstance(s.dtype, pd.CategoricalDtype)]
-    if ordered:
-        values = list(dict.fromkeys(v for categories in ordered for v in categories))
-    else:
-        present = pd.concat(series, ignore_index=True).dropna().unique().tolist()
-        numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in present)
-        values = sorted(present, key=float if numeric else str)
-    colours, note = category_colours(view.palette, len(values))
-    categories = tuple(Category(v, c, str(v), str(v)) for v, c in zip(values, colours))
-    return replace(view, categories=categories), note
-
-
-def classify_view(view: View, columns: dict[int | None, str], frame: pd.DataFrame) -> ClassedView:
-    """Classes, texts and legend of one view; numeric views share bounds across all years."""
-    years = list(columns)
-    note_from_data = ""
-    if view.categories_from_data:
-        view, note_from_data = _categories_from_data(view, [frame[columns[y]] for y in years])
-    if view.scheme == "categories":
-        colours = [c.color.lower() for c in view.categories]
-        per_year = [_category_index(frame[columns[y]], view.categories) for y in years]
-        texts_by_year = [
-            [_category_label(view.categories[k]) if k >= 0 else NO_DATA for k in idx] for idx in per_year
-        ]
-        rows = [(c.color.lower(), _category_label(c)) for c in view.categories]
-        note = "\n".join(filter(None, [note_from_data, _weights_note(view, frame)]))
-    else:
-        values = [pd.to_numeric(frame[columns[y]], errors="coerce").to_numpy(dtype="float64") for y in years]
-        bounds = class_bounds(view.scheme, np.concatenate(values), view.classes, view.breaks)
-        colours = palette_colours(view.palette, max(len(bounds), 1), view.reverse)[: len(bounds)]
-        per_year = [class_index(v, bounds) for v in values]
-        texts_by_year = [[format_value(x, view.unit) for x in v] for v in values]
-        finite = np.concatenate(values)
-        finite = finite[np.isfinite(finite)]
-        rows = _numeric_legend_rows(bounds, colours, float(finite.min()) if finite.size else None, view.unit)
-        scheme = SCHEMES[view.scheme]
-        shared_zh, shared_en = ("，各年份共用", ", shared by all years") if len(years) > 1 else ("", "")
-        note = (
-            f"分级：{scheme.label_zh}，{len(bounds)} 类{shared_zh}\n"
-            f"Classes: {scheme.label_en}, {len(bounds)} classes{shared_en}"
-        )
-        weights = _weights_note(view, frame)
-        note = f"{note}\n{weights}" if weights else note
-    classes = np.column_stack(per_year).tolist() if len(frame) else []
-    texts = [list(t) for t in zip(*texts_by_year)] if len(frame) else []
-    return ClassedView(view, years, classes, texts, colours, rows, note)
-
-
-def _numeric_legend_rows(bounds: np.ndarray, colours: list[str], low: float | None, unit: str | None):
-    rows = []
-    for i, (upper, colour) in enumerate(zip(bounds, colours)):
-        lower = low if i == 0 else float(bounds[i - 1])
-        if np.isinf(upper):
-            label = f"> {format_number(lower, unit)}"
-        elif lower is None or lower == upper:
-            label = format_number(float(upper), unit)
-        else:
-            label = f"{format_number(lower, unit)} – {format_number(float(upper), unit)}"
-        rows.append((colour, label))
-    return rows
 
 
 def _view_label(view: View) -> str:
@@ -345,10 +199,6 @@ def footer_html(review_number: str = "", users_units: bool = False) -> str:
         f'<span lang="zh-CN">{esc(zh)}</span><br><span class="gis-en" lang="en">{esc(en)}</span></div>'
     )
 
-
-def has_values(frame: pd.DataFrame, column: str | None) -> bool:
-    """True if ``column`` is in ``frame`` with at least one value (None: no requirement)."""
-    return column is None or (column in frame.columns and bool(frame[column].notna().any()))
 
 
 def title_html(spec: MapSpec) -> str:
@@ -485,19 +335,6 @@ def basemap_config(basemap: str) -> tuple[list[dict], list[str]]:
         layers.append({"url": entry["labels"], "options": {**options, "attribution": ""}})
     return layers, [attribution]
 
-
-def sources_of(sources: pd.DataFrame | None, layer: str, columns: list[str]) -> list[str]:
-    """Distinct sources of ``columns`` of ``layer`` in a build's ``sources`` table (whose
-    ``column`` entries may be patterns such as ``degurba_*``), in order of first use."""
-    if sources is None or sources.empty:
-        return []
-    rows = sources[sources["layer"] == layer]
-    found: list[str] = []
-    for column in columns:
-        for pattern, source in zip(rows["column"], rows["source"]):
-            if fnmatch.fnmatchcase(column, pattern) and source not in found:
-                found.append(source)
-    return found
 
 
 def _prepare_units(frame: gpd.GeoDataFrame, basemap: str, cache: PageCache | None = None) -> tuple[np.ndarray, int]:

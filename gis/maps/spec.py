@@ -34,6 +34,16 @@ Spec layout (see ``maps/*.toml`` for complete examples)::
     review_number = "GS(2024)1234号"   # optional 审图号, printed in the footer; without it
                               # the footer says the map is a schematic (示意图) from AMap data
 
+    [figure]                  # optional: print figures (gis figure, gis build --figures)
+    width_mm = 170            # 30 to 1200 mm; default 170 (an A4 text block)
+    height_mm = 120           # default: from the map's frame
+    dpi = 300                 # PNG resolution, 72 to 1200
+    view = 1                  # one view: its number (from 1), label, indicator or column;
+                              # default: one figure per view
+    year = 2020               # default: the view's initial_year, else its last year
+    language = "zh"           # zh | en | both: title, legend and notes
+    labels = "auto"           # unit names: true | false | "auto" (up to 150 units)
+
     [[overlays]]              # outlined groups or a categorised layer, toggleable
     where = "mountain26"      # bool column of the map's layer: its members, dissolved, outlined;
                               # a text column (pilot_zone): one named outline per group
@@ -139,6 +149,27 @@ class FieldLabel:
     unit: str | None = None
 
 
+#: Figure languages: Chinese, English, or Chinese with English below.
+FIGURE_LANGUAGES = ("zh", "en", "both")
+#: Figure sizes in mm: from a thumbnail column to an A0 sheet's long side.
+FIGURE_MM = (30.0, 1200.0)
+
+
+@dataclass(frozen=True)
+class FigureSettings:
+    """The spec's ``[figure]`` table: a print figure's size (mm), resolution, view, year,
+    language and unit labels. ``view`` is an index into the spec's views (None: every view
+    gets a figure); ``labels`` None means automatic (names when there are few units)."""
+
+    width_mm: float = 170.0
+    height_mm: float | None = None
+    dpi: int = 300
+    view: int | None = None
+    year: int | None = None
+    language: str = "zh"
+    labels: bool | None = None
+
+
 @dataclass(frozen=True)
 class MapSpec:
     """A validated map specification read from ``path``."""
@@ -162,6 +193,7 @@ class MapSpec:
     #: With ``layer = "units"``: the polygon file named by the spec (resolved against the
     #: spec's folder), or None when ``gis map --units`` gives it.
     units: Path | None = None
+    figure: FigureSettings = field(default_factory=FigureSettings)
 
     def with_tokens(self, zh: dict[str, str], en: dict[str, str]) -> "MapSpec":
         """This spec with ``{key}`` in its titles, descriptions, sources and labels replaced by ``zh[key]``
@@ -221,7 +253,9 @@ DEFAULT_POPUP_FIELDS = (
 _TOP_KEYS = {
     "title_zh", "title_en", "description_zh", "description_en", "layer", "basemap",
     "source_zh", "source_en", "views", "tooltip", "popup", "overlays", "fields", "review_number", "units",
+    "figure",
 }
+_FIGURE_KEYS = {"width_mm", "height_mm", "dpi", "view", "year", "language", "labels"}
 _VIEW_KEYS = {
     "label_zh", "label_en", "indicator", "column", "unit", "years", "scheme", "classes",
     "breaks", "palette", "reverse", "allow_unsafe_palette", "categories", "weights_column",
@@ -500,6 +534,51 @@ def _read_fields(reader: _Reader) -> dict[str, FieldLabel]:
     return fields
 
 
+def view_names(view: View) -> tuple[str, ...]:
+    """What a ``[figure] view`` (or ``gis figure --view``) may call ``view`` besides its number."""
+    return tuple(dict.fromkeys(n for n in (view.indicator, *view.columns.values(), view.label_zh, view.label_en) if n))
+
+
+def find_view(views: tuple[View, ...], wanted: object) -> int | None:
+    """Index of the view ``wanted`` names (number from 1, label, indicator or column), or None."""
+    if isinstance(wanted, int) and not isinstance(wanted, bool):
+        return wanted - 1 if 1 <= wanted <= len(views) else None
+    if isinstance(wanted, str):
+        text = wanted.strip()
+        if text.isdigit():
+            return find_view(views, int(text))
+        for i, view in enumerate(views):
+            if text in view_names(view):
+                return i
+    return None
+
+
+def _read_figure(reader: _Reader, views: tuple[View, ...]) -> FigureSettings:
+    reader.only(_FIGURE_KEYS)
+    low, high = FIGURE_MM
+    width = reader.number("width_mm", 170.0, low, high)
+    height = reader.number("height_mm", low, low, high) if "height_mm" in reader.table else None
+    view = None
+    if "view" in reader.table:
+        view = find_view(views, reader.table["view"])
+        if view is None:
+            known = "; ".join(f"{i + 1} ({', '.join(view_names(v))})" for i, v in enumerate(views))
+            raise reader.fail("view", f"{reader.table['view']!r} is not a view of this map; views: {known}")
+    year = reader.integer("year", None, 1900, 2100)
+    if year is not None:
+        for v in (views if view is None else views[view:view + 1]):
+            if not v.years_all and year not in v.columns:
+                raise reader.fail("year", f"{year} is not a year of view {v.label_zh!r}; its years: "
+                                  + ", ".join(str(y) for y in v.columns))
+    labels = reader.table.get("labels", "auto")
+    if labels not in (True, False, "auto"):
+        raise reader.fail("labels", f"{labels!r} is not allowed; allowed: true, false, \"auto\"")
+    return FigureSettings(
+        width_mm=width, height_mm=height, dpi=int(reader.integer("dpi", 300, 72, 1200)), view=view, year=year,
+        language=reader.choice("language", FIGURE_LANGUAGES, "zh"), labels=None if labels == "auto" else labels,
+    )
+
+
 #: Page names (file stems, case-insensitive) a map spec may not take: the run writes these pages.
 RESERVED_PAGE_NAMES = frozenset({"index"})
 
@@ -544,6 +623,7 @@ def load_spec(path: str | Path, beside_index: bool = True) -> MapSpec:
     tooltip, popup = top.sub("tooltip"), top.sub("popup")
     tooltip.only({"fields"})
     popup.only({"fields"})
+    views = tuple(_read_view(top.sub("views", i)) for i in range(len(raw_views)))
     return MapSpec(
         path=path,
         name=path.stem,
@@ -555,11 +635,12 @@ def load_spec(path: str | Path, beside_index: bool = True) -> MapSpec:
         basemap=top.choice("basemap", BASEMAPS, "none"),
         source_zh=top.text("source_zh", ""),
         source_en=top.text("source_en", ""),
-        views=tuple(_read_view(top.sub("views", i)) for i in range(len(raw_views))),
+        views=views,
         tooltip_fields=tooltip.strings("fields", ()),
         popup_fields=popup.strings("fields", DEFAULT_POPUP_FIELDS),
         overlays=tuple(_read_overlay(top.sub("overlays", i), layer) for i in range(len(raw_overlays))),
         fields=_read_fields(top.sub("fields")),
         review_number=top.text("review_number", ""),
         units=(path.parent / units_file) if units_file else None,
+        figure=_read_figure(top.sub("figure"), views),
     )
