@@ -27,11 +27,11 @@ from gis.errors import GisError
 @click.option("--dpi", type=click.IntRange(72, 1200), default=None, help="PNG resolution (default: the spec's, else 300).")
 @click.option("--language", type=click.Choice(["zh", "en", "both"]), default=None, help="Text language (default: the spec's, else zh).")
 @options.overwrite
-def figure(spec_path, province, data_paths, allow_unmatched, year, population_path, values_kind, rules_name,
+def figure(spec_path, province, data_paths, sheet, allow_unmatched, year, population_path, values_kind, rules_name,
            sduc_distance_km, weights, out_path, view, map_year, width_mm, height_mm, dpi, language, overwrite) -> None:
     """Draw one view of the map SPEC (maps/*.toml) as a print figure: the page's classes and colours, legend, scale
     bar, north arrow, sources; Albers projection; Chinese text in an embedded font."""
-    from gis._files import refuse_overwrite, require_writable_folder
+    from gis._files import refuse_inputs_as_outputs, refuse_overwrite, require_writable_folder
     from gis.build.assemble import assemble
     from gis.degurba.rules import load_rules
     from gis.figures.fonts import cjk_font
@@ -52,10 +52,11 @@ def figure(spec_path, province, data_paths, allow_unmatched, year, population_pa
         raise GisError(f"--map-year {map_year}: view {chosen.label_zh!r} of {spec_path} has no such year; its years: "
                        + ", ".join(str(y) for y in chosen.columns if y is not None))
     spec = with_overrides(spec, year=map_year, width_mm=width_mm, height_mm=height_mm, dpi=dpi, language=language)
+    refuse_inputs_as_outputs([out_path], {"--population": population_path, "--data": list(data_paths)})
     refuse_overwrite([out_path], overwrite)
     require_writable_folder(out_path, "--out")
     cjk_font()  # no Chinese font: say so before the slow work
     rules = load_rules(rules_name).with_distance(sduc_distance_km)
-    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path,
+    built = assemble(province, data_paths, allow_unmatched, year, population_path=population_path, sheet=sheet,
                      population_values=values_kind, rules=rules, weights=weights, progress=stage)
     wrote(write_figure(spec, built.tables, out_path, place=built.place, view=index))
