@@ -101,7 +101,7 @@ from gis.degurba.classify import (
     _rural_cluster_cells,
     _rural_codes,
     check_sduc_distance,
-    edge_distance_rectangles,
+    distance_rectangles,
     fill_urban_centre_holes,
     level1_from_level2,
     max_hole_cells,
@@ -131,6 +131,7 @@ _RURAL_BITS = 3
 _DENSE = 4
 _MODERATE = 8
 _RURAL_DENSE = 16
+_NO_POPULATION = 32  # no population data (the code may still be water, with nodata_population = "water")
 
 # Per-cell classes once clusters are known (see _cluster_classes): bits 0-1 the class of the
 # cell's 8-connected (moderate | UC) group, bit 2 DUC, bit 3 UC.
@@ -192,8 +193,9 @@ def _dense_mask(flags: np.ndarray) -> np.ndarray:
     return (flags & _DENSE) != 0
 
 
-def _cluster_mask(flags: np.ndarray, urban_centre: np.ndarray) -> np.ndarray:
-    return ((flags & _MODERATE) != 0) | urban_centre
+def _cluster_mask(flags: np.ndarray, urban_centre: np.ndarray, include_centres: bool = True) -> np.ndarray:
+    moderate = (flags & _MODERATE) != 0
+    return moderate | urban_centre if include_centres else moderate
 
 
 def _dense_non_uc_mask(flags: np.ndarray, urban_centre: np.ndarray) -> np.ndarray:
@@ -215,8 +217,11 @@ def _cell_flags(population, land_share, built_share, cell_area_km2, rules: Rules
     rural-cluster-density bits (rules of gis.degurba)."""
     valid = np.isfinite(population)
     land_area = _land_area_km2(land_share, cell_area_km2)
-    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid, rules)
-    flags = _RURAL_INDEX[_rural_codes(population, land_area, land_share, valid, rules.low_density_rural.density)]
+    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid, rules, land_share)
+    flags = _RURAL_INDEX[_rural_codes(
+        population, land_area, land_share, valid, rules.low_density_rural.density, rules.water, built_share
+    )]
+    flags |= (~valid).view(np.uint8) * np.uint8(_NO_POPULATION)
     flags |= dense.view(np.uint8) * np.uint8(_DENSE)
     flags |= moderate.view(np.uint8) * np.uint8(_MODERATE)
     if separate_rural:
@@ -225,7 +230,7 @@ def _cell_flags(population, land_share, built_share, cell_area_km2, rules: Rules
 
 
 def _valid(flags: np.ndarray) -> np.ndarray:
-    return (flags & _RURAL_BITS) != 0
+    return ((flags & _RURAL_BITS) != 0) & ((flags & _NO_POPULATION) == 0)
 
 
 def _densities_pass(population, land_share, built_share, cell_area_km2, flags_path, members_path, rules, separate_rural) -> _ChunkLabels:
@@ -259,43 +264,46 @@ def _fill_holes_window(urban_centre: np.ndarray, flags: np.ndarray, max_cells: f
     return fill_urban_centre_holes(urban_centre, _valid(flags), max_cells)
 
 
-def _clusters_pass(urban_centre, flags_path, population, uc_path, cluster_members, duc_members, cluster_structure, dense_structure):
+def _clusters_pass(
+    urban_centre, flags_path, population, uc_path, cluster_members, duc_members, cluster_structure, dense_structure,
+    include_centres=True,
+):
     """Store the final UC mask of one chunk and label its urban-cluster candidates (moderate or
     UC, urban-cluster contiguity) and its dense non-UC cells (urban-centre contiguity)."""
     _save_mask(uc_path, urban_centre)
     flags = _load_codes(flags_path, urban_centre.shape)
-    clusters, _ = _label_chunk(_cluster_mask(flags, urban_centre), cluster_structure, population, cluster_members)
+    clusters, _ = _label_chunk(_cluster_mask(flags, urban_centre, include_centres), cluster_structure, population, cluster_members)
     dense_clusters, _ = _label_chunk(_dense_non_uc_mask(flags, urban_centre), dense_structure, population, duc_members)
     return clusters, dense_clusters
 
 
-def _outside_urban_clusters_mask(flags, urban_centre, cluster_class, cluster_structure) -> np.ndarray:
+def _outside_urban_clusters_mask(flags, urban_centre, cluster_class, cluster_structure, include_centres=True) -> np.ndarray:
     """Rural-cluster-density cells of one chunk outside urban clusters."""
-    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre), structure=cluster_structure)
+    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre, include_centres), structure=cluster_structure)
     return _rural_dense_mask(flags) & (cluster_class[labels] != _URBAN_CLUSTER)
 
 
-def _rural_pass(flags_path, uc_path, shape, cluster_class, population, members_path, cluster_structure) -> _ChunkLabels:
+def _rural_pass(flags_path, uc_path, shape, cluster_class, population, members_path, cluster_structure, include_centres=True) -> _ChunkLabels:
     """Label one chunk's candidate rural-cluster cells (only when the rural-cluster density
     differs from the urban-cluster density: our choice 7)."""
     flags = _load_codes(flags_path, shape)
-    mask = _outside_urban_clusters_mask(flags, _load_mask(uc_path, shape), cluster_class, cluster_structure)
+    mask = _outside_urban_clusters_mask(flags, _load_mask(uc_path, shape), cluster_class, cluster_structure, include_centres)
     return _label_chunk(mask, cluster_structure, population, members_path)[0]
 
 
 def _cluster_classes(
     flags_path: str, uc_path: str, shape, cluster_class: np.ndarray, is_dense_cluster: np.ndarray,
-    cluster_structure, dense_structure, is_rural_cluster=None,
+    cluster_structure, dense_structure, is_rural_cluster=None, include_centres=True,
 ) -> np.ndarray:
     """Per cell of one chunk: 0 none, 1 rural cluster, 2 urban cluster, +4 if DUC (dense
     non-UC group of 5 000 to 50 000 inside an urban cluster), +8 if UC. ``is_rural_cluster``
     (per label of the separate rural labelling, when there is one) marks rural clusters."""
     flags = _load_codes(flags_path, shape)
     urban_centre = _load_mask(uc_path, shape)
-    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre), structure=cluster_structure)
+    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre, include_centres), structure=cluster_structure)
     classes = cluster_class[labels]
     if is_rural_cluster is not None:
-        rural = _outside_urban_clusters_mask(flags, urban_centre, cluster_class, cluster_structure)
+        rural = _outside_urban_clusters_mask(flags, urban_centre, cluster_class, cluster_structure, include_centres)
         labels, _ = ndimage.label(rural, structure=cluster_structure)
         classes[is_rural_cluster[labels]] = _RURAL_CLUSTER
     labels, _ = ndimage.label(_dense_non_uc_mask(flags, urban_centre), structure=dense_structure)
@@ -308,7 +316,7 @@ def _uc_or_duc(classes: np.ndarray) -> np.ndarray:
     return (classes & (_DUC_BIT | _UC_BIT)) != 0
 
 
-def _near_window(classes: np.ndarray, distance_cells: float, halo: tuple[int, int]) -> np.ndarray:
+def _near_window(classes: np.ndarray, distance_cells: float, halo: tuple[int, int], shape: str = "edge_to_edge") -> np.ndarray:
     """Within ``distance_cells`` of a UC/DUC cell? Answered only where it is used, at the other
     urban-cluster cells of the chunk, with :func:`gis.degurba.classify.near_cells` (``halo`` = the halo
     around the chunk, ≥ the reach of the distance, so those cells see every feature in reach);
@@ -322,7 +330,7 @@ def _near_window(classes: np.ndarray, distance_cells: float, halo: tuple[int, in
     # Only the box around the candidates (plus the reach) matters.
     top, left = max(rows.min() - halo[0], 0), max(cols.min() - halo[1], 0)
     box = (slice(top, rows.max() + halo[0] + 1), slice(left, cols.max() + halo[1] + 1))
-    near[rows, cols] = near_cells(_uc_or_duc(classes[box]), rows - top, cols - left, distance_cells)
+    near[rows, cols] = near_cells(_uc_or_duc(classes[box]), rows - top, cols - left, distance_cells, shape)
     return near
 
 
@@ -461,7 +469,8 @@ def classify_grid_chunked(
     area = cell_area_km2
     if np.ndim(area) != 0 or isinstance(area, da.Array):
         area = _as_grid_array(area, "cell_area_km2", shape, chunks)
-    rectangles = edge_distance_rectangles(distance / cell_size)
+    _check_supported(rules)
+    rectangles = distance_rectangles(distance / cell_size, rules.semi_dense_urban_cluster.distance_shape)
     near_depth = _halo((rectangles[-1][0], rectangles[0][1]), shape)
 
     store = _BlockStore(workdir)
@@ -473,6 +482,23 @@ def classify_grid_chunked(
         raise
     reporter.stage("done")
     return ChunkedGridClasses(level2.map_blocks(level1_from_level2, dtype=np.uint8), level2, distance, rules, store)
+
+
+def _check_supported(rules: Rules) -> None:
+    """The rules the out-of-core engine does not run yet: one GisError line naming the key."""
+    unsupported = [
+        ("level2.clusters", rules.level2.clusters, rules.independent),
+        ("urban_centre.edge_smoothing", rules.urban_centre.edge_smoothing, rules.urban_centre.edge_smoothing in ("R2022A", "R2023A")),
+        ("urban_centre.population_window", rules.urban_centre.population_window, rules.urban_centre.population_window > 1),
+        ("urban_cluster.population_window", rules.urban_cluster.population_window, rules.urban_cluster.population_window > 1),
+        ("urban_centre.built_share", rules.urban_centre.built_share, rules.urban_centre.built_share == "optimal"),
+    ]
+    for key, value, applies in unsupported:
+        if applies:
+            raise GisError(
+                f"--chunks: {rules.name}: {key} = {value!r} is not supported by the out-of-core engine yet; "
+                "classify in memory (without --chunks)"
+            )
 
 
 def _classify(population, optional, area, near_depth, distance_cells, store, run, rules: Rules, cell_size_km: float) -> da.Array:
@@ -542,7 +568,7 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
     # 2. Smoothing, a whole pass at a time, until no chunk changes (as classify_grid).
     for iteration in itertools.count(1):
         urban_centre = _chunk_array(uc_sources.__getitem__, chunks, bool)
-        if centre.smoothing_neighbours > 8:  # no smoothing
+        if centre.smoothing_neighbours > 8 or centre.edge_smoothing == "off":  # no smoothing
             iteration = 0
             break
         progress.stage(f"smoothing urban centres, pass {iteration}")
@@ -573,6 +599,7 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
         dask.delayed(_clusters_pass, nout=2)(
             filled_blocks[index], store.path("flags", index), population_blocks[index], store.path("uc", index),
             store.path("cluster_members", index), store.path("duc_members", index), cluster_structure, dense_structure,
+            cluster.include_centres,
         )
         for index in indices
     ])
@@ -604,6 +631,7 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
             dask.delayed(_rural_pass)(
                 store.path("flags", index), store.path("uc", index), _chunk_shape(chunks, index), cluster_class[index],
                 population_blocks[index], store.path("rural_members", index), cluster_structure,
+                cluster.include_centres,
             )
             for index in indices
         ])
@@ -615,12 +643,14 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
         lambda index, cluster_class=cluster_class, is_dense_cluster=is_dense_cluster, is_rural_cluster=is_rural_cluster: (
             _cluster_classes, store.path("flags", index), store.path("uc", index), _chunk_shape(chunks, index),
             cluster_class[index], is_dense_cluster[index], cluster_structure, dense_structure, is_rural_cluster[index],
+            cluster.include_centres,
         ),
         chunks, np.uint8,
     )
     del cluster_groups, duc_groups, cluster_class, is_dense_cluster, is_rural_cluster
     near_blocks = _overlap(
-        _near_window, (classes,), near_depth, chunks, distance_cells=distance_cells, halo=near_depth
+        _near_window, (classes,), near_depth, chunks, distance_cells=distance_cells, halo=near_depth,
+        shape=rules.semi_dense_urban_cluster.distance_shape,
     ).to_delayed(optimize_graph=False)
     class_blocks = classes.to_delayed(optimize_graph=False)
     remaining_labels = run.compute(*[

@@ -374,6 +374,14 @@ RULE_VARIANTS = {  # section -> keys changed from the manual's rules
     "semi-dense from 100 000": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(population=100000)},
     "semi-dense at 20 km": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(distance_km=20)},
     "low density at 100": {"low_density_rural": dict(density=100)},
+    # Keys that express flexurba's (GHSL R2023A) parameters and run out of core.
+    "no built-up criterion": {"urban_centre": dict(use_built_share=False)},
+    "built-up share of the land": {"urban_centre": dict(built_share_of="land", built_share=0.3)},
+    "edge smoothing off": {"urban_centre": dict(edge_smoothing="off")},
+    "urban clusters of moderate cells only": {"urban_centre": dict(built_share=0.05), "urban_cluster": dict(include_centres=False)},
+    "square semi-dense buffer": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(distance_shape="square", distance_km=3)},
+    "GHSL water, below 70 % land": {"water": dict(land_share_below=0.7, population_at_most=0.0, built_share_at_most=0.0, nodata_population="water")},
+    "water up to 20 persons": {"water": dict(land_share_below=0.9, population_at_most=20.0)},
 }
 
 
@@ -392,3 +400,20 @@ def test_chunked_engine_honours_other_rules(variant):
     assert (level2 != classify_grid(population, land_share=land, built_share=built).level2).any()
     with classify_grid_chunked(population, chunks=32, rules=rules) as chunked:
         assert chunked.rules is rules
+
+
+@pytest.mark.parametrize("variant", ["independent Level 2 (flexurba-r2023a)", "R2022A edge smoothing", "population window"])
+def test_rules_not_yet_run_out_of_core_are_one_line_naming_the_key(variant):
+    from dataclasses import replace
+
+    from gis.degurba.rules import Rules, load_rules
+
+    rules = {
+        "independent Level 2 (flexurba-r2023a)": load_rules("flexurba-r2023a"),
+        "R2022A edge smoothing": replace(Rules(), urban_centre=replace(Rules().urban_centre, edge_smoothing="R2022A")),
+        "population window": replace(Rules(), urban_cluster=replace(Rules().urban_cluster, population_window=3)),
+    }[variant]
+    population, land, built = settlement_field(20, 20, seed=3)
+    with pytest.raises(GisError, match=r"--chunks: .*(level2\.clusters|edge_smoothing|population_window) = .* not supported") as error:
+        classify_grid_chunked(population, land_share=land, built_share=built, chunks=8, rules=rules)
+    assert "\n" not in str(error.value)
