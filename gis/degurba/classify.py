@@ -674,8 +674,7 @@ def classify_grid(
         return GridClasses(level1, level2, float(rules.semi_dense_urban_cluster.distance_km), rules)
 
     # Urban clusters: 8-connected groups of moderate cells plus UC cells, >= 5 000.
-    cluster_mask = moderate | urban_centre if cluster.include_centres else moderate
-    cluster_groups = _groups(cluster_mask, cluster_structure, cluster_population)
+    cluster_groups = _groups(moderate | urban_centre if cluster.include_centres else moderate, cluster_structure, cluster_population)
     urban_cluster = cluster_groups.cells(cluster_groups.population_between(cluster.population))
 
     # Rural clusters: cells outside urban clusters, 8-connected, >= 500 (our choice 7). With the

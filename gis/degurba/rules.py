@@ -36,6 +36,30 @@ Which rule each key is (Stage I on the grid, Stage II on units):
 - ``units.city_share`` / ``rural_share``: a unit is a city when at least this share of its
   population lives in urban centres, else rural when at least ``rural_share`` lives in rural
   grid cells.
+
+Keys that express the flexurba R package's parameters (GHSL R2023A; the README's table maps
+each flexurba parameter to its key; the preset ``flexurba-r2023a`` is flexurba's defaults).
+Their defaults are the manual's behaviour, so ``manual-2021`` classifies as before:
+
+- ``urban_centre.use_built_share`` (the built-up criterion at all), ``built_share_of`` (``cell``
+  or ``land``: built-up per permanent land, rounded to 3 decimals), ``built_share = "optimal"``
+  (GHSL's Reduce Fragmentation Option, computed from the grid and reported in the name),
+  ``edge_smoothing`` (``manual-2021``, ``R2022A``, ``R2023A``, ``off``), ``population_window``
+  (moving mean of population before centres are found; 1: none).
+- ``urban_cluster.population_window``; ``include_centres`` (our choice 4: dense and centre
+  cells count as moderate; flexurba: false).
+- ``level2.clusters``: ``nested`` (ours: the Level 2 classes divide the urban clusters) or
+  ``independent`` (GHSL R2023A: each class its own groups of its own density, contiguity and
+  population, taking the cells no denser class took). Only ``independent`` uses
+  :data:`INDEPENDENT_ONLY` keys: ``dense_urban_cluster.density`` / ``contiguity`` /
+  ``use_built_share`` / ``built_share``, ``semi_dense_urban_cluster.density`` /
+  ``contiguity``, ``suburban.*``, ``rural_cluster.contiguity`` (``"urban_centre"`` /
+  ``"urban_cluster"``: that section's value).
+- ``semi_dense_urban_cluster.distance_shape``: ``edge_to_edge`` (a disc) or ``square`` (GHSL's
+  buffer: ``distance_km`` rings of the 8 neighbours).
+- ``water.land_share_below`` (0: exactly 0), ``population_at_most``, ``built_share_at_most``
+  (1: any), ``nodata_population`` (``nodata``, or ``water``: cells without population data
+  are water when land and built-up say so).
 """
 
 from __future__ import annotations
