@@ -57,7 +57,9 @@ def grid(population_path, land_path, built_path, values_kind, rules_name, sduc_d
     classes = classify_grid(population.values, land_share=land, built_share=built, rules=rules)
     for code, count in sorted(classes.counts().items(), reverse=True):
         stage(f"  class {code}: {count} cells")
-    tags = rules.geotiff_tags()
+    tags = classes.rules.geotiff_tags()  # with an "optimal" built-up share, the value computed
+    if classes.rules is not rules and classes.rules.name != rules.name:
+        stage(f"rules as applied: {classes.rules.name}")
     wrote(write_class_geotiff(out_path, classes.level2, window.transform, level=2, tags=tags))
     wrote(write_class_geotiff(l1_path, classes.level1, window.transform, level=1, tags=tags))
 
@@ -114,12 +116,14 @@ def _read_units(units: str, province: str):
 @click.option("--unit-population", "unit_population", default=None, metavar="COLUMN",
               help="Column of --units holding each unit's resident population: spread over the class grid by fitted class "
                    "densities (an estimate) and Stage II weighted by it; with degurba_l1_stable.")
+@click.option("--dissolve-by", "dissolve_by", default=None, metavar="COLUMN",
+              help="Merge the units by this column first (one unit per value, as flexurba's dissolve_units_by).")
 @options.province()
 @options.rules
 @options.sduc_distance
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry) or .csv.")
 @options.overwrite
-def units(grid_path, population_path, units, unit_population, province, rules_name, sduc_distance_km, out_path, overwrite) -> None:
+def units(grid_path, population_path, units, unit_population, dissolve_by, province, rules_name, sduc_distance_km, out_path, overwrite) -> None:
     """Classify spatial units (Stage II) with exact coverage fractions.
 
     Weights: a --population raster; else, with --unit-population, the units' own totals spread
@@ -144,6 +148,13 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
     require_writable_folder(out_path, "--out")
     frame = _read_units(units, province)
     stage(f"{len(frame)} units")
+    if dissolve_by is not None:
+        from gis.degurba.zonal import dissolve_units
+
+        if unit_population is not None:
+            raise GisError("--dissolve-by with --unit-population: dissolve the table first (the column's totals would be lost)")
+        frame = dissolve_units(frame, dissolve_by)
+        stage(f"dissolved by {dissolve_by}: {len(frame)} units")
     totals = None
     if unit_population is not None:
         from gis.degurba.census_weights import unit_population_column
@@ -191,7 +202,8 @@ def units(grid_path, population_path, units, unit_population, province, rules_na
         stage(f"Level 1 stable for {int(stable.fillna(False).sum())} of {int(stable.notna().sum())} units")
     else:
         stage("Stage II (exact coverage fractions)")
-        result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=("adcode", "name"), rules=rules)
+        keep = ("adcode", "name") if dissolve_by is None else (dissolve_by,)
+        result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=keep, rules=rules)
     result["degurba_rules"] = rules_note
     outside = result["nodata_km2"].to_numpy() > 0
     if outside.any():

@@ -142,6 +142,13 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "units": {
         "city_share": ("number", 0.01, 1.0, "share of a unit's population in urban centres that makes it a city"),
         "rural_share": ("number", 0.01, 1.0, "share of a unit's population in rural grid cells that makes it rural"),
+        "level2": ("text", ("largest_share", "combined_shares", "pairwise"), None,
+                   "Level 2 of towns and rural areas: largest_share (ours), combined_shares or pairwise (flexurba's two rule sets)"),
+        "cell_weights": ("text", ("coverage", "cell_centres"), None,
+                         "coverage (exact coverage fractions; flexurba's alternative workflow) or cell_centres (GHSL's official workflow: "
+                         "units rasterised at cell centres, units without a centre take the cells they touch)"),
+        "no_population": ("text", ("rural", "land_area"), None,
+                          "a unit without population: rural (1/11) or classified by the land area of each class (GHSL, flexurba)"),
     },
 }
 
@@ -269,6 +276,9 @@ class UnitRules:
 
     city_share: float = 0.5
     rural_share: float = 0.5
+    level2: str = "largest_share"
+    cell_weights: str = "coverage"
+    no_population: str = "rural"
 
 
 @dataclass(frozen=True)
