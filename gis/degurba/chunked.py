@@ -105,7 +105,9 @@ from gis.degurba.classify import (
     fill_urban_centre_holes,
     level1_from_level2,
     max_hole_cells,
+    majority_pass,
     near_cells,
+    r2023a_masks,
     smoothing_additions,
 )
 from gis.degurba.grid import GHSL_CRS
@@ -132,6 +134,8 @@ _DENSE = 4
 _MODERATE = 8
 _RURAL_DENSE = 16
 _NO_POPULATION = 32  # no population data (the code may still be water, with nodata_population = "water")
+_NOT_COUNTED = 64  # R2023A edge smoothing: a neighbour that does not count (unpopulated, < 50 % land)
+_NEVER_JOINS = 128  # R2023A edge smoothing: permanent water, never joins a centre
 
 # Per-cell classes once clusters are known (see _cluster_classes): bits 0-1 the class of the
 # cell's 8-connected (moderate | UC) group, bit 2 DUC, bit 3 UC.
@@ -222,6 +226,10 @@ def _cell_flags(population, land_share, built_share, cell_area_km2, rules: Rules
         population, land_area, land_share, valid, rules.low_density_rural.density, rules.water, built_share
     )]
     flags |= (~valid).view(np.uint8) * np.uint8(_NO_POPULATION)
+    if rules.urban_centre.edge_smoothing == "R2023A" and land_share is not None:
+        not_counted, never_joins = r2023a_masks(population, population, land_share, built_share, valid)
+        flags |= not_counted.view(np.uint8) * np.uint8(_NOT_COUNTED)
+        flags |= never_joins.view(np.uint8) * np.uint8(_NEVER_JOINS)
     flags |= dense.view(np.uint8) * np.uint8(_DENSE)
     flags |= moderate.view(np.uint8) * np.uint8(_MODERATE)
     if separate_rural:
@@ -248,6 +256,24 @@ def _urban_centre_seed(flags_path: str, shape: tuple[int, int], is_urban_centre:
 
 def _smoothing_step(urban_centre: np.ndarray, flags: np.ndarray, min_neighbours: int) -> np.ndarray:
     return urban_centre | smoothing_additions(urban_centre, _valid(flags), min_neighbours)
+
+
+def _majority_step(centre_ids: np.ndarray, flags: np.ndarray, rule: str, min_neighbours: int) -> np.ndarray:
+    """One R2022A / R2023A pass on a chunk plus a 1-cell halo (centre ids: global, 0 = none)."""
+    return majority_pass(
+        centre_ids, _valid(flags), rule, min_neighbours, (flags & _NOT_COUNTED) != 0, (flags & _NEVER_JOINS) != 0
+    )
+
+
+def _save_ids_if_changed(grown: np.ndarray, previous: np.ndarray, path: str) -> bool:
+    changed = bool((grown != previous).any())
+    if changed:
+        np.ascontiguousarray(grown, dtype=np.int32).tofile(path)
+    return changed
+
+
+def _load_ids(path: str, shape) -> np.ndarray:
+    return np.fromfile(path, dtype=np.int32).reshape(shape)
 
 
 def _save_if_changed(grown: np.ndarray, previous: np.ndarray, path: str) -> bool:
@@ -377,7 +403,7 @@ def _halo(depth, shape) -> tuple[int, int]:
     return tuple(min(int(d), size) for d, size in zip(depth, shape))
 
 
-def _overlap(function, arrays, depth, chunks, **kwargs) -> da.Array:
+def _overlap(function, arrays, depth, chunks, dtype=bool, **kwargs) -> da.Array:
     """``map_overlap`` with cells outside the grid as False/0, back on ``chunks`` (dask widens
     chunks narrower than the halo).
 
@@ -385,7 +411,7 @@ def _overlap(function, arrays, depth, chunks, **kwargs) -> da.Array:
     axis, plus as much padding, which is all any of our window functions needs.
     """
     depth = _halo(depth, arrays[0].shape)
-    result = da.map_overlap(function, *arrays, depth=depth, boundary=0, dtype=bool, meta=np.array((), dtype=bool), **kwargs)
+    result = da.map_overlap(function, *arrays, depth=depth, boundary=0, dtype=dtype, meta=np.array((), dtype=dtype), **kwargs)
     return result.rechunk(chunks)
 
 
@@ -488,7 +514,6 @@ def _check_supported(rules: Rules) -> None:
     """The rules the out-of-core engine does not run yet: one GisError line naming the key."""
     unsupported = [
         ("level2.clusters", rules.level2.clusters, rules.independent),
-        ("urban_centre.edge_smoothing", rules.urban_centre.edge_smoothing, rules.urban_centre.edge_smoothing in ("R2022A", "R2023A")),
         ("urban_centre.population_window", rules.urban_centre.population_window, rules.urban_centre.population_window > 1),
         ("urban_cluster.population_window", rules.urban_cluster.population_window, rules.urban_cluster.population_window > 1),
         ("urban_centre.built_share", rules.urban_centre.built_share, rules.urban_centre.built_share == "optimal"),
@@ -556,9 +581,15 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
     dense_groups, spanning, spanning_sums = groups_of(dense_labels, dense_structure)
     dense_groups = with_sums(dense_groups, spanning, *run.compute(spanning_sums))
     flags = store.array("flags", chunks, np.uint8)
-    is_urban_centre = dense_groups.chunk_lookups(dense_groups.between(centre.population))
-    # Where each chunk's current UC mask comes from: the seed (labelled again), then the file of
-    # the last smoothing pass that changed the chunk.
+    is_seed = dense_groups.between(centre.population)
+    by_centre = centre.edge_smoothing in ("R2022A", "R2023A")  # smoothing needs each centre's id
+    if by_centre:
+        # Global ids of the centres (1..): the lookup maps each chunk label to its group's id.
+        is_urban_centre = dense_groups.chunk_lookups(np.where(is_seed, np.arange(len(is_seed), dtype=np.int32), 0))
+    else:
+        is_urban_centre = dense_groups.chunk_lookups(is_seed)
+    # Where each chunk's current UC mask (or centre ids) comes from: the seed (labelled again),
+    # then the file of the last smoothing pass that changed the chunk.
     uc_sources = {
         index: (_urban_centre_seed, store.path("flags", index), _chunk_shape(chunks, index), is_urban_centre[index], dense_structure)
         for index in indices
@@ -567,25 +598,34 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
 
     # 2. Smoothing, a whole pass at a time, until no chunk changes (as classify_grid).
     for iteration in itertools.count(1):
-        urban_centre = _chunk_array(uc_sources.__getitem__, chunks, bool)
+        urban_centre = _chunk_array(uc_sources.__getitem__, chunks, np.int32 if by_centre else bool)
         if centre.smoothing_neighbours > 8 or centre.edge_smoothing == "off":  # no smoothing
             iteration = 0
             break
         progress.stage(f"smoothing urban centres, pass {iteration}")
-        grown_blocks = _overlap(
-            _smoothing_step, (urban_centre, flags), 1, chunks, min_neighbours=centre.smoothing_neighbours
-        ).to_delayed(optimize_graph=False)
+        if by_centre:
+            grown = _overlap(
+                _majority_step, (urban_centre, flags), 1, chunks, dtype=np.int32,
+                rule=centre.edge_smoothing, min_neighbours=centre.smoothing_neighbours,
+            )
+            save, load = _save_ids_if_changed, _load_ids
+        else:
+            grown = _overlap(_smoothing_step, (urban_centre, flags), 1, chunks, min_neighbours=centre.smoothing_neighbours)
+            save, load = _save_if_changed, _load_mask
+        grown_blocks = grown.to_delayed(optimize_graph=False)
         previous_blocks = urban_centre.to_delayed(optimize_graph=False)
         name = f"uc_pass{iteration}"
         changed = run.compute(*[
-            dask.delayed(_save_if_changed)(grown_blocks[index], previous_blocks[index], store.path(name, index))
+            dask.delayed(save)(grown_blocks[index], previous_blocks[index], store.path(name, index))
             for index in indices
         ])
         for index, chunk_changed in zip(indices, changed):
             if chunk_changed:
-                uc_sources[index] = (_load_mask, store.path(name, index), _chunk_shape(chunks, index))
+                uc_sources[index] = (load, store.path(name, index), _chunk_shape(chunks, index))
         if not any(changed):
             break
+    if by_centre:
+        urban_centre = urban_centre > 0
 
     # 3. Hole filling; urban-cluster candidates (8-connected) and dense non-UC cells (4).
     progress.stage("filling holes; labelling urban clusters and dense clusters")

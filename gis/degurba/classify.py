@@ -507,35 +507,56 @@ def smooth_urban_centres_by_majority(
     Returns the mask of urban-centre cells.
     """
     labels = centre_labels.astype(np.int32, copy=True)
-    height, width = labels.shape
-    padded_excluded = None if not_counted is None else np.pad(not_counted, 1)
-    joinable = valid_mask if never_joins is None or rule != "R2023A" else valid_mask & ~never_joins
     while True:
-        in_centre = labels > 0
-        need = min_neighbours if rule == "R2022A" else 1
-        candidates = np.flatnonzero(~in_centre & joinable & (_neighbour_count(in_centre) >= need))
-        if candidates.size == 0:
-            break
-        rows, cols = np.divmod(candidates, width)
-        neighbours = _neighbour_labels(labels, rows, cols)
-        same = (neighbours[:, None, :] == neighbours[None, :, :]).sum(axis=1)  # per neighbour: how many share its label
-        same[neighbours == 0] = 0
-        best = same.argmax(axis=0)
-        most = same[best, np.arange(candidates.size)]
-        if rule == "R2022A":
-            joins = most >= min_neighbours
+        grown = majority_pass(labels, valid_mask, rule, min_neighbours, not_counted, never_joins)
+        if grown is labels:
+            return labels > 0
+        labels = grown
+
+
+def majority_pass(
+    labels: np.ndarray, valid_mask: np.ndarray, rule: str, min_neighbours: int = SMOOTHING_MIN_NEIGHBOURS,
+    not_counted: np.ndarray | None = None, never_joins: np.ndarray | None = None,
+) -> np.ndarray:
+    """One pass of :func:`smooth_urban_centres_by_majority`: the centre labels (int32) with the
+    cells that join added, or ``labels`` itself (the same object) when none joins."""
+    width = labels.shape[1]
+    in_centre = labels > 0
+    joinable = valid_mask if never_joins is None or rule != "R2023A" else valid_mask & ~never_joins
+    need = min_neighbours if rule == "R2022A" else 1
+    candidates = np.flatnonzero(~in_centre & joinable & (_neighbour_count(in_centre) >= need))
+    if candidates.size == 0:
+        return labels
+    rows, cols = np.divmod(candidates, width)
+    neighbours = _neighbour_labels(labels, rows, cols)
+    same = (neighbours[:, None, :] == neighbours[None, :, :]).sum(axis=1)  # per neighbour: how many share its label
+    same[neighbours == 0] = 0
+    best = same.argmax(axis=0)
+    most = same[best, np.arange(candidates.size)]
+    if rule == "R2022A":
+        joins = most >= min_neighbours
+    else:
+        counted = neighbours > 0
+        if not_counted is None:
+            counted[:] = True
         else:
-            counted = np.full(neighbours.shape, True)
-            if padded_excluded is not None:
-                counted = np.stack([
-                    ~padded_excluded[rows + 1 + dr, cols + 1 + dc]
-                    for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc
-                ]) | (neighbours > 0)
-            joins = 2 * most > counted.sum(axis=0)
-        if not joins.any():
-            break
-        labels.ravel()[candidates[joins]] = neighbours[best[joins], np.flatnonzero(joins)]
-    return labels > 0
+            counted |= ~_neighbour_labels(not_counted, rows, cols).astype(bool)
+        joins = 2 * most > counted.sum(axis=0)
+    if not joins.any():
+        return labels
+    grown = labels.copy()
+    grown.ravel()[candidates[joins]] = neighbours[best[joins], np.flatnonzero(joins)]
+    return grown
+
+
+def r2023a_masks(population, centre_population, land_share, built_share, valid) -> tuple[np.ndarray, np.ndarray]:
+    """The R2023A edge smoothing's cells (flexurba): ``not_counted`` (unpopulated, < 50 % land)
+    and ``never_joins`` (permanent water by GHSL's default water rule, whatever the rules'
+    [water]; unknown land share counts as none)."""
+    with np.errstate(invalid="ignore"):
+        not_counted = (land_share < 0.5) & (centre_population == 0)
+    never_joins = water_cells(population, np.where(np.isfinite(land_share), land_share, 0.0), built_share, valid, GHSL_WATER)
+    return not_counted, never_joins
 
 
 def optimal_built_share(population, land_area_km2, built_share, rules: Rules) -> float:
@@ -736,11 +757,7 @@ def _smoothed_centres(dense_groups, seed, valid, rules: Rules, population, centr
     labels = np.where(seed, dense_groups.labels, 0)
     not_counted = never_joins = None
     if rule == "R2023A" and land_share is not None:
-        # flexurba: unpopulated cells of < 50 % land are not counted; permanent water (GHSL's
-        # default water rule, whatever the rules' [water]) never joins.
-        with np.errstate(invalid="ignore"):
-            not_counted = (land_share < 0.5) & (centre_population == 0)
-        never_joins = water_cells(population, np.where(np.isfinite(land_share), land_share, 0.0), built_share, valid, GHSL_WATER)
+        not_counted, never_joins = r2023a_masks(population, centre_population, land_share, built_share, valid)
     return smooth_urban_centres_by_majority(labels, valid, rule, centre.smoothing_neighbours, not_counted, never_joins)
 
 

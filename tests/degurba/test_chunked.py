@@ -382,6 +382,7 @@ RULE_VARIANTS = {  # section -> keys changed from the manual's rules
     "square semi-dense buffer": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(distance_shape="square", distance_km=3)},
     "GHSL water, below 70 % land": {"water": dict(land_share_below=0.7, population_at_most=0.0, built_share_at_most=0.0, nodata_population="water")},
     "water up to 20 persons": {"water": dict(land_share_below=0.9, population_at_most=20.0)},
+    "R2022A edge smoothing at 4 of 8": {"urban_centre": dict(edge_smoothing="R2022A", smoothing_neighbours=4)},
 }
 
 
@@ -402,7 +403,7 @@ def test_chunked_engine_honours_other_rules(variant):
         assert chunked.rules is rules
 
 
-@pytest.mark.parametrize("variant", ["independent Level 2 (flexurba-r2023a)", "R2022A edge smoothing", "population window"])
+@pytest.mark.parametrize("variant", ["independent Level 2 (flexurba-r2023a)", "population window"])
 def test_rules_not_yet_run_out_of_core_are_one_line_naming_the_key(variant):
     from dataclasses import replace
 
@@ -410,10 +411,27 @@ def test_rules_not_yet_run_out_of_core_are_one_line_naming_the_key(variant):
 
     rules = {
         "independent Level 2 (flexurba-r2023a)": load_rules("flexurba-r2023a"),
-        "R2022A edge smoothing": replace(Rules(), urban_centre=replace(Rules().urban_centre, edge_smoothing="R2022A")),
         "population window": replace(Rules(), urban_cluster=replace(Rules().urban_cluster, population_window=3)),
     }[variant]
     population, land, built = settlement_field(20, 20, seed=3)
-    with pytest.raises(GisError, match=r"--chunks: .*(level2\.clusters|edge_smoothing|population_window) = .* not supported") as error:
+    with pytest.raises(GisError, match=r"--chunks: .*(level2\.clusters|population_window) = .* not supported") as error:
         classify_grid_chunked(population, land_share=land, built_share=built, chunks=8, rules=rules)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("chunks", GRID_CHUNKS[:2])
+def test_r2023a_edge_smoothing_across_chunks_matches_in_memory(chunks):
+    from dataclasses import replace
+
+    from gis.degurba.rules import Rules
+
+    # Below the planned city's centre (rows 4-23, cols 6-29), unpopulated cells of 20 % land
+    # (rows 24-25, cols 10-19, and cell (25, 9)): cell (24, 9) has 3 neighbours in the centre
+    # and 5 counted ones, a majority for R2023A but not 5 of 8.
+    population = planned_city()
+    land = np.ones(population.shape)
+    population[24:26, 10:20], land[24:26, 10:20] = 0.0, 0.2
+    population[25, 9], land[25, 9] = 0.0, 0.2
+    rules = replace(Rules(), urban_centre=replace(Rules().urban_centre, edge_smoothing="R2023A"))
+    level2 = assert_same_classes(population, chunks, land_share=land, rules=rules)
+    assert level2[24, 9] == 30 and classify_grid(population, land_share=land).level2[24, 9] != 30
