@@ -102,7 +102,10 @@ from gis.degurba.classify import (
     _rural_codes,
     check_sduc_distance,
     distance_rectangles,
+    INDEPENDENT_CLASSES,
     fill_urban_centre_holes,
+    independent_groupings,
+    independent_masks,
     level1_from_level2,
     max_hole_cells,
     majority_pass,
@@ -384,6 +387,177 @@ def _final_pass(codes_path: str, shape, is_semi_dense: np.ndarray, level2_path: 
     _save_codes(level2_path, codes)
 
 
+# --- independent Level 2 clusters (level2.clusters = "independent") --------------------------
+#
+# Per cell, one byte of class masks (bit 1 dense urban cluster, 2 semi-dense, 4 suburban, 8
+# rural cluster: independent_masks), then one labelling per class merged across chunks as the
+# others; semi-dense groups near a UC/DUC cell are found with the same halo as in the nested
+# rules. A byte per cell of "taken" (1: UC or DUC, 2: the semi-dense mask, 4: DUC) feeds the
+# distance windows and the final pass.
+
+_CLASS_BITS = {"dense_urban_cluster": 1, "semi_dense_urban_cluster": 2, "suburban": 4, "rural_cluster": 8}
+
+
+def _independent_masks_pass(population, land_share, built_share, cell_area_km2, classes_path, members_path, rules, structure):
+    """Store one chunk's class masks; label its dense-urban-cluster cells."""
+    population = np.asarray(population, dtype="float64")
+    valid = np.isfinite(population)
+    land_area = _land_area_km2(land_share, cell_area_km2)
+    masks = independent_masks(population, land_area, land_share, built_share, valid, rules)
+    bits = np.zeros(population.shape, dtype=np.uint8)
+    for name, bit in _CLASS_BITS.items():
+        bits |= masks[name].view(np.uint8) * np.uint8(bit)
+    _save_codes(classes_path, bits)
+    return _label_chunk(masks["dense_urban_cluster"], structure, population, members_path)[0]
+
+
+def _taken_codes(classes_path, uc_path, shape, is_dense_cluster, structure) -> np.ndarray:
+    """1: UC or DUC, 2: in the semi-dense mask, 4: DUC (one chunk)."""
+    bits = _load_codes(classes_path, shape)
+    urban_centre = _load_mask(uc_path, shape)
+    labels, _ = ndimage.label((bits & 1) != 0, structure=structure)
+    dense_cluster = is_dense_cluster[labels] & ~urban_centre
+    taken = (urban_centre | dense_cluster).view(np.uint8).copy()
+    taken |= (bits & 2)
+    taken |= dense_cluster.view(np.uint8) * np.uint8(4)
+    return taken
+
+
+def _near_semi_dense_window(taken: np.ndarray, distance_cells: float, halo, shape: str) -> np.ndarray:
+    """Within the distance of a UC/DUC cell? Answered at the semi-dense-mask cells of the core."""
+    near = np.zeros(taken.shape, dtype=bool)
+    core = tuple(slice(d, size - d) for d, size in zip(halo, taken.shape))
+    rows, cols = np.nonzero((taken[core] & 2) != 0)
+    if rows.size == 0:
+        return near
+    rows, cols = rows + halo[0], cols + halo[1]
+    top, left = max(rows.min() - halo[0], 0), max(cols.min() - halo[1], 0)
+    box = (slice(top, rows.max() + halo[0] + 1), slice(left, cols.max() + halo[1] + 1))
+    near[rows, cols] = near_cells((taken[box] & 1) != 0, rows - top, cols - left, distance_cells, shape)
+    return near
+
+
+def _independent_labels_pass(near, classes_path, population, members_paths, structures):
+    """Label one chunk's semi-dense (noting which labels are near), suburban and rural-cluster
+    cells."""
+    bits = _load_codes(classes_path, near.shape)
+    summaries = []
+    for name, path, structure in zip(INDEPENDENT_CLASSES[1:], members_paths, structures):
+        summary, labels = _label_chunk((bits & _CLASS_BITS[name]) != 0, structure, population, path)
+        if name == "semi_dense_urban_cluster":
+            summary.near = np.zeros(summary.count + 1, dtype=bool)
+            summary.near[labels[near]] = True
+            summary.near[0] = False
+        summaries.append(summary)
+    return tuple(summaries)
+
+
+def _independent_final_pass(
+    classes_path, flags_path, uc_path, taken, lookups, structures, cluster_structure, include_centres, is_urban_cluster,
+    level2_path, level1_path,
+) -> None:
+    """Level 2 and Level 1 codes of one chunk (as gis.degurba.classify._independent_classes)."""
+    shape = taken.shape
+    flags = _load_codes(flags_path, shape)
+    bits = _load_codes(classes_path, shape)
+    urban_centre = _load_mask(uc_path, shape)
+    dense_cluster = (taken & 4) != 0
+    occupied = (taken & 1) != 0
+    found = []
+    for name, lookup, structure in zip(INDEPENDENT_CLASSES[1:], lookups, structures):
+        labels, _ = ndimage.label((bits & _CLASS_BITS[name]) != 0, structure=structure)
+        cells = lookup[labels] & ~occupied
+        occupied |= cells
+        found.append(cells)
+    semi_dense, suburban, rural_cluster = found
+    codes = _RURAL_CODES[flags & _RURAL_BITS]
+    codes[rural_cluster] = 13
+    codes[suburban] = 21
+    codes[semi_dense] = 22
+    codes[dense_cluster] = 23
+    codes[urban_centre] = 30
+    _save_codes(level2_path, codes)
+    level1 = np.where(codes == NODATA, NODATA, 1).astype(np.uint8)
+    labels, _ = ndimage.label(_cluster_mask(flags, urban_centre, include_centres), structure=cluster_structure)
+    level1[is_urban_cluster[labels]] = 2
+    level1[urban_centre] = 3
+    _save_codes(level1_path, level1)
+
+
+def _independent_stages(
+    blocks, is_urban_cluster, chunks, indices, store, run, progress, groups_of, with_sums, near_depth, distance_cells,
+    rules: Rules,
+):
+    """Stage I's independent Level 2 classes once the urban centres are stored; returns the
+    stored Level 2 and Level 1 codes."""
+    population_blocks, land_blocks, built_blocks, area_blocks, area = blocks
+    groupings = independent_groupings(rules)
+    structures = [CONTIGUITY[contiguity] for contiguity, _ in groupings]
+    minimums = [minimum for _, minimum in groupings]
+    progress.stage("independent Level 2 clusters: dense urban clusters")
+    labelled = run.compute(*[
+        dask.delayed(_independent_masks_pass)(
+            population_blocks[index],
+            None if land_blocks is None else land_blocks[index],
+            None if built_blocks is None else built_blocks[index],
+            area if area_blocks is None else area_blocks[index],
+            store.path("classes", index), store.path("ind_duc_members", index), rules, structures[0],
+        )
+        for index in indices
+    ])
+    groups, spanning, sums = groups_of(labelled, structures[0])
+    groups = with_sums(groups, spanning, *run.compute(sums))
+    is_dense_cluster = groups.chunk_lookups(groups.between(minimums[0]))
+    del labelled, groups
+    taken = _chunk_array(
+        lambda index, lookup=is_dense_cluster: (
+            _taken_codes, store.path("classes", index), store.path("uc", index), _chunk_shape(chunks, index),
+            lookup[index], structures[0],
+        ),
+        chunks, np.uint8,
+    )
+    progress.stage("independent Level 2 clusters: semi-dense, suburban and rural clusters")
+    sduc = rules.semi_dense_urban_cluster
+    near_blocks = _overlap(
+        _near_semi_dense_window, (taken,), near_depth, chunks, distance_cells=distance_cells, halo=near_depth,
+        shape=sduc.distance_shape,
+    ).to_delayed(optimize_graph=False)
+    names = ("sduc_members", "surb_members", "rc_members")
+    labelled = run.compute(*[
+        dask.delayed(_independent_labels_pass, nout=3)(
+            near_blocks[index], store.path("classes", index), population_blocks[index],
+            [store.path(name, index) for name in names], structures[1:],
+        )
+        for index in indices
+    ])
+    lookups = []
+    for position, minimum in enumerate(minimums[1:]):
+        summaries = [per_chunk[position] for per_chunk in labelled]
+        groups, spanning, sums = groups_of(summaries, structures[1 + position])
+        groups = with_sums(groups, spanning, *run.compute(sums))
+        keep = groups.between(minimum)
+        if position == 0:  # semi-dense: no cell within the distance of a UC/DUC cell
+            group_near = np.zeros(len(groups.population), dtype=bool)
+            for index, summary in zip(indices, summaries):
+                group_near[groups.group_of[groups.offsets[index] + np.flatnonzero(summary.near)]] = True
+            keep &= ~group_near
+        lookups.append(groups.chunk_lookups(keep))
+    del labelled
+    progress.stage("writing Level 2 and Level 1 codes")
+    taken_blocks = taken.to_delayed(optimize_graph=False)
+    cluster = rules.urban_cluster
+    run.compute(*[
+        dask.delayed(_independent_final_pass)(
+            store.path("classes", index), store.path("flags", index), store.path("uc", index), taken_blocks[index],
+            [lookup[index] for lookup in lookups], structures[1:], CONTIGUITY[cluster.contiguity], cluster.include_centres,
+            is_urban_cluster[index], store.path("level2", index), store.path("level1", index),
+        )
+        for index in indices
+    ])
+    store.remove("flags", "uc", "classes", "cluster_members", "duc_members", "ind_duc_members", *names)
+    return store.array("level2", chunks, np.uint8), store.array("level1", chunks, np.uint8)
+
+
 # --- the classification ----------------------------------------------------------------------
 
 
@@ -502,18 +676,19 @@ def classify_grid_chunked(
     store = _BlockStore(workdir)
     try:
         with _Scheduler(scheduler, reporter) as run:
-            level2 = _classify(population, optional, area, near_depth, distance / cell_size, store, run, rules, cell_size)
+            level2, level1 = _classify(population, optional, area, near_depth, distance / cell_size, store, run, rules, cell_size)
     except BaseException:
         store.close()
         raise
     reporter.stage("done")
-    return ChunkedGridClasses(level2.map_blocks(level1_from_level2, dtype=np.uint8), level2, distance, rules, store)
+    if level1 is None:
+        level1 = level2.map_blocks(level1_from_level2, dtype=np.uint8)
+    return ChunkedGridClasses(level1, level2, distance, rules, store)
 
 
 def _check_supported(rules: Rules) -> None:
     """The rules the out-of-core engine does not run yet: one GisError line naming the key."""
     unsupported = [
-        ("level2.clusters", rules.level2.clusters, rules.independent),
         ("urban_centre.population_window", rules.urban_centre.population_window, rules.urban_centre.population_window > 1),
         ("urban_cluster.population_window", rules.urban_cluster.population_window, rules.urban_cluster.population_window > 1),
         ("urban_centre.built_share", rules.urban_centre.built_share, rules.urban_centre.built_share == "optimal"),
@@ -651,6 +826,14 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
     cluster_groups = with_sums(cluster_groups, cluster_spanning, cluster_sums)
     duc_groups = with_sums(duc_groups, duc_spanning, duc_sums)
     del labelled
+    if rules.independent:
+        is_urban_cluster = cluster_groups.chunk_lookups(cluster_groups.between(cluster.population))
+        del cluster_groups, duc_groups
+        blocks = (population_blocks, land_blocks, built_blocks, area_blocks, area)
+        return _independent_stages(
+            blocks, is_urban_cluster, chunks, indices, store, run, progress, groups_of, with_sums, near_depth,
+            distance_cells, rules,
+        )
 
     # 4. Codes so far (all but 22); remaining urban-cluster cells and their distance to UC/DUC.
     progress.stage("urban, rural and dense clusters; distance of the other urban-cluster cells to them")
@@ -721,7 +904,7 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
         for index in indices
     ])
     store.remove("codes", "remaining_members")
-    return store.array("level2", chunks, np.uint8)
+    return store.array("level2", chunks, np.uint8), None
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -776,24 +776,17 @@ def _independent_classes(
         groups = _groups(mask, CONTIGUITY[contiguity], weights)
         return groups, groups.population_between(minimum)
 
+    masks = independent_masks(population, land_area, land_share, built_share, valid, rules)
+    (duc_contiguity, duc_population), (sduc_contiguity, sduc_population), suburban_rule, rural_rule = independent_groupings(rules)
+
     # Dense urban clusters: dense groups (their own density and built-up share) of >= 5 000.
-    duc = rules.dense_urban_cluster
-    dense = _at_least(population, land_area, rules.resolved("dense_urban_cluster", "density"))
-    if built_share is not None and rules.resolved("dense_urban_cluster", "use_built_share"):
-        dense |= _built_up_dense(
-            built_share, land_share, valid, rules.resolved("dense_urban_cluster", "built_share"),
-            rules.urban_centre.built_share_of,
-        )
-    groups, keep = clusters(dense, rules.resolved("dense_urban_cluster", "contiguity"), duc.population)
+    groups, keep = clusters(masks["dense_urban_cluster"], duc_contiguity, duc_population)
     dense_urban_cluster = groups.cells(keep) & ~taken
     taken |= dense_urban_cluster
 
     # Semi-dense: groups of >= 2 500 at >= 900 per km² with no cell within D of a UC/DUC cell.
     sduc = rules.semi_dense_urban_cluster
-    groups, keep = clusters(
-        _at_least(population, land_area, rules.resolved("semi_dense_urban_cluster", "density")),
-        rules.resolved("semi_dense_urban_cluster", "contiguity"), sduc.population,
-    )
+    groups, keep = clusters(masks["semi_dense_urban_cluster"], sduc_contiguity, sduc_population)
     candidates = groups.members[keep[groups.member_labels]]
     rows, cols = np.divmod(candidates, population.shape[1])
     near = near_cells(taken, rows, cols, sduc.distance_km / cell_size_km, sduc.distance_shape)
@@ -802,14 +795,10 @@ def _independent_classes(
     taken |= semi_dense
 
     # Suburban or peri-urban, then rural clusters: their own groups, cells not yet taken.
-    groups, keep = clusters(
-        _at_least(population, land_area, rules.resolved("suburban", "density")),
-        rules.resolved("suburban", "contiguity"), rules.resolved("suburban", "population"),
-    )
+    groups, keep = clusters(masks["suburban"], *suburban_rule)
     suburban = groups.cells(keep) & ~taken
     taken |= suburban
-    rc = rules.rural_cluster
-    groups, keep = clusters(_at_least(population, land_area, rc.density), rules.resolved("rural_cluster", "contiguity"), rc.population)
+    groups, keep = clusters(masks["rural_cluster"], *rural_rule)
     rural_cluster = groups.cells(keep) & ~taken
 
     level2[rural_cluster] = 13
@@ -826,6 +815,37 @@ def _independent_classes(
     level1[groups.cells(keep)] = 2
     level1[urban_centre] = 3
     return level1, level2
+
+
+#: The classes of independent Level 2 clusters, in the order they take cells.
+INDEPENDENT_CLASSES = ("dense_urban_cluster", "semi_dense_urban_cluster", "suburban", "rural_cluster")
+
+
+def independent_masks(population, land_area, land_share, built_share, valid, rules: Rules) -> dict[str, np.ndarray]:
+    """Per class of :data:`INDEPENDENT_CLASSES`, the cells dense enough for it (its own density;
+    dense urban clusters also by their built-up share)."""
+    dense = _at_least(population, land_area, rules.resolved("dense_urban_cluster", "density"))
+    if built_share is not None and rules.resolved("dense_urban_cluster", "use_built_share"):
+        dense |= _built_up_dense(
+            built_share, land_share, valid, rules.resolved("dense_urban_cluster", "built_share"),
+            rules.urban_centre.built_share_of,
+        )
+    return {
+        "dense_urban_cluster": dense,
+        "semi_dense_urban_cluster": _at_least(population, land_area, rules.resolved("semi_dense_urban_cluster", "density")),
+        "suburban": _at_least(population, land_area, rules.resolved("suburban", "density")),
+        "rural_cluster": _at_least(population, land_area, rules.rural_cluster.density),
+    }
+
+
+def independent_groupings(rules: Rules) -> list[tuple[int, float]]:
+    """Per class of :data:`INDEPENDENT_CLASSES`, its (contiguity, minimum population)."""
+    return [
+        (rules.resolved("dense_urban_cluster", "contiguity"), rules.dense_urban_cluster.population),
+        (rules.resolved("semi_dense_urban_cluster", "contiguity"), rules.semi_dense_urban_cluster.population),
+        (rules.resolved("suburban", "contiguity"), rules.resolved("suburban", "population")),
+        (rules.resolved("rural_cluster", "contiguity"), rules.rural_cluster.population),
+    ]
 
 
 #: GHSL's default water rule, used by the R2023A edge smoothing whatever the rules' [water].

@@ -403,18 +403,18 @@ def test_chunked_engine_honours_other_rules(variant):
         assert chunked.rules is rules
 
 
-@pytest.mark.parametrize("variant", ["independent Level 2 (flexurba-r2023a)", "population window"])
+@pytest.mark.parametrize("variant", ["optimal built-up share", "population window"])
 def test_rules_not_yet_run_out_of_core_are_one_line_naming_the_key(variant):
     from dataclasses import replace
 
     from gis.degurba.rules import Rules, load_rules
 
     rules = {
-        "independent Level 2 (flexurba-r2023a)": load_rules("flexurba-r2023a"),
+        "optimal built-up share": replace(load_rules("flexurba-r2023a"), urban_centre=replace(load_rules("flexurba-r2023a").urban_centre, built_share="optimal")),
         "population window": replace(Rules(), urban_cluster=replace(Rules().urban_cluster, population_window=3)),
     }[variant]
     population, land, built = settlement_field(20, 20, seed=3)
-    with pytest.raises(GisError, match=r"--chunks: .*(level2\.clusters|population_window) = .* not supported") as error:
+    with pytest.raises(GisError, match=r"--chunks: .*(built_share|population_window) = .* not supported") as error:
         classify_grid_chunked(population, land_share=land, built_share=built, chunks=8, rules=rules)
     assert "\n" not in str(error.value)
 
@@ -435,3 +435,40 @@ def test_r2023a_edge_smoothing_across_chunks_matches_in_memory(chunks):
     rules = replace(Rules(), urban_centre=replace(Rules().urban_centre, edge_smoothing="R2023A"))
     level2 = assert_same_classes(population, chunks, land_share=land, rules=rules)
     assert level2[24, 9] == 30 and classify_grid(population, land_share=land).level2[24, 9] != 30
+
+
+FLEXURBA_VARIANTS = {  # flexurba-r2023a (independent Level 2 clusters) with keys changed
+    "flexurba-r2023a": {},
+    "R2022A, 8-connected dense clusters, square buffer of 1": {
+        "urban_centre": dict(edge_smoothing="R2022A"), "dense_urban_cluster": dict(contiguity=8, population=3000),
+        "semi_dense_urban_cluster": dict(distance_km=1),
+    },
+    "own thresholds everywhere": {
+        "semi_dense_urban_cluster": dict(density=700, population=2000, contiguity=8, distance_shape="edge_to_edge", distance_km=3),
+        "suburban": dict(density=200, population=4000, contiguity=4), "rural_cluster": dict(density=250, population=450, contiguity=4),
+        "urban_cluster": dict(population=4000, contiguity=4, include_centres=True), "low_density_rural": dict(density=40),
+    },
+}
+
+
+@pytest.mark.parametrize("variant", list(FLEXURBA_VARIANTS))
+@pytest.mark.parametrize("chunks", [(23, 31), (13, 17)], ids=["23x31", "13x17"])
+def test_independent_level2_clusters_match_in_memory(variant, chunks):
+    from dataclasses import replace
+
+    from gis.degurba.rules import load_rules
+
+    base = load_rules("flexurba-r2023a")
+    rules = replace(base, name=variant, **{
+        section: replace(getattr(base, section), **values) for section, values in FLEXURBA_VARIANTS[variant].items()
+    })
+    population, land, built = settlement_field(70, 90, seed=11)
+    # A semi-dense cluster of 4 000 persons (2 x 2 of 1 000) far from the rest: Level 2 22, but
+    # below the urban-cluster population, so Level 1 rural (1): Level 1 is classified on its own.
+    population[62:64, 2:4], land[62:64, 2:4], built[62:64, 2:4] = 1000.0, 1.0, 0.0
+    level2 = assert_same_classes(population, chunks, land_share=land, built_share=built, rules=rules)
+    if rules.urban_cluster.population == 5000:
+        level1 = classify_grid(population, land_share=land, built_share=built, rules=rules).level1
+        assert (level2[62:64, 2:4] == 22).all() and (level1[62:64, 2:4] == 1).all()
+    assert (classify_grid(population, land_share=land, built_share=built, rules=rules).level2
+            != classify_grid(population, land_share=land, built_share=built).level2).any()
