@@ -76,11 +76,11 @@ def _grid_chunked(population_path, land_path, built_path, values_kind, rules, ou
     stage(f"{window.height} x {window.width} cells in blocks of {chunks} x {chunks}"
            + (f" on {scheduler}" if scheduler else " on local threads"))
     stage(f"rules: {rules.describe()}")
-    tags = rules.geotiff_tags()
     with classify_grid_chunked(
         population, land_share=land, built_share=built, rules=rules,
         scheduler=scheduler, progress=True,  # stage messages and a progress bar per stage, on stderr
     ) as classes:
+        tags = classes.rules.geotiff_tags()  # with an "optimal" built-up share, the value computed
         for code, count in sorted(classes.counts(scheduler).items(), reverse=True):
             stage(f"  class {code}: {count} cells")
         wrote(write_class_geotiff_chunked(out_path, classes.level2, window.transform, level=2, scheduler=scheduler, progress=True, tags=tags))

@@ -103,7 +103,11 @@ from gis.degurba.classify import (
     check_sduc_distance,
     distance_rectangles,
     INDEPENDENT_CLASSES,
+    _at_least,
     fill_urban_centre_holes,
+    optimal_from_values,
+    optimal_sections,
+    with_optimal,
     independent_groupings,
     independent_masks,
     level1_from_level2,
@@ -676,6 +680,11 @@ def classify_grid_chunked(
     store = _BlockStore(workdir)
     try:
         with _Scheduler(scheduler, reporter) as run:
+            sections = optimal_sections(rules, optional["built_share"] is not None)
+            if sections:
+                value = _optimal_built_share(population, optional, area, rules, store, run)
+                rules = with_optimal(rules, sections, value)
+                reporter.stage(f"optimal built-up share: {value:.2f}")
             level2, level1 = _classify(population, optional, area, near_depth, distance / cell_size, store, run, rules, cell_size)
     except BaseException:
         store.close()
@@ -686,12 +695,71 @@ def classify_grid_chunked(
     return ChunkedGridClasses(level1, level2, distance, rules, store)
 
 
+def _optimal_dense_pass(population, land_share, cell_area_km2, members_path, density, structure):
+    land_area = _land_area_km2(land_share, cell_area_km2)
+    population = np.asarray(population, dtype="float64")
+    return _label_chunk(_at_least(population, land_area, density), structure, population, members_path)[0]
+
+
+def _optimal_values_pass(population, land_share, built_share, cell_area_km2, density, structure, lookup, origin):
+    """Flat grid indices and built-up shares of one chunk's cells of dense clusters."""
+    land_area = _land_area_km2(land_share, cell_area_km2)
+    labels, _ = ndimage.label(_at_least(np.asarray(population, dtype="float64"), land_area, density), structure=structure)
+    cells = lookup[labels]
+    rows, cols = np.nonzero(cells)
+    row0, col0, grid_width = origin
+    return (rows + row0) * grid_width + cols + col0, np.asarray(built_share, dtype="float64")[cells]
+
+
+def _optimal_built_share(population, optional, area, rules: Rules, store, run) -> float:
+    """:func:`gis.degurba.classify.optimal_built_share` chunk by chunk: the dense clusters are
+    labelled and merged as the others; their cells' built-up shares are gathered (a small
+    share of the grid) and averaged in row-major order, as in memory."""
+    chunks = population.chunks
+    indices = list(np.ndindex(population.numblocks))
+    density = rules.resolved("dense_urban_cluster", "density")
+    structure = CONTIGUITY[rules.resolved("dense_urban_cluster", "contiguity")]
+    blocks = population.to_delayed(optimize_graph=False)
+    land = None if optional["land_share"] is None else optional["land_share"].to_delayed(optimize_graph=False)
+    built = optional["built_share"].to_delayed(optimize_graph=False)
+    areas = area.to_delayed(optimize_graph=False) if isinstance(area, da.Array) else None
+    run.progress.stage("optimal built-up share: dense clusters")
+    labelled = run.compute(*[
+        dask.delayed(_optimal_dense_pass)(
+            blocks[index], None if land is None else land[index], area if areas is None else areas[index],
+            store.path("optimal_members", index), density, structure,
+        )
+        for index in indices
+    ])
+    origins = np.empty(population.numblocks, dtype=object)
+    row_starts, col_starts = np.cumsum((0,) + chunks[0]), np.cumsum((0,) + chunks[1])
+    table = np.empty(population.numblocks, dtype=object)
+    for (i, j), summary in zip(indices, labelled):
+        origins[i, j] = (int(row_starts[i]), int(col_starts[j]), chunks[1][j])
+        table[i, j] = summary
+    width = population.shape[1]
+    rows_per_band = max(1, max(chunks[0]) * max(chunks[1]) // width)
+    groups, spanning, sums = _group_populations(table, structure, origins, width, rows_per_band)
+    groups.population[spanning] = run.compute(sums)[0]
+    lookups = groups.chunk_lookups(groups.between(rules.dense_urban_cluster.population))
+    gathered = run.compute(*[
+        dask.delayed(_optimal_values_pass, nout=2)(
+            blocks[index], None if land is None else land[index], built[index], area if areas is None else areas[index],
+            density, structure, lookups[index], (int(row_starts[index[0]]), int(col_starts[index[1]]), width),
+        )
+        for index in indices
+    ])
+    store.remove("optimal_members")
+    cells = np.concatenate([c for c, _ in gathered])
+    values = np.concatenate([v for _, v in gathered])
+    return optimal_from_values(values[np.argsort(cells, kind="stable")])
+
+
 def _check_supported(rules: Rules) -> None:
     """The rules the out-of-core engine does not run yet: one GisError line naming the key."""
     unsupported = [
         ("urban_centre.population_window", rules.urban_centre.population_window, rules.urban_centre.population_window > 1),
         ("urban_cluster.population_window", rules.urban_cluster.population_window, rules.urban_cluster.population_window > 1),
-        ("urban_centre.built_share", rules.urban_centre.built_share, rules.urban_centre.built_share == "optimal"),
     ]
     for key, value, applies in unsupported:
         if applies:

@@ -567,9 +567,14 @@ def optimal_built_share(population, land_area_km2, built_share, rules: Rules) ->
     density = rules.resolved("dense_urban_cluster", "density")
     contiguity = rules.resolved("dense_urban_cluster", "contiguity")
     dense = _at_least(population, land_area_km2, density)
-    groups = _groups(dense, CONTIGUITY[contiguity], np.where(np.isfinite(population), population, 0.0))
+    groups = _groups(dense, CONTIGUITY[contiguity], population)
     cells = groups.cells(groups.population_between(rules.dense_urban_cluster.population))
-    values = np.asarray(built_share, dtype="float64")[cells]
+    return optimal_from_values(np.asarray(built_share, dtype="float64")[cells])
+
+
+def optimal_from_values(values: np.ndarray) -> float:
+    """The optimal built-up share from the built-up shares of the dense clusters' cells in
+    row-major order (NaN: left out): their mean, rounded up to 2 decimals."""
     values = values[np.isfinite(values)]
     if values.size == 0:
         raise GisError(
@@ -582,18 +587,30 @@ def optimal_built_share(population, land_area_km2, built_share, rules: Rules) ->
 def resolve_optimal_built_share(population, land_area_km2, built_share, rules: Rules) -> tuple[Rules, float | None]:
     """Rules with every ``built_share = "optimal"`` (urban centres, dense urban clusters)
     replaced by :func:`optimal_built_share`, and that value (None when none is optimal)."""
-    wanted = [
-        section for section in ("urban_centre", "dense_urban_cluster")
-        if rules.resolved(section, "built_share") == "optimal" and rules.resolved(section, "use_built_share")
-    ]
+    wanted = optimal_sections(rules, built_share is not None)
     if not wanted:
         return rules, None
-    if built_share is None:
-        raise GisError(f'{wanted[0]}.built_share = "optimal" needs a built-up raster (--built)')
     value = optimal_built_share(population, land_area_km2, built_share, rules)
-    for section in wanted:
+    return with_optimal(rules, wanted, value), value
+
+
+def optimal_sections(rules: Rules, has_built: bool) -> list[str]:
+    """The sections whose ``built_share`` is ``"optimal"`` (and used); a GisError when there is
+    no built-up raster to compute it from."""
+    wanted = [
+        section for section in ("urban_centre", "dense_urban_cluster")
+        if getattr(rules, section).built_share == "optimal" and rules.resolved(section, "use_built_share")
+    ]
+    if wanted and not has_built:
+        raise GisError(f'{wanted[0]}.built_share = "optimal" needs a built-up raster (--built)')
+    return wanted
+
+
+def with_optimal(rules: Rules, sections: list[str], value: float) -> Rules:
+    """``rules`` with the optimal built-up share ``value`` in ``sections`` (named in the rules' name)."""
+    for section in sections:
         rules = rules.with_built_share(section, value, f"optimal ({value:.2f})")
-    return rules, value
+    return rules
 
 
 #: Largest D of the semi-dense urban cluster rule accepted, km: the manual uses 2, GHSL 3; a

@@ -403,18 +403,17 @@ def test_chunked_engine_honours_other_rules(variant):
         assert chunked.rules is rules
 
 
-@pytest.mark.parametrize("variant", ["optimal built-up share", "population window"])
+@pytest.mark.parametrize("variant", ["population window"])
 def test_rules_not_yet_run_out_of_core_are_one_line_naming_the_key(variant):
     from dataclasses import replace
 
     from gis.degurba.rules import Rules, load_rules
 
     rules = {
-        "optimal built-up share": replace(load_rules("flexurba-r2023a"), urban_centre=replace(load_rules("flexurba-r2023a").urban_centre, built_share="optimal")),
         "population window": replace(Rules(), urban_cluster=replace(Rules().urban_cluster, population_window=3)),
     }[variant]
     population, land, built = settlement_field(20, 20, seed=3)
-    with pytest.raises(GisError, match=r"--chunks: .*(built_share|population_window) = .* not supported") as error:
+    with pytest.raises(GisError, match=r"--chunks: .*population_window = .* not supported") as error:
         classify_grid_chunked(population, land_share=land, built_share=built, chunks=8, rules=rules)
     assert "\n" not in str(error.value)
 
@@ -443,6 +442,9 @@ FLEXURBA_VARIANTS = {  # flexurba-r2023a (independent Level 2 clusters) with key
         "urban_centre": dict(edge_smoothing="R2022A"), "dense_urban_cluster": dict(contiguity=8, population=3000),
         "semi_dense_urban_cluster": dict(distance_km=1),
     },
+    "optimal built-up share (centres and dense clusters)": {
+        "urban_centre": dict(built_share="optimal"), "dense_urban_cluster": dict(built_share="optimal"),
+    },
     "own thresholds everywhere": {
         "semi_dense_urban_cluster": dict(density=700, population=2000, contiguity=8, distance_shape="edge_to_edge", distance_km=3),
         "suburban": dict(density=200, population=4000, contiguity=4), "rural_cluster": dict(density=250, population=450, contiguity=4),
@@ -467,6 +469,11 @@ def test_independent_level2_clusters_match_in_memory(variant, chunks):
     # below the urban-cluster population, so Level 1 rural (1): Level 1 is classified on its own.
     population[62:64, 2:4], land[62:64, 2:4], built[62:64, 2:4] = 1000.0, 1.0, 0.0
     level2 = assert_same_classes(population, chunks, land_share=land, built_share=built, rules=rules)
+    if "optimal" in variant:
+        with classify_grid_chunked(population, land_share=land, built_share=built, chunks=chunks, rules=rules) as chunked:
+            in_memory = classify_grid(population, land_share=land, built_share=built, rules=rules).rules
+            assert chunked.rules.urban_centre.built_share == in_memory.urban_centre.built_share != 0.2
+            assert chunked.rules.name == in_memory.name and "optimal (" in chunked.rules.name
     if rules.urban_cluster.population == 5000:
         level1 = classify_grid(population, land_share=land, built_share=built, rules=rules).level1
         assert (level2[62:64, 2:4] == 22).all() and (level1[62:64, 2:4] == 1).all()
