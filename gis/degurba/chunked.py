@@ -46,6 +46,12 @@ How each step works on chunks
   ``classify_grid`` does) whether each candidate cell has a UC or DUC cell within D, edge to
   edge; a candidate group is near if any of its cells is.
 
+* **Other rules** (:mod:`gis.degurba.rules`): the R2022A / R2023A edge smoothing carries each
+  centre's global id (int32) through the smoothing passes; independent Level 2 clusters add one
+  labelling per class, merged like the others, and write Level 1 on its own; an ``"optimal"``
+  built-up share is a first labelling pass whose cells' built-up shares are averaged in
+  row-major order. Population windows (``population_window`` > 1) are refused.
+
 Memory and disk
 ---------------
 A task holds one chunk (plus halo) and its temporaries, at most about 55 bytes per chunk cell
