@@ -50,7 +50,8 @@ How each step works on chunks
   centre's global id (int32) through the smoothing passes; independent Level 2 clusters add one
   labelling per class, merged like the others, and write Level 1 on its own; an ``"optimal"``
   built-up share is a first labelling pass whose cells' built-up shares are averaged in
-  row-major order. Population windows (``population_window`` > 1) are refused.
+  row-major order; population windows (``population_window`` > 1) are ``map_overlap`` moving
+  means (halo: half the window), summed in the same order as in memory.
 
 Memory and disk
 ---------------
@@ -119,6 +120,7 @@ from gis.degurba.classify import (
     level1_from_level2,
     max_hole_cells,
     majority_pass,
+    moving_mean,
     near_cells,
     r2023a_masks,
     smoothing_additions,
@@ -229,18 +231,25 @@ def _rural_dense_mask(flags: np.ndarray) -> np.ndarray:
     return (flags & _RURAL_DENSE) != 0
 
 
-def _cell_flags(population, land_share, built_share, cell_area_km2, rules: Rules, separate_rural: bool) -> np.ndarray:
+def _cell_flags(population, land_share, built_share, cell_area_km2, rules: Rules, separate_rural: bool, means=None) -> np.ndarray:
     """One byte per cell: rural code index, dense, moderate and (with ``separate_rural``)
-    rural-cluster-density bits (rules of gis.degurba)."""
+    rural-cluster-density bits (rules of gis.degurba). ``means``: the moving means
+    ``(centre population, centre density, cluster population, cluster density)``, None where
+    the rules have no window."""
     valid = np.isfinite(population)
     land_area = _land_area_km2(land_share, cell_area_km2)
-    dense, moderate = _dense_and_moderate(population, land_area, built_share, valid, rules, land_share)
+    centre_population, centre_density, cluster_population, cluster_density = means or (None,) * 4
+    centre_population = population if centre_population is None else centre_population
+    cluster_population = population if cluster_population is None else cluster_population
+    dense, moderate = _dense_and_moderate(
+        centre_population, land_area, built_share, valid, rules, land_share, centre_density, cluster_population, cluster_density,
+    )
     flags = _RURAL_INDEX[_rural_codes(
         population, land_area, land_share, valid, rules.low_density_rural.density, rules.water, built_share
     )]
     flags |= (~valid).view(np.uint8) * np.uint8(_NO_POPULATION)
     if rules.urban_centre.edge_smoothing == "R2023A" and land_share is not None:
-        not_counted, never_joins = r2023a_masks(population, population, land_share, built_share, valid)
+        not_counted, never_joins = r2023a_masks(population, centre_population, land_share, built_share, valid)
         flags |= not_counted.view(np.uint8) * np.uint8(_NOT_COUNTED)
         flags |= never_joins.view(np.uint8) * np.uint8(_NEVER_JOINS)
     flags |= dense.view(np.uint8) * np.uint8(_DENSE)
@@ -254,11 +263,51 @@ def _valid(flags: np.ndarray) -> np.ndarray:
     return ((flags & _RURAL_BITS) != 0) & ((flags & _NO_POPULATION) == 0)
 
 
-def _densities_pass(population, land_share, built_share, cell_area_km2, flags_path, members_path, rules, separate_rural) -> _ChunkLabels:
+def _densities_pass(
+    population, land_share, built_share, cell_area_km2, flags_path, members_path, rules, separate_rural, means=None,
+) -> _ChunkLabels:
     """Store the cell flags of one chunk and label its dense cells (urban-centre contiguity)."""
-    flags = _cell_flags(population, land_share, built_share, cell_area_km2, rules, separate_rural)
+    flags = _cell_flags(population, land_share, built_share, cell_area_km2, rules, separate_rural, means)
     _save_codes(flags_path, flags)
-    return _label_chunk(_dense_mask(flags), CONTIGUITY[rules.urban_centre.contiguity], population, members_path)[0]
+    weights = population if means is None or means[0] is None else means[0]
+    return _label_chunk(_dense_mask(flags), CONTIGUITY[rules.urban_centre.contiguity], weights, members_path)[0]
+
+
+def _window_mean(population, land_share, cell_area_km2, window: int, output: int) -> np.ndarray:
+    """Moving mean of population (``output`` 0) or density (1) on a chunk plus halo (cells
+    outside the grid arrive as NaN population: not counted, as in memory)."""
+    population = np.asarray(population, dtype="float64")
+    land_area = _land_area_km2(land_share, cell_area_km2)
+    return moving_mean(population, land_area, window, np.isfinite(population))[output]
+
+
+def _moving_means(population, land_share, area, rules: Rules, chunks):
+    """The four moving means of :func:`_cell_flags` as dask arrays (None without a window)."""
+    means = []
+    for section in (rules.urban_centre, rules.urban_cluster):
+        window = section.population_window
+        for output in (0, 1):
+            if window <= 1:
+                means.append(None)
+                continue
+            arrays = [population] + ([land_share] if land_share is not None else [])
+            area_is_array = isinstance(area, da.Array)
+            if area_is_array:
+                arrays.append(area)
+            boundary = [np.nan] + ([1.0] if land_share is not None else []) + ([1.0] if area_is_array else [])
+
+            def function(*blocks, window=window, output=output, has_land=land_share is not None, area_is_array=area_is_array):
+                land = blocks[1] if has_land else None
+                cell_area = blocks[-1] if area_is_array else area
+                return _window_mean(blocks[0], land, cell_area, window, output)
+
+            halo = _halo(window // 2, population.shape)
+            result = da.map_overlap(
+                function, *arrays, depth=[halo] * len(arrays), boundary=boundary, dtype=np.float64,
+                meta=np.array((), dtype=np.float64),
+            )
+            means.append(result.rechunk(chunks))
+    return means
 
 
 def _urban_centre_seed(flags_path: str, shape: tuple[int, int], is_urban_centre: np.ndarray, structure) -> np.ndarray:
@@ -305,14 +354,16 @@ def _fill_holes_window(urban_centre: np.ndarray, flags: np.ndarray, max_cells: f
 
 def _clusters_pass(
     urban_centre, flags_path, population, uc_path, cluster_members, duc_members, cluster_structure, dense_structure,
-    include_centres=True,
+    include_centres=True, dense_population=None,
 ):
     """Store the final UC mask of one chunk and label its urban-cluster candidates (moderate or
-    UC, urban-cluster contiguity) and its dense non-UC cells (urban-centre contiguity)."""
+    UC, urban-cluster contiguity) and its dense non-UC cells (urban-centre contiguity).
+    ``population`` weighs the clusters, ``dense_population`` (default: the same) the dense ones."""
     _save_mask(uc_path, urban_centre)
     flags = _load_codes(flags_path, urban_centre.shape)
     clusters, _ = _label_chunk(_cluster_mask(flags, urban_centre, include_centres), cluster_structure, population, cluster_members)
-    dense_clusters, _ = _label_chunk(_dense_non_uc_mask(flags, urban_centre), dense_structure, population, duc_members)
+    dense_weights = population if dense_population is None else dense_population
+    dense_clusters, _ = _label_chunk(_dense_non_uc_mask(flags, urban_centre), dense_structure, dense_weights, duc_members)
     return clusters, dense_clusters
 
 
@@ -679,7 +730,6 @@ def classify_grid_chunked(
     area = cell_area_km2
     if np.ndim(area) != 0 or isinstance(area, da.Array):
         area = _as_grid_array(area, "cell_area_km2", shape, chunks)
-    _check_supported(rules)
     rectangles = distance_rectangles(distance / cell_size, rules.semi_dense_urban_cluster.distance_shape)
     near_depth = _halo((rectangles[-1][0], rectangles[0][1]), shape)
 
@@ -761,20 +811,6 @@ def _optimal_built_share(population, optional, area, rules: Rules, store, run) -
     return optimal_from_values(values[np.argsort(cells, kind="stable")])
 
 
-def _check_supported(rules: Rules) -> None:
-    """The rules the out-of-core engine does not run yet: one GisError line naming the key."""
-    unsupported = [
-        ("urban_centre.population_window", rules.urban_centre.population_window, rules.urban_centre.population_window > 1),
-        ("urban_cluster.population_window", rules.urban_cluster.population_window, rules.urban_cluster.population_window > 1),
-    ]
-    for key, value, applies in unsupported:
-        if applies:
-            raise GisError(
-                f"--chunks: {rules.name}: {key} = {value!r} is not supported by the out-of-core engine yet; "
-                "classify in memory (without --chunks)"
-            )
-
-
 def _classify(population, optional, area, near_depth, distance_cells, store, run, rules: Rules, cell_size_km: float) -> da.Array:
     """The stages of Stage I, chunk by chunk; returns the stored Level 2 codes."""
     centre, cluster = rules.urban_centre, rules.urban_cluster
@@ -816,13 +852,22 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
     population_blocks = population.to_delayed(optimize_graph=False)
     land_blocks, built_blocks = optional_blocks(optional["land_share"]), optional_blocks(optional["built_share"])
     area_blocks = optional_blocks(area) if isinstance(area, da.Array) else None
+    # Moving means of population (population_window > 1): per chunk with a halo of the window.
+    mean_blocks = [optional_blocks(mean) for mean in _moving_means(population, optional["land_share"], area, rules, chunks)]
+    windowed = any(blocks is not None for blocks in mean_blocks)
+
+    def means_of(index):
+        return None if not windowed else tuple(None if blocks is None else blocks[index] for blocks in mean_blocks)
+
+    centre_blocks = population_blocks if mean_blocks[0] is None else mean_blocks[0]
+    cluster_blocks = population_blocks if mean_blocks[2] is None else mean_blocks[2]
     dense_labels = run.compute(*[
         dask.delayed(_densities_pass)(
             population_blocks[index],
             None if land_blocks is None else land_blocks[index],
             None if built_blocks is None else built_blocks[index],
             area if area_blocks is None else area_blocks[index],
-            store.path("flags", index), store.path("dense_members", index), rules, separate_rural,
+            store.path("flags", index), store.path("dense_members", index), rules, separate_rural, means_of(index),
         )
         for index in indices
     ])
@@ -886,9 +931,9 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
     ).to_delayed(optimize_graph=False)
     labelled = run.compute(*[
         dask.delayed(_clusters_pass, nout=2)(
-            filled_blocks[index], store.path("flags", index), population_blocks[index], store.path("uc", index),
+            filled_blocks[index], store.path("flags", index), cluster_blocks[index], store.path("uc", index),
             store.path("cluster_members", index), store.path("duc_members", index), cluster_structure, dense_structure,
-            cluster.include_centres,
+            cluster.include_centres, centre_blocks[index],
         )
         for index in indices
     ])
@@ -952,7 +997,7 @@ def _classify(population, optional, area, near_depth, distance_cells, store, run
     class_blocks = classes.to_delayed(optimize_graph=False)
     remaining_labels = run.compute(*[
         dask.delayed(_remaining_pass)(
-            class_blocks[index], near_blocks[index], store.path("flags", index), population_blocks[index],
+            class_blocks[index], near_blocks[index], store.path("flags", index), cluster_blocks[index],
             store.path("codes", index), store.path("remaining_members", index), cluster_structure,
         )
         for index in indices

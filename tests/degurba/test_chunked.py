@@ -383,6 +383,12 @@ RULE_VARIANTS = {  # section -> keys changed from the manual's rules
     "GHSL water, below 70 % land": {"water": dict(land_share_below=0.7, population_at_most=0.0, built_share_at_most=0.0, nodata_population="water")},
     "water up to 20 persons": {"water": dict(land_share_below=0.9, population_at_most=20.0)},
     "R2022A edge smoothing at 4 of 8": {"urban_centre": dict(edge_smoothing="R2022A", smoothing_neighbours=4)},
+    "moving means of population (5 for centres, 3 for clusters)": {
+        "urban_centre": dict(population_window=5), "urban_cluster": dict(population_window=3),
+    },
+    "moving mean for clusters only, separate rural density": {
+        "urban_cluster": dict(population_window=7), "rural_cluster": dict(density=200),
+    },
 }
 
 
@@ -401,21 +407,6 @@ def test_chunked_engine_honours_other_rules(variant):
     assert (level2 != classify_grid(population, land_share=land, built_share=built).level2).any()
     with classify_grid_chunked(population, chunks=32, rules=rules) as chunked:
         assert chunked.rules is rules
-
-
-@pytest.mark.parametrize("variant", ["population window"])
-def test_rules_not_yet_run_out_of_core_are_one_line_naming_the_key(variant):
-    from dataclasses import replace
-
-    from gis.degurba.rules import Rules, load_rules
-
-    rules = {
-        "population window": replace(Rules(), urban_cluster=replace(Rules().urban_cluster, population_window=3)),
-    }[variant]
-    population, land, built = settlement_field(20, 20, seed=3)
-    with pytest.raises(GisError, match=r"--chunks: .*population_window = .* not supported") as error:
-        classify_grid_chunked(population, land_share=land, built_share=built, chunks=8, rules=rules)
-    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("chunks", GRID_CHUNKS[:2])
@@ -441,6 +432,9 @@ FLEXURBA_VARIANTS = {  # flexurba-r2023a (independent Level 2 clusters) with key
     "R2022A, 8-connected dense clusters, square buffer of 1": {
         "urban_centre": dict(edge_smoothing="R2022A"), "dense_urban_cluster": dict(contiguity=8, population=3000),
         "semi_dense_urban_cluster": dict(distance_km=1),
+    },
+    "moving means (3 for centres, 5 for clusters), R2023A": {
+        "urban_centre": dict(population_window=3), "urban_cluster": dict(population_window=5),
     },
     "optimal built-up share (centres and dense clusters)": {
         "urban_centre": dict(built_share="optimal"), "dense_urban_cluster": dict(built_share="optimal"),

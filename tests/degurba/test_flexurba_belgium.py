@@ -223,8 +223,6 @@ def test_chunked_engine_gives_the_same_belgian_grid(belgium, case):
 
     population, land, built = belgium
     rules = flexurba_rules(case["parameters"], level1=case["level1"])
-    if rules.urban_centre.population_window > 1 or rules.urban_cluster.population_window > 1:
-        pytest.skip("population windows are not run out of core yet (refused with a one-line error)")
     expected = classify_grid(population, land_share=land, built_share=built, rules=rules)
     with classify_grid_chunked(population, land_share=land, built_share=built, rules=rules, chunks=(64, 80)) as chunked:
         np.testing.assert_array_equal(chunked.level2.compute(), expected.level2)
