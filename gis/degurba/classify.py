@@ -30,6 +30,14 @@ Every threshold, contiguity and smoothing choice is a parameter: a
 below are its values). Where this docstring names a number it is the manual's; with other rules
 read the corresponding key (see :mod:`gis.degurba.rules` for which key is which rule).
 
+Other releases' rules (the flexurba R package's parameters, GHSL R2023A; keys in
+:mod:`gis.degurba.rules`): the R2022A and R2023A edge smoothing
+(:func:`smooth_urban_centres_by_majority`), moving means of population (:func:`moving_mean`),
+the built-up share per permanent land or ``"optimal"`` (:func:`optimal_built_share`), the water
+thresholds (:func:`water_cells`) and independent Level 2 clusters (``_independent_classes``:
+each class its own groups, taking the cells no denser class took; Level 1 then has its own
+urban clusters). The manual's rules take none of these paths.
+
 Our choices, where the method leaves a detail open (also in the README):
 
 1. Densities are compared as ``population >= threshold × land area`` (land area = land share ×
@@ -407,10 +415,10 @@ def _built_up_dense(built_share, land_share, valid, threshold: float, share_of: 
     """Valid cells whose built-up share is ≥ ``threshold``: of the whole cell (``cell``) or of
     its permanent land (``land``: built share / land share, rounded to 3 decimals as GHSL and
     flexurba do; land share 0 gives no value unless built)."""
-    built_share = np.asarray(built_share, dtype="float64")
+    built_share = np.asarray(built_share)  # compared in its own dtype, as before these rules
     if share_of == "land" and land_share is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
-            built_share = np.round(built_share / land_share, 3)
+            built_share = np.round(built_share.astype("float64") / land_share, 3)
     with np.errstate(invalid="ignore"):
         return (built_share >= threshold) & valid
 

@@ -90,7 +90,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "contiguity": ("choice", (4, 8), None, "grouping of dense cells: 4 (edges) or 8 (edges and corners)"),
         "smoothing_neighbours": ("int", 1, 9, "of 8 neighbours in an urban centre that make a cell join it (9: no smoothing)"),
         "max_hole_km2": ("number", 0.0, 1000.0, "holes smaller than this (km²) are filled (0: none)"),
-        "built_share": ("number", 0.0, 1.0, "built-up share at or above which a cell is dense (with a built-up raster), or \"optimal\"", ("optimal",)),
+        "built_share": ("number", 0.01, 1.0, "built-up share at or above which a cell is dense (with a built-up raster), or \"optimal\"", ("optimal",)),
         "use_built_share": ("bool", None, None, "whether the built-up criterion applies at all (true or false)"),
         "built_share_of": ("text", ("cell", "land"), None, "built-up share of the whole cell or of its permanent land (rounded to 3 decimals, as GHSL)"),
         "edge_smoothing": ("text", EDGE_SMOOTHING, None, "majority rule that smooths urban-centre edges"),
@@ -108,7 +108,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "density": ("number", 0.0, 1e6, "persons per km² of land of its cells, or \"urban_centre\"", ("urban_centre",)),
         "contiguity": ("choice", (4, 8), None, "grouping of its cells: 4 or 8, or \"urban_centre\"", ("urban_centre",)),
         "use_built_share": ("bool", None, None, "whether the built-up criterion applies (true or false), or \"urban_centre\"", ("urban_centre",)),
-        "built_share": ("number", 0.0, 1.0, "built-up share that makes its cells dense, \"optimal\" or \"urban_centre\"", ("optimal", "urban_centre")),
+        "built_share": ("number", 0.01, 1.0, "built-up share that makes its cells dense, \"optimal\" or \"urban_centre\"", ("optimal", "urban_centre")),
     },
     "semi_dense_urban_cluster": {
         "population": ("number", 0.0, 1e9, "minimum population of a semi-dense urban cluster, persons"),

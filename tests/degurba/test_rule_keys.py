@@ -467,7 +467,7 @@ def test_flexurba_r2023a_semi_dense_clusters_have_their_own_thresholds():
     [
         ("[urban_cluster]\ncontiguity = 5\n", r"urban_cluster\.contiguity is 5; allowed: 4 or 8"),
         ("[semi_dense_urban_cluster]\ndistance_km = 'error'\n", r"semi_dense_urban_cluster\.distance_km is 'error'; allowed: a number"),
-        ("[urban_centre]\nbuilt_share = 'best'\n", r"urban_centre\.built_share is 'best'; allowed: a number from 0 to 1 or \"optimal\""),
+        ("[urban_centre]\nbuilt_share = 'best'\n", r"urban_centre\.built_share is 'best'; allowed: a number from 0.01 to 1 or \"optimal\""),
         ("[urban_centre]\nedge_smoothing = 'R2024A'\n", r"edge_smoothing is 'R2024A'; allowed: \"manual-2021\" or \"R2022A\""),
         ("[urban_centre]\npopulation_window = 4\n", r"population_window is 4; allowed: an odd integer"),
         ("[urban_centre]\nuse_built_share = 5\n", r"use_built_share is 5; allowed: true or false"),
