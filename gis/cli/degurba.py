@@ -201,7 +201,8 @@ def units(grid_path, population_path, units, unit_population, dissolve_by, provi
         stable = result["degurba_l1_stable"]
         stage(f"Level 1 stable for {int(stable.fillna(False).sum())} of {int(stable.notna().sum())} units")
     else:
-        stage("Stage II (exact coverage fractions)")
+        stage("Stage II (" + ("exact coverage fractions" if rules.units.cell_weights == "coverage"
+                              else "each cell wholly to the unit holding its centre, GHSL's official workflow") + ")")
         keep = ("adcode", "name") if dissolve_by is None else (dissolve_by,)
         result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=keep, rules=rules)
     result["degurba_rules"] = rules_note
