@@ -231,3 +231,36 @@ def test_chunked_engine_gives_the_same_belgian_grid(belgium, case):
     with classify_grid_chunked(population, land_share=land, built_share=built, rules=rules, chunks=(64, 80)) as chunked:
         np.testing.assert_array_equal(chunked.level2.compute(), expected.level2)
         np.testing.assert_array_equal(chunked.level1.compute(), expected.level1)
+
+
+def parse_error_expectations(text: str) -> list[dict]:
+    """Every ``expect_error(DoU_classify_grid(...))`` with a ``parameters = list(...)``."""
+    text = re.sub(r"#[^\n]*", "", text)
+    cases = []
+    for match in re.finditer(r"expect_error\(\s*DoU_classify_grid\(", text):
+        call = text[match.end():_closing(text, match.end())]
+        found = re.search(r"\bparameters\s*=\s*list\(", call)
+        if found:
+            body = call[found.end():_closing(call, found.end())]
+            cases.append({"parameters": _r_list(body.replace("NULL", "'NULL'")),
+                          "level1": not re.search(r"level1\s*=\s*FALSE", call)})
+    return cases
+
+
+def test_parameters_flexurba_refuses_are_refused_here():
+    # flexurba's other expect_error calls misspell the argument ("paramters") or pass values = 5:
+    # R refuses the call itself, there is nothing to translate. UC_built_threshold = "optimal"
+    # with built_optimal_data = NULL is refused by flexurba for want of data; ours computes the
+    # optimal share from the grid's own built-up raster (README), so it is accepted.
+    from gis.errors import GisError
+
+    text = (flexurba_dir() / "tests/testthat/test-classify-grid.R").read_text(encoding="utf-8")
+    cases = parse_error_expectations(text)
+    refused = [case for case in cases if case["parameters"].get("built_optimal_data") != "NULL"]
+    assert len(cases) == 7 and len(refused) == 6
+    for case in refused:
+        with pytest.raises(GisError) as error:
+            flexurba_rules(case["parameters"], level1=case["level1"])
+        assert "\n" not in str(error.value)
+    optimal = [case for case in cases if case not in refused][0]
+    assert flexurba_rules(optimal["parameters"], level1=optimal["level1"]).urban_centre.built_share == "optimal"
