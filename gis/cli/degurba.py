@@ -57,7 +57,9 @@ def grid(population_path, land_path, built_path, values_kind, rules_name, sduc_d
     classes = classify_grid(population.values, land_share=land, built_share=built, rules=rules)
     for code, count in sorted(classes.counts().items(), reverse=True):
         stage(f"  class {code}: {count} cells")
-    tags = rules.geotiff_tags()
+    tags = classes.rules.geotiff_tags()  # with an "optimal" built-up share, the value computed
+    if classes.rules is not rules and classes.rules.name != rules.name:
+        stage(f"rules as applied: {classes.rules.name}")
     wrote(write_class_geotiff(out_path, classes.level2, window.transform, level=2, tags=tags))
     wrote(write_class_geotiff(l1_path, classes.level1, window.transform, level=1, tags=tags))
 
@@ -74,11 +76,11 @@ def _grid_chunked(population_path, land_path, built_path, values_kind, rules, ou
     stage(f"{window.height} x {window.width} cells in blocks of {chunks} x {chunks}"
            + (f" on {scheduler}" if scheduler else " on local threads"))
     stage(f"rules: {rules.describe()}")
-    tags = rules.geotiff_tags()
     with classify_grid_chunked(
         population, land_share=land, built_share=built, rules=rules,
         scheduler=scheduler, progress=True,  # stage messages and a progress bar per stage, on stderr
     ) as classes:
+        tags = classes.rules.geotiff_tags()  # with an "optimal" built-up share, the value computed
         for code, count in sorted(classes.counts(scheduler).items(), reverse=True):
             stage(f"  class {code}: {count} cells")
         wrote(write_class_geotiff_chunked(out_path, classes.level2, window.transform, level=2, scheduler=scheduler, progress=True, tags=tags))
@@ -136,12 +138,15 @@ def _with_unit_columns(frame, users: bool, result, where: str):
                    "densities (an estimate) and Stage II weighted by it; with degurba_l1_stable.")
 @options.units_layer
 @options.skip_invalid
+@click.option("--dissolve-by", "dissolve_by", default=None, metavar="COLUMN",
+              help="Merge the units by this column first (one unit per value, as flexurba's dissolve_units_by).")
 @options.province()
 @options.rules
 @options.sduc_distance
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry and a default QGIS style) or .csv; every column of a --units file is kept.")
 @options.overwrite
-def units(grid_path, population_path, units, unit_population, units_layer, skip_invalid, province, rules_name, sduc_distance_km, out_path, overwrite) -> None:
+def units(grid_path, population_path, units, unit_population, units_layer, skip_invalid, dissolve_by, province, rules_name,
+          sduc_distance_km, out_path, overwrite) -> None:
     """Classify spatial units (Stage II) with exact coverage fractions.
 
     Weights: a --population raster; else, with --unit-population, the units' own totals spread
@@ -166,6 +171,13 @@ def units(grid_path, population_path, units, unit_population, units_layer, skip_
     require_writable_folder(out_path, "--out")
     frame, users = _read_units(units, province, units_layer, skip_invalid)
     stage(f"{len(frame)} units")
+    if dissolve_by is not None:
+        from gis.degurba.zonal import dissolve_units
+
+        if unit_population is not None:
+            raise GisError("--dissolve-by with --unit-population: dissolve the table first (the column's totals would be lost)")
+        frame = dissolve_units(frame, dissolve_by)
+        stage(f"dissolved by {dissolve_by}: {len(frame)} units")
     totals = None
     if unit_population is not None:
         from gis.degurba.census_weights import unit_population_column
@@ -215,7 +227,9 @@ def units(grid_path, population_path, units, unit_population, units_layer, skip_
         stable = result["degurba_l1_stable"]
         stage(f"Level 1 stable for {int(stable.fillna(False).sum())} of {int(stable.notna().sum())} units")
     else:
-        stage("Stage II (exact coverage fractions)")
+        stage("Stage II (" + ("exact coverage fractions" if rules.units.cell_weights == "coverage"
+                              else "each cell wholly to the unit holding its centre, GHSL's official workflow") + ")")
+        # The units' own columns (a dissolved file: its --dissolve-by column) are attached after.
         result = degurba_units(frame, class_grid.codes, class_grid.window, population, keep_columns=(), rules=rules)
     result["degurba_rules"] = rules_note
     from gis.degurba.zonal import MAX_NODATA_SHARE

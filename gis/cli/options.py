@@ -93,7 +93,7 @@ sduc_distance = click.option(
          "semi_dense_urban_cluster.distance_km (manual-2021: 2, ghsl-r2023a: 3).")
 rules = click.option(
     "--rules", "rules_name", default="manual-2021", show_default=True, metavar="NAME|FILE",
-    help="Degree of Urbanisation rules: a preset (manual-2021, ghsl-r2023a) or a rules file (.toml) "
+    help="Degree of Urbanisation rules: a preset (manual-2021, flexurba-r2023a, ghsl-r2023a) or a rules file (.toml) "
          "setting only the keys it changes (see gis/degurba/rules.py).")
 weights = click.option(
     "--weights", type=click.Choice(["census", "area"]), default="census", show_default=True,

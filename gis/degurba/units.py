@@ -164,6 +164,7 @@ def degurba_for_units(
     province_54009 = boundaries.province.to_crs(GHSL_CRS)
     window = snap_bounds(tuple(province_54009.total_bounds))
     province_cells = cells_touching(province_54009.geometry.values, window)
+    codes_l1 = None
 
     if population_path is None:
         say("sampling the official GHS-WUP-DEGURBA 2025 grid over the province")
@@ -183,9 +184,13 @@ def degurba_for_units(
         population_layer = read_population(population_path, outer, values=population_values)
         say(f"classifying {outer.height} x {outer.width} cells ({rules.describe()})")
         classes = classify_grid(population_layer.values, rules=rules)
+        rules = classes.rules  # with an "optimal" built-up share, the value computed
         codes = _crop(classes.level2, outer, window).copy()
         codes[~province_cells] = NODATA
         grid_l2 = ClassGrid(codes, window)
+        # Level 1 as classified: with independent Level 2 clusters it is not a lookup of Level 2.
+        codes_l1 = _crop(classes.level1, outer, window).copy()
+        codes_l1[~province_cells] = NODATA
         population = _crop(population_layer.values, outer, window)
         say("sampling the official grid for comparison")
         official = official_grid(window, province_cells, progress=say)
@@ -214,7 +219,7 @@ def degurba_for_units(
     polygons = class_polygons(grid_l2.codes, window.transform)
     result = DegurbaResult(
         grid_l2=grid_l2,
-        grid_l1=ClassGrid(level1_from_level2(grid_l2.codes), window),
+        grid_l1=ClassGrid(level1_from_level2(grid_l2.codes) if codes_l1 is None else codes_l1, window),
         grid_polygons=polygons,
         counties=counties,
         prefectures=prefectures,

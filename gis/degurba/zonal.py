@@ -144,11 +144,29 @@ def _exact_coverage(geometries: np.ndarray, window: GhslWindow) -> tuple[np.ndar
     return unit_index, np.concatenate(cells).astype(np.int64), np.concatenate(fractions).astype("float64")
 
 
+def centre_weights(units: gpd.GeoDataFrame, window: GhslWindow, unit_index, cells, fractions) -> np.ndarray:
+    """GHSL's official workflow (as flexurba's ``official_workflow = TRUE``): each cell belongs
+    wholly to the unit holding its centre (weight 1, else 0); a unit holding no cell centre
+    takes every cell it touches (weight 1). ``unit_index``, ``cells``, ``fractions``: from
+    :func:`unit_cell_coverage`. A centre exactly on a shared boundary belongs to no unit."""
+    import shapely
+
+    projected = units[[units.geometry.name]].to_crs(GHSL_CRS).geometry.to_numpy()
+    left, _, _, top = window.bounds
+    size = (window.bounds[2] - left) / window.width
+    rows, cols = np.divmod(cells, window.width)
+    inside = shapely.contains_xy(projected[unit_index], left + (cols + 0.5) * size, top - (rows + 0.5) * size)
+    has_centre = np.bincount(unit_index, weights=inside, minlength=len(units)) > 0
+    return np.where(inside | ~has_centre[unit_index], 1.0, 0.0) * (fractions > 0)
+
+
 def class_totals(
     units: gpd.GeoDataFrame,
     class_codes: np.ndarray,
     window: GhslWindow,
     population: np.ndarray | None = None,
+    cell_weights: str = "coverage",
+    with_area: bool = False,
 ) -> pd.DataFrame:
     """Population (or area, km²) of each unit in each Level 2 grid class.
 
@@ -158,28 +176,39 @@ def class_totals(
     ``area_km2_<class>`` for every class of :data:`CLASS_COLUMNS`, ``nodata_km2`` (the unit's
     area, km² of the equal-area grid, without a class: on nodata cells or outside ``window``)
     and ``nodata_share`` (of the unit's area).
+    ``cell_weights = "cell_centres"``: a cell counts wholly for the unit holding its centre
+    (:func:`centre_weights`) instead of by its coverage fraction. ``with_area``: with
+    population, the ``area_km2_<class>`` columns too (for units without population).
     """
     if class_codes.shape != window.shape or (population is not None and population.shape != window.shape):
         raise ValueError("class grid, population and window must have the same shape")
-    unit_index, cells, fractions = unit_cell_coverage(units, window)
+    unit_index, cells, coverage = unit_cell_coverage(units, window)
+    fractions = coverage
+    if cell_weights == "cell_centres":
+        fractions = centre_weights(units, window, unit_index, cells, coverage)
     codes = class_codes.ravel()[cells]
-    if population is None:
-        weights, prefix = fractions, "area_km2_"
-    else:
-        weights, prefix = fractions * np.nan_to_num(population.ravel()[cells], nan=0.0), "pop_"
     n_units = len(units)
     slots = list(CLASS_COLUMNS)
     slot_of_code = np.full(256, len(slots), dtype=np.int64)  # last slot: nodata / unknown
     slot_of_code[slots] = np.arange(len(slots))
     n_slots = len(slots) + 1
     slot = slot_of_code[codes]
-    totals = np.bincount(unit_index * n_slots + slot, weights=weights, minlength=n_units * n_slots)
-    totals = totals.reshape(n_units, n_slots)
-    frame = pd.DataFrame(totals[:, :-1], columns=[prefix + CLASS_COLUMNS[c] for c in slots])
+
+    def per_class(weights, prefix):
+        totals = np.bincount(unit_index * n_slots + slot, weights=weights, minlength=n_units * n_slots)
+        return pd.DataFrame(totals.reshape(n_units, n_slots)[:, :-1], columns=[prefix + CLASS_COLUMNS[c] for c in slots])
+
+    if population is None:
+        frame = per_class(fractions, "area_km2_")
+    else:
+        frame = per_class(fractions * np.nan_to_num(population.ravel()[cells], nan=0.0), "pop_")
+        if with_area:
+            frame = pd.concat([frame, per_class(fractions, "area_km2_")], axis=1)
     import shapely
 
+    # No data is measured on the units' true coverage, whatever weights the classes use.
     area_km2 = shapely.area(units.geometry.to_crs(GHSL_CRS).to_numpy()) / 1e6
-    frame["nodata_km2"], frame["nodata_share"] = unclassified_area(unit_index, fractions, codes, area_km2)
+    frame["nodata_km2"], frame["nodata_share"] = unclassified_area(unit_index, coverage, codes, area_km2)
     return frame
 
 
@@ -211,9 +240,18 @@ def classify_units(totals: pd.DataFrame, rules: Rules | None = None, max_nodata_
     """
     prefix = "pop_" if "pop_urban_centre" in totals.columns else "area_km2_"
     weights = "population" if prefix == "pop_" else "area"
+    shares = (rules or Rules()).units
     frame = totals.copy()
     part = {code: frame[prefix + name].to_numpy() for code, name in CLASS_COLUMNS.items()}
     total = sum(part[code] for code in CLASS_COLUMNS if code != 10)
+    by_area = np.zeros(len(frame), dtype=bool)
+    if shares.no_population == "land_area" and prefix == "pop_" and "area_km2_urban_centre" in frame.columns:
+        # GHSL / flexurba: a unit without population is classified by the land area of each class.
+        by_area = ~(total > 0)
+        area = {code: frame["area_km2_" + name].to_numpy() for code, name in CLASS_COLUMNS.items()}
+        part = {code: np.where(by_area, area[code], part[code]) for code in CLASS_COLUMNS}
+        total = sum(part[code] for code in CLASS_COLUMNS if code != 10)
+        frame = frame.drop(columns=["area_km2_" + name for name in CLASS_COLUMNS.values()])
     frame[prefix + "total"] = total
     with np.errstate(invalid="ignore", divide="ignore"):
         for code, name in CLASS_COLUMNS.items():
@@ -222,14 +260,16 @@ def classify_units(totals: pd.DataFrame, rules: Rules | None = None, max_nodata_
         rural = sum(part[c] for c in _RURAL_CODES)
         frame["share_rural_grid"] = np.where(total > 0, rural / total, np.nan)
 
-    shares = (rules or Rules()).units
     populated = total > 0
     city = populated & (part[30] >= shares.city_share * total)
     rural_area = populated & ~city & (rural >= shares.rural_share * total)
     level1 = np.where(city, 3, np.where(rural_area, 1, 2))
     level1 = np.where(populated, level1, 1)
-    level2 = np.where(city, 30, np.where(rural_area, _densest_largest(part, _RURAL_CODES), _densest_largest(part, _TOWN_CODES)))
+    towns, rurals = _LEVEL2_RULES[shares.level2](part, total)
+    level2 = np.where(city, 30, np.where(rural_area, rurals, towns))
     level2 = np.where(populated, level2, 11)
+    if by_area.any():
+        frame["degurba_by_area"] = by_area
     frame["degurba_l1"] = level1.astype("int64")
     frame["degurba_l2"] = level2.astype("int64")
     frame["degurba_l1_name"] = frame["degurba_l1"].map(UNIT_L1_NAMES)
@@ -251,6 +291,53 @@ def drop_classes(frame: pd.DataFrame, rows: np.ndarray) -> None:
         frame[column] = frame[column].astype("Int64")
         frame.loc[rows, column] = pd.NA
     frame.loc[rows, ["degurba_l1_name", "degurba_l2_name"]] = None
+
+
+def _largest_share(part, total) -> tuple[np.ndarray, np.ndarray]:
+    """Ours: the town (rural) class with the largest share, ties to the denser."""
+    return _densest_largest(part, _TOWN_CODES), _densest_largest(part, _RURAL_CODES)
+
+
+def _combined_shares(part, total) -> tuple[np.ndarray, np.ndarray]:
+    """flexurba's ``DoU_classify_units`` default (``rules_from_2021 = FALSE``), as its code does:
+    dense town at ≥ 50 % in urban centres + dense clusters, else suburban at ≥ 50 % in
+    semi-dense clusters + rural cells (its documentation says suburban + rural cells), else
+    semi-dense; village at ≥ 50 % in rural clusters + urban classes, else mostly uninhabited at
+    ≥ 50 % in very low density cells, else dispersed."""
+    half = 0.5 * total
+    urban = part[30] + part[23] + part[22] + part[21]
+    rural = part[13] + part[12] + part[11]
+    towns = np.where(part[30] + part[23] >= half, 23, np.where(part[22] + rural >= half, 21, 22))
+    rurals = np.where(part[13] + urban >= half, 13, np.where(part[11] >= half, 11, 12))
+    return towns, rurals
+
+
+def _pairwise(part, total) -> tuple[np.ndarray, np.ndarray]:
+    """flexurba's ``rules_from_2021 = TRUE`` (and its deprecated ``classify_units``): dense town
+    when dense ≥ semi-dense and dense + semi-dense > suburban, semi-dense town when dense <
+    semi-dense (and the same), else suburban; rural areas: the largest of rural clusters, low
+    and very low density (flexurba leaves exact ties unclassified; ours go to the denser)."""
+    dense_and_semi = part[23] + part[22]
+    towns = np.where(dense_and_semi > part[21], np.where(part[23] >= part[22], 23, 22), 21)
+    values = np.column_stack([part[13], part[12], part[11]])
+    rurals = np.asarray(_RURAL_CODES)[np.argmax(values >= values.max(axis=1, keepdims=True), axis=1)]
+    return towns, rurals
+
+
+_LEVEL2_RULES = {"largest_share": _largest_share, "combined_shares": _combined_shares, "pairwise": _pairwise}
+
+
+def dissolve_units(units: gpd.GeoDataFrame, column: str, where: str = "--dissolve-by") -> gpd.GeoDataFrame:
+    """Units merged by the value of ``column`` (flexurba's ``dissolve_units_by``): one polygon per
+    value, the union of its units, with ``column`` kept; a missing column or empty value is a
+    GisError naming it."""
+    if column not in units.columns:
+        raise GisError(f"{where} {column}: no such column; columns: {', '.join(c for c in units.columns if c != units.geometry.name)}")
+    empty = units[column].isna()
+    if empty.any():
+        raise GisError(f"{where} {column}: {int(empty.sum())} unit(s) have no value (first at row {int(np.flatnonzero(empty)[0]) + 1})")
+    merged = units[[column, units.geometry.name]].dissolve(by=column, as_index=False, sort=True)
+    return merged
 
 
 def _densest_largest(part: dict[int, np.ndarray], codes: tuple[int, ...]) -> np.ndarray:
@@ -276,7 +363,9 @@ def degurba_units(
     ``keep_columns`` of ``units`` that exist are copied to the front of the result (default
     ``adcode``, the key for merging onto boundaries). Rows follow ``units``' order.
     """
-    frame = classify_units(class_totals(units, class_codes, window, population), rules)
+    shares = (rules or Rules()).units
+    totals = class_totals(units, class_codes, window, population, shares.cell_weights, shares.no_population == "land_area")
+    frame = classify_units(totals, rules)
     kept = [c for c in keep_columns if c in units.columns]
     for position, column in enumerate(kept):
         frame.insert(position, column, units[column].to_numpy())

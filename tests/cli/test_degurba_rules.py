@@ -134,3 +134,37 @@ def test_compare_refuses_grids_of_different_windows(tmp_path):
     b = write_class_geotiff(tmp_path / "b.tif", np.full((5, 5), 11, dtype=np.uint8), other.transform)
     result = CliRunner().invoke(main, ["degurba", "compare", str(a), str(b), "--out", str(tmp_path / "c")])
     assert result.exit_code == 2 and "different windows" in result.output
+
+
+def test_flexurba_preset_and_unit_options_on_real_files(tmp_path):
+    # flexurba-r2023a: the 36 000-person town is a dense urban cluster (23) as in the manual;
+    # the GeoTIFF records the string rules. Units dissolved by a column: one row per value.
+    population = _population(tmp_path / "pop.tif")
+    units = tmp_path / "units.gpkg"
+    frame = gpd.read_file(_units(units))
+    frame["district"] = ["d1", "d1"]
+    frame.to_file(units)
+    runner = CliRunner()
+    grid = tmp_path / "flexurba.tif"
+    result = runner.invoke(main, ["degurba", "grid", "--population", str(population), "--rules", "flexurba-r2023a", "--out", str(grid)])
+    assert result.exit_code == 0, result.output
+    with rasterio.open(grid) as src:
+        assert (src.read(1)[TOWN] == 23).all()
+        assert src.tags()["DEGURBA_RULE_LEVEL2_CLUSTERS"] == "independent"
+        assert src.tags()["DEGURBA_RULE_URBAN_CENTRE_EDGE_SMOOTHING"] == "R2023A"
+    rules = tmp_path / "units.toml"
+    rules.write_text('[units]\nlevel2 = "pairwise"\ncell_weights = "cell_centres"\n', encoding="utf-8")
+    out = tmp_path / "districts.csv"
+    result = runner.invoke(main, [
+        "degurba", "units", "--grid", str(grid), "--population", str(population), "--units", str(units),
+        "--dissolve-by", "district", "--rules", str(rules), "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "dissolved by district: 1 units" in result.output and "GHSL's official workflow" in result.output
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert table["district"].tolist() == ["d1"]
+    # 9 town cells of 4 000 (36 000 in 23) and 25 countryside cells of 100 (2 500 in 11 or 12):
+    # a dense town, each cell counted wholly.
+    assert table["pop_dense_urban_cluster"].item() == 36000 and table["degurba_l2"].item() == 23
+    result = runner.invoke(main, ["degurba", "units", "--grid", str(grid), "--units", str(units), "--dissolve-by", "county", "--out", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2 and "--dissolve-by county: no such column" in result.output

@@ -374,6 +374,21 @@ RULE_VARIANTS = {  # section -> keys changed from the manual's rules
     "semi-dense from 100 000": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(population=100000)},
     "semi-dense at 20 km": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(distance_km=20)},
     "low density at 100": {"low_density_rural": dict(density=100)},
+    # Keys that express flexurba's (GHSL R2023A) parameters and run out of core.
+    "no built-up criterion": {"urban_centre": dict(use_built_share=False)},
+    "built-up share of the land": {"urban_centre": dict(built_share_of="land", built_share=0.3)},
+    "edge smoothing off": {"urban_centre": dict(edge_smoothing="off")},
+    "urban clusters of moderate cells only": {"urban_centre": dict(built_share=0.05), "urban_cluster": dict(include_centres=False)},
+    "square semi-dense buffer": {"dense_urban_cluster": dict(population=20000), "semi_dense_urban_cluster": dict(distance_shape="square", distance_km=3)},
+    "GHSL water, below 70 % land": {"water": dict(land_share_below=0.7, population_at_most=0.0, built_share_at_most=0.0, nodata_population="water")},
+    "water up to 20 persons": {"water": dict(land_share_below=0.9, population_at_most=20.0)},
+    "R2022A edge smoothing at 4 of 8": {"urban_centre": dict(edge_smoothing="R2022A", smoothing_neighbours=4)},
+    "moving means of population (5 for centres, 3 for clusters)": {
+        "urban_centre": dict(population_window=5), "urban_cluster": dict(population_window=3),
+    },
+    "moving mean for clusters only, separate rural density": {
+        "urban_cluster": dict(population_window=7), "rural_cluster": dict(density=200),
+    },
 }
 
 
@@ -392,3 +407,69 @@ def test_chunked_engine_honours_other_rules(variant):
     assert (level2 != classify_grid(population, land_share=land, built_share=built).level2).any()
     with classify_grid_chunked(population, chunks=32, rules=rules) as chunked:
         assert chunked.rules is rules
+
+
+@pytest.mark.parametrize("chunks", GRID_CHUNKS[:2])
+def test_r2023a_edge_smoothing_across_chunks_matches_in_memory(chunks):
+    from dataclasses import replace
+
+    from gis.degurba.rules import Rules
+
+    # Below the planned city's centre (rows 4-23, cols 6-29), unpopulated cells of 20 % land
+    # (rows 24-25, cols 10-19, and cell (25, 9)): cell (24, 9) has 3 neighbours in the centre
+    # and 5 counted ones, a majority for R2023A but not 5 of 8.
+    population = planned_city()
+    land = np.ones(population.shape)
+    population[24:26, 10:20], land[24:26, 10:20] = 0.0, 0.2
+    population[25, 9], land[25, 9] = 0.0, 0.2
+    rules = replace(Rules(), urban_centre=replace(Rules().urban_centre, edge_smoothing="R2023A"))
+    level2 = assert_same_classes(population, chunks, land_share=land, rules=rules)
+    assert level2[24, 9] == 30 and classify_grid(population, land_share=land).level2[24, 9] != 30
+
+
+FLEXURBA_VARIANTS = {  # flexurba-r2023a (independent Level 2 clusters) with keys changed
+    "flexurba-r2023a": {},
+    "R2022A, 8-connected dense clusters, square buffer of 1": {
+        "urban_centre": dict(edge_smoothing="R2022A"), "dense_urban_cluster": dict(contiguity=8, population=3000),
+        "semi_dense_urban_cluster": dict(distance_km=1),
+    },
+    "moving means (3 for centres, 5 for clusters), R2023A": {
+        "urban_centre": dict(population_window=3), "urban_cluster": dict(population_window=5),
+    },
+    "optimal built-up share (centres and dense clusters)": {
+        "urban_centre": dict(built_share="optimal"), "dense_urban_cluster": dict(built_share="optimal"),
+    },
+    "own thresholds everywhere": {
+        "semi_dense_urban_cluster": dict(density=700, population=2000, contiguity=8, distance_shape="edge_to_edge", distance_km=3),
+        "suburban": dict(density=200, population=4000, contiguity=4), "rural_cluster": dict(density=250, population=450, contiguity=4),
+        "urban_cluster": dict(population=4000, contiguity=4, include_centres=True), "low_density_rural": dict(density=40),
+    },
+}
+
+
+@pytest.mark.parametrize("variant", list(FLEXURBA_VARIANTS))
+@pytest.mark.parametrize("chunks", [(23, 31), (13, 17)], ids=["23x31", "13x17"])
+def test_independent_level2_clusters_match_in_memory(variant, chunks):
+    from dataclasses import replace
+
+    from gis.degurba.rules import load_rules
+
+    base = load_rules("flexurba-r2023a")
+    rules = replace(base, name=variant, **{
+        section: replace(getattr(base, section), **values) for section, values in FLEXURBA_VARIANTS[variant].items()
+    })
+    population, land, built = settlement_field(70, 90, seed=11)
+    # A semi-dense cluster of 4 000 persons (2 x 2 of 1 000) far from the rest: Level 2 22, but
+    # below the urban-cluster population, so Level 1 rural (1): Level 1 is classified on its own.
+    population[62:64, 2:4], land[62:64, 2:4], built[62:64, 2:4] = 1000.0, 1.0, 0.0
+    level2 = assert_same_classes(population, chunks, land_share=land, built_share=built, rules=rules)
+    if "optimal" in variant:
+        with classify_grid_chunked(population, land_share=land, built_share=built, chunks=chunks, rules=rules) as chunked:
+            in_memory = classify_grid(population, land_share=land, built_share=built, rules=rules).rules
+            assert chunked.rules.urban_centre.built_share == in_memory.urban_centre.built_share != 0.2
+            assert chunked.rules.name == in_memory.name and "optimal (" in chunked.rules.name
+    if rules.urban_cluster.population == 5000:
+        level1 = classify_grid(population, land_share=land, built_share=built, rules=rules).level1
+        assert (level2[62:64, 2:4] == 22).all() and (level1[62:64, 2:4] == 1).all()
+    assert (classify_grid(population, land_share=land, built_share=built, rules=rules).level2
+            != classify_grid(population, land_share=land, built_share=built).level2).any()

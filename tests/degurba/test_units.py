@@ -130,3 +130,77 @@ def test_degurba_units_on_a_grid_end_to_end():
     assert result["degurba_l1"].tolist() == [3, 2, 1]
     assert result["degurba_l2_name"].tolist() == ["city", "dense town", "mostly uninhabited area"]
     assert result.loc[1, "pop_total"] == pytest.approx(480.0)
+
+
+# --- flexurba's unit options (DoU_classify_units) -----------------------------------------------
+
+
+def _rules(**units):
+    from dataclasses import replace
+
+    from gis.degurba.rules import Rules
+
+    return replace(Rules(), units=replace(Rules().units, **units))
+
+
+def test_cell_centres_count_a_cell_wholly_for_the_unit_holding_its_centre():
+    units = units_54009(
+        shapely.union(cell_box(0, 0, x_to=0.6), cell_box(0, 1, x_to=0.4)),  # holds the centre of (0, 0) only
+        shapely.union(cell_box(0, 0, x_from=0.6), cell_box(0, 1, x_from=0.4)),  # centres of (0, 1)
+        cell_box(0, 2, x_to=0.3, y_to=0.3),  # no centre: takes the cell it touches
+    )
+    coverage = class_totals(units, CODES, WINDOW, POPULATION)
+    centres = class_totals(units, CODES, WINDOW, POPULATION, cell_weights="cell_centres")
+    assert coverage.loc[0, "pop_urban_centre"] == pytest.approx(600.0) and coverage.loc[0, "pop_dense_urban_cluster"] == pytest.approx(160.0)
+    assert centres.loc[0, "pop_urban_centre"] == 1000.0 and centres.loc[0, "pop_dense_urban_cluster"] == 0.0
+    assert centres.loc[1, "pop_urban_centre"] == 0.0 and centres.loc[1, "pop_dense_urban_cluster"] == 400.0
+    assert centres.loc[2, "pop_low_density_rural"] == 80.0
+    frame = degurba_units(units, CODES, WINDOW, POPULATION, rules=_rules(cell_weights="cell_centres"))
+    assert frame["degurba_l2"].tolist() == [30, 23, 12]
+
+
+def test_unit_without_population_by_land_area():
+    units = units_54009(shapely.union(cell_box(0, 2), cell_box(1, 1)))  # low density (80) and water
+    empty = np.where(np.isfinite(POPULATION), 0.0, np.nan)
+    assert degurba_units(units, CODES, WINDOW, empty)["degurba_l2"].item() == 11  # ours: nobody -> 11
+    frame = degurba_units(units, CODES, WINDOW, empty, rules=_rules(no_population="land_area"))
+    assert frame["degurba_l2"].item() == 12 and bool(frame["degurba_by_area"].item())  # 1 km² low density (water left out)
+    assert "area_km2_urban_centre" not in frame.columns
+
+
+@pytest.mark.parametrize(
+    "shares, largest, combined, pairwise",
+    [
+        # towns: dense 30, semi-dense 10, suburban 35 (+ 25 rural)
+        (dict(dense_urban_cluster=30, semi_dense_urban_cluster=10, suburban=35, low_density_rural=25), 21, 22, 23),
+        # UC 20 + dense 31 >= 50 %: dense town for combined shares; largest: suburban 40
+        (dict(urban_centre=20, dense_urban_cluster=31, suburban=40, very_low_density_rural=9), 21, 23, 21),
+        # rural: rural cluster 30, low 35, very low 35 (tie -> denser): ours 12; combined: village? 30 < 50 -> dispersed
+        (dict(rural_cluster=30, low_density_rural=35, very_low_density_rural=35), 12, 12, 12),
+        # rural: very low 55 -> mostly uninhabited for all
+        (dict(rural_cluster=20, low_density_rural=25, very_low_density_rural=55), 11, 11, 11),
+        # rural: clusters 45 + towns 10 -> village for combined shares; largest: 45 and 45, tied -> the denser (13)
+        (dict(rural_cluster=45, suburban=10, very_low_density_rural=45), 13, 13, 13),
+    ],
+)
+def test_level2_unit_rules_of_flexurba(shares, largest, combined, pairwise):
+    row = {f"pop_{name}": 0.0 for name in ("urban_centre", "dense_urban_cluster", "semi_dense_urban_cluster", "suburban",
+                                            "rural_cluster", "low_density_rural", "very_low_density_rural", "water")}
+    row.update({f"pop_{name}": float(value) for name, value in shares.items()})
+    totals = pd.DataFrame([row])
+    got = [classify_units(totals, _rules(level2=rule))["degurba_l2"].item() for rule in ("largest_share", "combined_shares", "pairwise")]
+    assert got == [largest, combined, pairwise]
+
+
+def test_dissolve_units_by_an_attribute():
+    from gis.degurba.zonal import dissolve_units
+    from gis.errors import GisError
+
+    units = units_54009(cell_box(0, 0), cell_box(0, 1), cell_box(0, 2))
+    units["district"] = ["a", "a", "b"]
+    merged = dissolve_units(units, "district")
+    assert merged["district"].tolist() == ["a", "b"]
+    totals = class_totals(merged, CODES, WINDOW, POPULATION)
+    assert totals.loc[0, "pop_urban_centre"] == pytest.approx(1000.0) and totals.loc[0, "pop_dense_urban_cluster"] == pytest.approx(400.0)
+    with pytest.raises(GisError, match="--dissolve-by county: no such column"):
+        dissolve_units(units, "county")
