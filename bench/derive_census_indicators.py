@@ -82,12 +82,12 @@ AGE_INDICATORS = ("share_aged_0_14", "share_aged_60plus", "share_aged_65plus", "
 PLAUSIBLE_CHANGE_PCT = (-60.0, 100.0)
 SHARES = [k for k in FORMULAS if k not in ("population_change", "population_change_pct")]
 
-SOURCE_2020 = ("中国人口普查分县资料—2020（国务院第七次全国人口普查领导小组办公室编，中国统计出版社）；"
-               "转录：github.com/leiii/census data/census/census_county_2020_v1.xlsx（MIT，commit 0ba0f1e），工作表 七普（年鉴）")
-SOURCE_2010 = ("中国人口普查分县资料—2010（国务院人口普查办公室、国家统计局人口和就业统计司编，中国统计出版社）；"
-               "转录：github.com/leiii/census data/census/census_county_2010_v1.xlsx（MIT，commit 0ba0f1e），Sheet1")
-SOURCE_PANEL = ("各地第七次全国人口普查公报（2010年数按2020年区划调整）；汇编：github.com/leiii/census "
-                "data/census/census_city_2010-2020_v1.csv（MIT，commit 0ba0f1e）")
+# Short, one per publication: maps cite each column's source in their corner. The full
+# citations (editors, publisher, sheet, commit) are in gis/data/census/README.md.
+SOURCE_2020 = "《中国人口普查分县资料—2020》，转录 github.com/leiii/census"
+SOURCE_2010 = "《中国人口普查分县资料—2010》，转录 github.com/leiii/census"
+SOURCE_CHANGE = "《中国人口普查分县资料》2010、2020，转录 github.com/leiii/census"
+SOURCE_PANEL = "各地第七次全国人口普查公报（2010年按2020年区划），汇编 github.com/leiii/census"
 
 #: Index units whose territory changed after the census date (2020-11-01) by a merger, so no
 #: 2020 tabulation row fits them; the tabulation's rows of the old units are listed here too.
@@ -202,7 +202,8 @@ def read_2010(path: Path) -> pd.DataFrame:
     body = body[body.iloc[:, 0].notna()]
     body["excel_row"] = body.index + 1
     body["code"] = body.iloc[:, 1].map(lambda v: "" if pd.isna(v) else str(int(float(v))))
-    body["name"] = body.iloc[:, 0].astype(str).str.strip()
+    # The 2010 transcription writes some 市 as 巿 (U+5DFF, 绵竹巿, 巿中区).
+    body["name"] = body.iloc[:, 0].astype(str).str.strip().str.replace("巿", "市")
     province, prefecture = "", ""
     provinces, prefectures = [], []
     for code in body["code"]:
@@ -304,6 +305,7 @@ def main(folder: Path) -> None:
     c20 = c20[~c20["code"].str.endswith("0000")]
     c10 = t10[(t10["code"] != "") & ~t10["code"].str.endswith("00")]
     match_10: dict[str, str] = {}
+    renamed_10: dict[str, str] = {}
     used10 = set()
     for code, name in zip(c20["code"], c20["name"]):
         if code in coded10.index and _stem(coded10.at[code, "name"]) == _stem(name):
@@ -317,6 +319,23 @@ def main(folder: Path) -> None:
         if len(options) == 1:
             match_10[code] = options[0]
             used10.add(options[0])
+    # 撤县设区 with a new code and name (郫县→郫都区, 安县→安州区, 达县→达川区): in one
+    # prefecture exactly one 2010 row not continued and one 2020 row new, names sharing their
+    # first character — the same territory renamed (recorded in the 2010 row's note).
+    new_by_pref: dict[str, list[str]] = {}
+    for code in c20["code"]:
+        if code not in match_10:
+            new_by_pref.setdefault(code[:4], []).append(code)
+    gone_by_pref: dict[str, list[str]] = {}
+    for code in c10["code"]:
+        if code not in used10 and code[4] != "7":
+            gone_by_pref.setdefault(code[:4], []).append(code)
+    for pref, new in new_by_pref.items():
+        gone = gone_by_pref.get(pref, [])
+        if len(new) == 1 and len(gone) == 1 and coded20.at[new[0], "name"][0] == coded10.at[gone[0], "name"][0]:
+            match_10[new[0]] = gone[0]
+            used10.add(gone[0])
+            renamed_10[new[0]] = gone[0]
     unmatched10 = [c for c in c10["code"] if c not in used10]
     unmatched20 = [c for c in c20["code"] if c not in match_10]
     # Groups: 2010 prefecture prefix ↔ 2020 prefecture prefix linked by matched rows.
@@ -432,6 +451,10 @@ def main(folder: Path) -> None:
                            "reason": reason})
             continue
         row10 = coded10.loc[old]
+        if old != code:
+            notes.append({"adcode": unit.adcode, "level": "county", "name": unit.name,
+                          "note": f"2010年为 {row10['name']}（{old}）" + ("，撤县设区等更名，按同一辖域计"
+                                                                          if code in renamed_10 else "，代码调整，名称相同")})
         change = float(row["_total"]) - float(row10["_total"])
         low, high = PLAUSIBLE_CHANGE_PCT
         if not low <= change / float(row10["_total"]) * 100 <= high:
@@ -459,6 +482,9 @@ def main(folder: Path) -> None:
     table = table.sort_values(["level", "adcode", "indicator", "year"], key=lambda s: s.map(
         {"province": 0, "prefecture": 1, "county": 2}).fillna(s) if s.name == "level" else s)
     table.to_csv(OUT / "indicators.csv", index=False, lineterminator="\n")
+    pd.DataFrame({"cell_prefix": ["2020", "2010", "panel", "2020; 2010"],
+                  "source": [SOURCE_2020, SOURCE_2010, SOURCE_PANEL, SOURCE_CHANGE]}).to_csv(
+        OUT / "sources.csv", index=False, lineterminator="\n")
     pd.DataFrame(absent).to_csv(OUT / "absent.csv", index=False, lineterminator="\n")
     pd.DataFrame(notes).to_csv(OUT / "unit_notes.csv", index=False, lineterminator="\n")
     print(f"{len(table)} values; {len(absent)} absences; {len(notes)} notes; renamed {len(renamed)}")

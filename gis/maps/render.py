@@ -685,7 +685,7 @@ def page_html(name: str, head: str, blocks: str, payload: str) -> str:
 
 
 #: Default popup fields that many layers lack; their absence is not worth a note.
-_DEFAULT_OPTIONAL = {"prefecture_name", "region", "mountain26", "pilot_zone", "degurba_l1", "degurba_l2", "degurba_weights",
+_DEFAULT_OPTIONAL = {"prefecture_name", "census_note", "region", "mountain26", "pilot_zone", "degurba_l1", "degurba_l2", "degurba_weights",
                      "degurba_l1_stable", "population_2020", "density_2020", "population_basis"}
 
 
