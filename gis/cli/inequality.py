@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gis.cli import options
-from gis.cli._tables import LEVELS, load_tables
+from gis.cli._tables import LEVELS, load_tables, shipped_tables
 from gis.errors import GisError
 
 MEASURE_LABELS = {
@@ -36,7 +36,7 @@ COMPONENT_LABELS = {
 @click.option("--weights", type=click.Choice(["none", "population"]), default="none", show_default=True,
               help="Weight units by resident population (your table's resident_population, else the 2020 census).")
 @click.option("--level", type=click.Choice(LEVELS), default="prefectures", show_default=True, help="Units compared.")
-@click.option("--year", type=options.YEARS, default=None, help="Year of --data tables that have no year column or years in their headers.")
+@click.option("--year", type=options.YEARS, default=None, help="Year of --data tables that have no year column or years in their headers; without --data, the one year of the shipped values to analyse.")
 @options.province(allow_all=False)
 @options.allow_unmatched
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -54,8 +54,7 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
     from gis.analysis.grouping import census_population, unit_groups
     from gis.analysis.inequality import inequality_table
     from gis.tables.estimates import ESTIMATE_MARK, incomes_from_ratio_and_gap
-    from gis.tables.indicators import registry, seed_indicators
-    from gis.units.boundaries import load_boundaries
+    from gis.tables.indicators import registry
     from gis.units.planning import add_planning_attributes
 
     if output.suffix.lower() != ".csv":
@@ -77,8 +76,10 @@ def inequality(paths, indicator, grouping, weights, level, year, province, allow
         boundaries, long, report = load_tables(paths, province, allow_unmatched, year)
         click.echo(report.summary())
     else:
-        boundaries, long = load_boundaries(province), seed_indicators(province)
-        click.echo(f"no --data: using the data shipped for {province} (gis/data/{province}/indicators_seed.csv)")
+        boundaries, long, report = shipped_tables(province)
+        click.echo(report.summary())
+        if year is not None:  # the census has 2010 and 2020, on different sets of units
+            long = long[long["year"] == year]
     if indicator in ("rural_income", "urban_income"):
         estimated = incomes_from_ratio_and_gap(long)
         if not estimated.empty:
