@@ -46,6 +46,7 @@ from gis.maps.numbers import (
 from gis.maps.palettes import category_colours, load_categories, palette_colours
 from gis.maps.raster import class_image, grid_image
 from gis.maps.schemes import SCHEMES, class_bounds, class_index
+from gis.maps.needs import needs_text
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
 from gis.tables.indicators import registry
 
@@ -147,11 +148,11 @@ def resolve_columns(view: View, frame: pd.DataFrame, spec: MapSpec) -> dict[int 
             if match and match["indicator"] == view.indicator:
                 found[int(match["year"])] = str(column)
         if not found:
-            raise MapSkipped(f"layer {spec.layer!r} has no column {view.indicator}_<year>")
+            raise MapSkipped(needs_text(spec, [view]))
         return dict(sorted(found.items()))
     missing = [c for c in view.columns.values() if c not in frame.columns]
     if missing:
-        raise MapSkipped(f"layer {spec.layer!r} has no column {', '.join(missing)}")
+        raise MapSkipped(needs_text(spec, [view]))
     return view.columns
 
 
@@ -541,7 +542,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
                 raise
             left_out.append((view, str(reason)))
     if not views:
-        raise MapSkipped("none of its views has values (" + "; ".join(reason for _, reason in left_out) + ")")
+        raise MapSkipped(needs_text(spec, [view for view, _ in left_out]))
     notes += [f"view {_view_label(view)!r} left out: {reason}" for view, reason in left_out]
     if min_coverage > 0 and len(frame):
         used = [c for cols in columns for c in cols.values()]
