@@ -434,10 +434,10 @@ def main(folder: Path) -> None:
         row = coded20.loc[code]
         if code != unit.adcode:
             notes.append({"adcode": unit.adcode, "level": "county", "name": unit.name,
-                          "note": f"普查后更名：分县资料为 {row['name']}（{code}），今为 {unit.name}（{unit.adcode}），辖域不变"})
-        elif _stem(row["name"]) != _stem(unit.name):  # 芜湖县→湾沚区, 横县→横州市: renamed, code kept
+                          "note": f"普查后更名：分县资料为 {row['name']}（{code}），今为 {unit.name}（{unit.adcode}），按同一辖域计"})
+        elif row["name"] != unit.name:  # 海门市→海门区, 芜湖县→湾沚区, 横县→横州市: renamed, code kept
             notes.append({"adcode": unit.adcode, "level": "county", "name": unit.name,
-                          "note": f"普查后更名：分县资料为 {row['name']}（{code}），今为 {unit.name}，代码与辖域不变"})
+                          "note": f"普查后更名：分县资料为 {row['name']}（{code}），今为 {unit.name}，代码不变，按同一辖域计"})
         pref = pref_of_row20.get(code, "")
         zone_note = ""
         if pref in zone_pref:
