@@ -264,6 +264,55 @@ def write_crosswalks(renames: list[tuple[str, str, str, str]]) -> None:
             path, index=False, lineterminator="\n")
 
 
+CHECKED_COUNTS = {"人口数": "_total", "65岁及以上": "_aged65", "城镇人口": "_urban", "长表家庭户": "_long_hh", "自来水": "_tap"}
+
+
+def check_sums(t20: pd.DataFrame, t10: pd.DataFrame) -> list[str]:
+    """The transcriptions against themselves: under every prefecture row its rows (counties and
+    zones) add up to it, and every province's prefecture rows add up to the province, for the
+    counts the shares are made of. Returns one line per mismatch (none expected)."""
+    lines = []
+    for year, table, c, first in (("2020", t20, C2020, AGES_2020[0]), ("2010", t10, C2010, AGES_2010[0])):
+        t = table.copy()
+        t["_aged65"] = sum(_num(t, j).fillna(0) for j in range(first + 28, first + 38))
+        t["_urban"], t["_long_hh"], t["_tap"] = (_num(t, c[k]).fillna(0) for k in ("urban", "long_hh", "tap"))
+        coded = t[t["code"] != ""]
+        provinces = coded[coded["code"].str.endswith("0000")]
+        prefectures = coded[coded["code"].str.endswith("00") & ~coded["code"].str.endswith("0000")]
+        counties = coded[~coded["code"].str.endswith("00")]
+        for name, column in CHECKED_COUNTS.items():
+            for code, value in zip(prefectures["code"], prefectures[column]):
+                if code[:2] in ("11", "12", "31", "50"):
+                    continue  # municipalities: 市辖区 / 县 subtotals
+                children = counties["code"].str[:4] == code[:4]
+                parts = counties[children][column].sum()
+                if year == "2010" and not children.any():
+                    continue  # 东莞, 中山, 三亚 (2010), 嘉峪关: no county rows under them
+                zones = 0
+                if year == "2010":  # rows without a code under the prefecture, not a subtotal
+                    zone_rows = (t["code"] == "") & (t["prefecture_code"] == code) & ~t["name"].str.contains("直辖|市辖区|^县$")
+                    zones = t[zone_rows][column].sum()
+                if year == "2020":
+                    rows = t.index[(t["code"] == code)]
+                    start = t.index.get_loc(rows[0])
+                    block = t.iloc[start + 1:]
+                    stop = next((i for i, (cd, nm, pn) in enumerate(zip(block["code"], block["name"], block["prefecture_name"]))
+                                 if cd.endswith("00") or pn != t.iloc[start]["prefecture_name"]), len(block))
+                    if stop == 0:
+                        continue  # 东莞, 中山, 儋州, 嘉峪关, 三沙: no county rows under them
+                    parts, zones = block.iloc[:stop][column].sum(), 0
+                if abs(parts + zones - value) > 0.5:
+                    lines.append(f"{year} {name}: prefecture {code} {value:.0f} ≠ its rows {parts + zones:.0f}")
+            for code, value in zip(provinces["code"], provinces[column]):
+                if code[:2] in ("11", "12", "31", "50"):
+                    continue
+                own = prefectures[prefectures["code"].str[:2] == code[:2]][column].sum()
+                direct = counties[(counties["code"].str[:2] == code[:2]) & counties["code"].str[2:4].isin(["90"])][column].sum()
+                if abs(own + direct - value) > 0.5:
+                    lines.append(f"{year} {name}: province {code} {value:.0f} ≠ its prefectures {own + direct:.0f}")
+    return lines
+
+
 def main(folder: Path) -> None:
     t20 = read_2020(folder / "census_county_2020_v1.xlsx")
     t10 = read_2010(folder / "census_county_2010_v1.xlsx")
@@ -503,6 +552,10 @@ def main(folder: Path) -> None:
                      "indicator": "population_change_pct", "value": change / float(row10["_total"]) * 100, "cell": ref})
 
     write_crosswalks(renames)
+    mismatches = check_sums(t20, t10)
+    print(f"sum checks: {len(mismatches)} mismatch(es)")
+    for line in mismatches:
+        print("  " + line)
     table = pd.DataFrame(rows)
     decimals = {"population_change": 0, "household_size": 3, "sex_ratio": 2}
     table["value"] = [round(float(v), decimals.get(i, 3)) for v, i in zip(table["value"], table["indicator"])]
