@@ -92,7 +92,7 @@ SOURCE_PANEL = "各地第七次全国人口普查公报（2010年按2020年区�
 #: Index units whose territory changed after the census date (2020-11-01) by a merger, so no
 #: 2020 tabulation row fits them; the tabulation's rows of the old units are listed here too.
 CHANGED_AFTER_CENSUS = {
-    "340203": "弋江区：2020年撤销芜湖市三山区，其辖域分别划入弋江区和繁昌区；分县资料按原区划列三山区，弋江区的数字不含划入部分",
+    "340209": "弋江区：2020年撤销芜湖市三山区，其辖域分别划入弋江区和繁昌区；分县资料按原区划列三山区，弋江区的数字不含划入部分",
     "340212": "繁昌区：由繁昌县改设并划入原三山区的一部分；分县资料按原区划列繁昌县和三山区",
     "350404": "三元区：2021年撤销三元区、梅列区，设立新的三元区；分县资料按原区划分列",
     "410308": "孟津区：2021年撤销孟津县和吉利区，设立孟津区；分县资料按原区划分列",

@@ -124,7 +124,7 @@ def test_renamed_and_changed_units():
     assert not shipped[(shipped["adcode"] == "320614") & (shipped["year"] == 2020)].empty
     absent = census_absent()
     # Redrawn after the census: no tabulation row fits today's polygon.
-    for adcode in ("330102", "330113", "350404", "410308", "340212"):
+    for adcode in ("330102", "330113", "350404", "410308", "340212", "340209"):
         assert adcode not in set(census_indicators("all")["adcode"]), adcode
         assert "普查后辖域变动" in absent[absent["adcode"] == adcode]["reason"].iloc[0]
 
