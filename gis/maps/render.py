@@ -145,7 +145,9 @@ def resolve_columns(view: View, frame: pd.DataFrame, spec: MapSpec) -> dict[int 
         found = {}
         for column in frame.columns:
             match = _YEAR_COLUMN.match(str(column))
-            if match and match["indicator"] == view.indicator:
+            # A year without any value on this page (a province's counties cut from the
+            # national layer) is no year of the view.
+            if match and match["indicator"] == view.indicator and frame[column].notna().any():
                 found[int(match["year"])] = str(column)
         if not found:
             raise MapSkipped(needs_text(spec, [view]))

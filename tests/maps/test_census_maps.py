@@ -142,3 +142,19 @@ def test_sichuan_census_pages_in_offline_browser(browser, sichuan, name):
                          "i.value='0'; i.dispatchEvent(new Event('input'));})()")
         assert "2010" in browser.evaluate("document.querySelector('.gis-legend-view:not([hidden]) .gis-legend-year').textContent")
         browser.screenshot(SCREENSHOTS / f"sichuan_{name}_2010.png")
+
+
+def test_a_view_without_any_value_on_the_page_is_left_out(zhejiang, tmp_path):
+    """A province cut from the national layer keeps the column of an indicator it has no value
+    of (Jiangsu's counties: no comparable population change): the view is left out, not drawn
+    all grey."""
+    from support.maps import map_layers
+
+    layers = map_layers(zhejiang)
+    counties = layers["counties"].assign(population_change_pct_2020=np.nan)
+    notes = []
+    render_maps([ROOT / "maps" / "county_census_population.toml"], {**layers, "counties": counties}, tmp_path,
+                on_note=lambda path, message: notes.append(message))
+    config, _ = embedded_payload((tmp_path / "county_census_population.html").read_text(encoding="utf-8"))
+    assert not any(v["label"].startswith("常住人口增减幅度") for v in config["views"])
+    assert any("常住人口增减幅度" in m and "left out" in m for m in notes)
