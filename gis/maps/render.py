@@ -270,6 +270,8 @@ def _numeric_legend_rows(bounds: np.ndarray, colours: list[str], low: float | No
         lower = low if i == 0 else float(bounds[i - 1])
         if np.isinf(upper):
             label = f"> {format_number(lower, unit)}"
+        elif i == 0 and lower is not None and lower > upper:  # a diverging scheme's empty side
+            label = f"≤ {format_number(float(upper), unit)}"
         elif lower is None or lower == upper:
             label = format_number(float(upper), unit)
         else:

@@ -158,3 +158,14 @@ def test_a_view_without_any_value_on_the_page_is_left_out(zhejiang, tmp_path):
     config, _ = embedded_payload((tmp_path / "county_census_population.html").read_text(encoding="utf-8"))
     assert not any(v["label"].startswith("常住人口增减幅度") for v in config["views"])
     assert any("常住人口增减幅度" in m and "left out" in m for m in notes)
+
+
+def test_diverging_legend_of_growth_only_reads_right():
+    """Zhejiang's prefectures all grew: the empty decline classes are labelled by their bounds,
+    never "3.26% – −21.81%"."""
+    from gis.maps.render import _numeric_legend_rows
+
+    values = np.array([3.26, 7.0, 12.0, 16.0, 20.0, 25.0, 37.19])
+    bounds = class_bounds("diverging", values, 8)
+    rows = _numeric_legend_rows(bounds, palette_colours("RdBu", 8), float(values.min()), "percent")
+    assert rows[0][1].startswith("≤ -") and rows[1][1].startswith("-") and " – " in rows[1][1]
