@@ -113,15 +113,6 @@ ABOLISHED_AFTER_CENSUS = {"340208": "三山区", "350402": "梅列区", "410306"
 MUNICIPALITIES = ("110000", "120000", "310000", "500000")
 
 
-def _letter(j: int) -> str:
-    s = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def _stem(name: str) -> str:
     name = re.sub(r"\s+", "", str(name))
     for suffix in ("自治县", "自治旗", "林区", "特区", "新区", "矿区", "市", "县", "区", "旗"):
@@ -353,7 +344,7 @@ def main(folder: Path) -> None:
         if name == pname or name == "市辖区" or (code.endswith("00") and code):
             current = code or current
             continue
-        if not code or code[4] == "7" or (len(code) == 6 and code[2:4] == "90" and False):
+        if not code or code[4] == "7":
             zones20.setdefault(current, []).append(name)
         pref_of_row20[code or name] = current
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from gis.errors import GisError
 
 LEVELS = ("counties", "prefectures")
 
