@@ -402,6 +402,22 @@ def main(folder: Path) -> None:
             match_10[new[0]] = gone[0]
             used10.add(gone[0])
             renamed_10[new[0]] = gone[0]
+    # The same across a province, for a county recoded into another prefecture prefix as it
+    # became a district (天津 蓟县 120225 → 蓟州区 120119).
+    new_by_province: dict[str, list[str]] = {}
+    for code in c20["code"]:
+        if code not in match_10:
+            new_by_province.setdefault(code[:2], []).append(code)
+    gone_by_province: dict[str, list[str]] = {}
+    for code in c10["code"]:
+        if code not in used10 and code[4] != "7":
+            gone_by_province.setdefault(code[:2], []).append(code)
+    for province, new in new_by_province.items():
+        gone = gone_by_province.get(province, [])
+        if len(new) == 1 and len(gone) == 1 and coded20.at[new[0], "name"][0] == coded10.at[gone[0], "name"][0]:
+            match_10[new[0]] = gone[0]
+            used10.add(gone[0])
+            renamed_10[new[0]] = gone[0]
     unmatched10 = [c for c in c10["code"] if c not in used10]
     unmatched20 = [c for c in c20["code"] if c not in match_10]
     # Groups: 2010 prefecture prefix ↔ 2020 prefecture prefix linked by matched rows.
