@@ -484,6 +484,14 @@ def main(folder: Path) -> None:
                 absent.append({"adcode": unit.adcode, "level": "prefecture", "name": unit.name, "year": "2010",
                                "reason": f"2010年区划与今不同：按2020年区划的2010年人口 {int(p['popu_2010'])}（公报汇编）≠ 2010年分县资料 {int(t10_total)}"})
             change = float(p["popu_2020"]) - float(p["popu_2010"])
+            t20_total = float(coded20.at[code, "_total"])
+            if abs(float(p["popu_2020"]) - t20_total) > 0.005 * t20_total:
+                # The communiqué counts another territory than the tabulation's (保定 without
+                # 定州 and 雄安, 西安 with 西咸新区 …): its change does not fit the polygon.
+                absent.append({"adcode": unit.adcode, "level": "prefecture", "name": unit.name, "year": "2020",
+                               "indicator": "population_change;population_change_pct",
+                               "reason": f"公报的2020年人口 {int(p['popu_2020'])} ≠ 分县资料 {int(t20_total)}：统计范围不同，其增减与多边形不符"})
+                continue
             rows.append({"adcode": unit.adcode, "level": "prefecture", "name": unit.name, "year": 2020,
                          "indicator": "population_change", "value": change, "cell": f"panel 行{p['csv_line']}"})
             rows.append({"adcode": unit.adcode, "level": "prefecture", "name": unit.name, "year": 2020,
