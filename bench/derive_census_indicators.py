@@ -96,7 +96,7 @@ CHANGED_AFTER_CENSUS = {
     "340212": "繁昌区：由繁昌县改设并划入原三山区的一部分；分县资料按原区划列繁昌县和三山区",
     "350404": "三元区：2021年撤销三元区、梅列区，设立新的三元区；分县资料按原区划分列",
     "410308": "孟津区：2021年撤销孟津县和吉利区，设立孟津区；分县资料按原区划分列",
-    # 杭州 2021 行政区划调整 (国务院 2021-03 批复; the 杭州 census communiqué reports the new
+    # 杭州 2021 行政区划调整 (the 杭州 census communiqué reports the new
     # districts, gis/data/census/README.md source 4): seven districts redrawn, six unchanged.
     "330102": "上城区：2021年撤销上城区、江干区，设立新的上城区；分县资料按原区划",
     "330105": "拱墅区：2021年撤销下城区、拱墅区，设立新的拱墅区；分县资料按原区划",
