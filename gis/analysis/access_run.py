@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from gis.analysis.access import L1_CLASSES, AccessResult, Facilities, measure_access, method_text, populated_cells, read_facilities

@@ -82,6 +82,18 @@ def _source_rows(layer: str, long: pd.DataFrame, adcodes: pd.Series) -> list[dic
     ]
 
 
+def _with_census_notes(frame: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """``census_note``: why a unit's census figures need a word (renamed since the census, or a
+    development zone the tabulation lists apart); only when some unit of the frame has one."""
+    from gis.tables.census import census_unit_notes
+
+    notes = census_unit_notes()
+    notes = notes[notes["level"] == level].groupby("adcode")["note"].agg("；".join)
+    if not frame["adcode"].isin(notes.index).any():
+        return frame
+    return frame.assign(census_note=frame["adcode"].map(notes))
+
+
 def build_layers(
     boundaries: Boundaries,
     indicators: pd.DataFrame,
@@ -107,10 +119,15 @@ def build_layers(
         "counties": _with_wide_indicators(boundaries.counties, indicators),
     }
 
+    tables["prefectures"] = _with_census_notes(tables["prefectures"], "prefecture")
+    tables["counties"] = _with_census_notes(tables["counties"], "county")
+
     sources = []
     for layer in LEVEL_FRAMES:
         sources.append({"layer": layer, "column": "geometry, area_km2", "source": boundaries.source})
         sources += _source_rows(layer, indicators, tables[layer]["adcode"])
+        if "census_note" in tables[layer].columns:
+            sources.append({"layer": layer, "column": "census_note", "source": "gis/data/census/unit_notes.csv"})
     for layer in LEVEL_FRAMES:
         sources += [{"layer": layer, **row} for row in grouping_sources(tables[layer].columns, boundaries.province["adcode"])]
 

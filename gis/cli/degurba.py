@@ -104,7 +104,7 @@ def _read_units(units: str, province: str, layer: str | None = None, skip_invali
     return read_user_units(units, layer=layer, skip_invalid=skip_invalid, on_note=lambda m: stage(f"note: {m}")), True
 
 
-def _unit_labels(frame) -> np.ndarray:
+def _unit_labels(frame):
     """What to call each unit on the console: its ``name``, else the file's first text column
     (a township file's 乡镇名称), else ``feature N``."""
     import numpy as np

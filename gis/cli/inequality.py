@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gis.cli import options
-from gis.cli._tables import LEVELS, load_tables, resolve_groups, table_group_columns
+from gis.cli._tables import LEVELS, load_tables, resolve_groups, shipped_tables, table_group_columns
 from gis.errors import GisError
 
 MEASURE_LABELS = {
@@ -51,7 +51,7 @@ COMPONENT_LABELS = {
 @click.option("--weights", type=click.Choice(["none", "population"]), default="none", show_default=True,
               help="Weight units by resident population (your table's resident_population, else the 2020 census).")
 @click.option("--level", type=click.Choice(LEVELS), default="prefectures", show_default=True, help="Units compared.")
-@click.option("--year", type=options.YEARS, default=None, help="Year of --data tables that have no year column or years in their headers.")
+@click.option("--year", type=options.YEARS, default=None, help="Year of --data tables that have no year column or years in their headers; without --data, the one year of the shipped values to analyse.")
 @options.province(allow_all=False)
 @options.allow_unmatched
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -69,8 +69,7 @@ def inequality(paths, sheet, indicator, grouping, groups_file, weights, level, y
     from gis.analysis.grouping import census_population
     from gis.analysis.inequality import inequality_table
     from gis.tables.estimates import ESTIMATE_MARK, incomes_from_ratio_and_gap
-    from gis.tables.indicators import registry, seed_indicators
-    from gis.units.boundaries import load_boundaries
+    from gis.tables.indicators import registry
     from gis.units.planning import add_planning_attributes
 
     if output.suffix.lower() != ".csv":
@@ -95,11 +94,13 @@ def inequality(paths, sheet, indicator, grouping, groups_file, weights, level, y
         boundaries, long, report = load_tables(paths, province, allow_unmatched, year, sheet, attribute_columns=list(columns))
         click.echo(report.summary())
     else:
-        boundaries, long = load_boundaries(province), seed_indicators(province)
-        shipped = f"gis/data/{province}/indicators_seed.csv"
+        boundaries, long, report = shipped_tables(province)
+        click.echo(report.summary())
         if indicator == "resident_population" and not (long["indicator"] == indicator).any():
-            long, shipped = _census_rows(level), "the 2020 census, gis/data/census/population_2020.csv"
-        click.echo(f"no --data: using the data shipped for {province} ({shipped})")
+            long = pd.concat([long, _census_rows(level)], ignore_index=True)
+            click.echo("resident_population: the 2020 census, gis/data/census/population_2020.csv")
+        if year is not None:  # the census has 2010 and 2020, on different sets of units
+            long = long[long["year"] == year]
     if indicator in ("rural_income", "urban_income"):
         estimated = incomes_from_ratio_and_gap(long)
         if not estimated.empty:

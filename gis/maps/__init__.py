@@ -16,6 +16,7 @@ by unit), :mod:`~gis.maps.geometry` (coverage simplification, GeoJSON),
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -206,12 +207,17 @@ def render_maps(
     written: list[Path] = []
     skipped: dict[str, str] = {}
     notes: list[tuple[Path, str, str]] = []  # (spec file, page name, message)
+    left_out: dict[str, list[str]] = {}  # page -> views left out and what they need
     for (spec, _, _), (drawn, result) in zip(jobs, outcomes):
         if drawn:
             notes += [(spec.path, spec.name, message) for message in result]
             written.append(out / f"{spec.name}.html")
+            views = [re.sub(r"^view '(.*)' left out: ", r"\1：", message) for message in result if message.startswith("view ")]
+            if views:
+                left_out[spec.name] = views
             continue
-        skipped[spec.name] = result
+        # The index names the map by its title, then what it needs (gis.maps.needs).
+        skipped[spec.name] = f"{spec.title_zh} / {spec.title_en}：{result}"
         notes.append((spec.path, spec.name, f"map skipped: {result}"))
         stale = out / f"{spec.name}.html"
         if stale.exists():  # drawn by an earlier run from other data: no longer true
@@ -220,8 +226,8 @@ def render_maps(
     _report_notes(notes, note)
     index = out / "index.html"
     if national:
-        write_text_atomic(index, index_map_html(out, skipped, index_provinces, basemap or "none", index_shapes))
+        write_text_atomic(index, index_map_html(out, skipped, index_provinces, basemap or "none", index_shapes, left_out))
     else:
-        write_text_atomic(index, index_html(out, skipped))
+        write_text_atomic(index, index_html(out, skipped, left_out))
     written.append(index)
     return written

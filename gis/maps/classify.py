@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gis.maps.numbers import NO_DATA, NO_DATA_EN, NO_DATA_ZH, format_number, format_value, is_missing
+from gis.maps.needs import needs_text
 from gis.maps.palettes import category_colours, palette_colours
 from gis.maps.schemes import SCHEMES, class_bounds, class_index
 from gis.maps.spec import Category, MapSpec, View
@@ -55,14 +56,16 @@ def resolve_columns(view: View, frame: pd.DataFrame, spec: MapSpec) -> dict[int 
         found = {}
         for column in frame.columns:
             match = YEAR_COLUMN.match(str(column))
-            if match and match["indicator"] == view.indicator:
+            # A year without any value on this page (a province's counties cut from the
+            # national layer) is no year of the view.
+            if match and match["indicator"] == view.indicator and frame[column].notna().any():
                 found[int(match["year"])] = str(column)
         if not found:
-            raise MapSkipped(f"layer {spec.layer!r} has no column {view.indicator}_<year>")
+            raise MapSkipped(needs_text(spec, [view]))
         return dict(sorted(found.items()))
     missing = [c for c in view.columns.values() if c not in frame.columns]
     if missing:
-        raise MapSkipped(f"layer {spec.layer!r} has no column {', '.join(missing)}")
+        raise MapSkipped(needs_text(spec, [view]))
     return view.columns
 
 
@@ -212,6 +215,8 @@ def _numeric_legend_rows(bounds: np.ndarray, colours: list[str], low: float | No
         lower = low if i == 0 else float(bounds[i - 1])
         if np.isinf(upper):
             label = f"> {format_number(lower, unit)}"
+        elif i == 0 and lower is not None and lower > upper:  # a diverging scheme's empty side
+            label = f"≤ {format_number(float(upper), unit)}"
         elif lower is None or lower == upper:
             label = format_number(float(upper), unit)
         else:

@@ -36,9 +36,10 @@ def map_metadata(path: Path) -> dict[str, str] | None:
     return found if "title_zh" in found else None
 
 
-def _items(out_dir: Path, skipped: dict[str, str] | None) -> str:
+def _items(out_dir: Path, skipped: dict[str, str] | None, left_out: dict[str, list[str]] | None = None) -> str:
     esc = html.escape
     items = []
+    left_out = left_out or {}
     for path in sorted(out_dir.glob("*.html")):
         if path.name == "index.html":
             continue
@@ -49,7 +50,9 @@ def _items(out_dir: Path, skipped: dict[str, str] | None) -> str:
             f'<li><a href="{esc(path.name)}">{esc(meta["title_zh"])}</a>'
             f'<div class="en">{esc(meta.get("title_en", ""))}</div>'
             f'<div class="desc">{esc(meta.get("description_zh", ""))}</div>'
-            f'<div class="desc en">{esc(meta.get("description_en", ""))}</div></li>'
+            f'<div class="desc en">{esc(meta.get("description_en", ""))}</div>'
+            + "".join(f'<div class="skipped">未绘制的视图 view not drawn: {esc(text)}</div>' for text in left_out.get(path.stem, []))
+            + "</li>"
         )
     for name, reason in sorted((skipped or {}).items()):
         if not (out_dir / f"{name}.html").exists():
@@ -57,9 +60,10 @@ def _items(out_dir: Path, skipped: dict[str, str] | None) -> str:
     return "\n".join(items) or '<li class="skipped">暂无地图 / no maps</li>'
 
 
-def index_html(out_dir: Path, skipped: dict[str, str] | None = None) -> str:
-    """The index page for the maps in ``out_dir``; ``skipped`` names maps not drawn and why."""
-    body = _items(out_dir, skipped)
+def index_html(out_dir: Path, skipped: dict[str, str] | None = None, left_out: dict[str, list[str]] | None = None) -> str:
+    """The index page for the maps in ``out_dir``; ``skipped`` names maps not drawn and why,
+    ``left_out`` the views of drawn maps left out and what they need."""
+    body = _items(out_dir, skipped, left_out)
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -104,7 +108,8 @@ def province_shapes(provinces, basemap: str = "none") -> tuple[list[dict | None]
 
 
 def index_map_html(out_dir: Path, skipped: dict[str, str] | None, provinces, basemap: str = "none",
-                   shapes: tuple[list[dict | None], list[list[float]]] | None = None) -> str:
+                   shapes: tuple[list[dict | None], list[list[float]]] | None = None,
+                   left_out: dict[str, list[str]] | None = None) -> str:
     """The national index: a map of ``provinces`` (GeoDataFrame with ``adcode``, ``name``,
     ``slug``; EPSG:4326) linking each to its county page, and the list of maps below.
     ``shapes``: :func:`province_shapes` of ``provinces`` if already made (by a worker while
@@ -149,7 +154,7 @@ def index_map_html(out_dir: Path, skipped: dict[str, str] | None, provinces, bas
         '<p class="gis-en" lang="en">Click a province to open its county map; every map is listed below.</p></div>\n'
         f"{footer_html()}\n"
         '<main class="gis-index-list"><h1>城乡融合发展规划地图</h1><p>Urban-rural integration planning maps</p>\n'
-        f"<ul>\n{_items(out_dir, skipped)}\n</ul>\n</main>\n"
+        f"<ul>\n{_items(out_dir, skipped, left_out)}\n</ul>\n</main>\n"
         "<script>GisMap.index(L.map('gis-index-map', {zoomControl: false, zoomSnap: 0.25}), "
         f"{payload});</script>\n</body>\n</html>\n"
     )

@@ -57,6 +57,7 @@ from gis.maps.numbers import (
     is_missing,
     unit_labels,
 )
+from gis.maps.needs import needs_text
 from gis.maps.palettes import load_categories
 from gis.maps.raster import class_image, grid_image
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View
@@ -390,7 +391,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
                 raise
             left_out.append((view, str(reason)))
     if not views:
-        raise MapSkipped("none of its views has values (" + "; ".join(reason for _, reason in left_out) + ")")
+        raise MapSkipped(needs_text(spec, [view for view, _ in left_out]))
     notes += [f"view {_view_label(view)!r} left out: {reason}" for view, reason in left_out]
     if min_coverage > 0 and len(frame):
         used = [c for cols in columns for c in cols.values()]
@@ -568,7 +569,7 @@ def page_map(spec: MapSpec, payload: str, classed: list[ClassedView], legend_ove
 
 
 #: Default popup fields that many layers lack; their absence is not worth a note.
-_DEFAULT_OPTIONAL = {"prefecture_name", "region", "mountain26", "pilot_zone", "degurba_l1", "degurba_l2", "degurba_weights",
+_DEFAULT_OPTIONAL = {"prefecture_name", "census_note", "region", "mountain26", "pilot_zone", "degurba_l1", "degurba_l2", "degurba_weights",
                      "degurba_l1_stable", "population_2020", "density_2020", "population_basis"}
 
 

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from gis import breaks
+from gis.breaks import quantile_bounds
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,22 @@ def _user_bounds(values: np.ndarray, classes: int, breaks: tuple[float, ...]) ->
     return np.asarray([*breaks, np.inf], dtype="float64")
 
 
+def _diverging_bounds(values: np.ndarray, classes: int, breaks: tuple[float, ...]) -> np.ndarray:
+    """Classes symmetric about 0 for a change or a difference (growth against decline): the
+    distances from 0 are classed by quantiles, and the same bounds mirrored below 0, so the
+    palette's middle falls on 0 whatever the mix of signs. An even number of classes puts 0 on
+    a bound (the two middle colours are the smallest declines and rises); an odd number gives a
+    middle class around 0. Upper bounds, increasing; the lowest class takes any value below."""
+    distances = np.abs(values)
+    half, odd = divmod(classes, 2)
+    magnitudes = quantile_bounds(distances, half + odd)
+    magnitudes = magnitudes[magnitudes > 0] if not odd else magnitudes
+    if odd:
+        below = -magnitudes[:-1][::-1]
+        return np.concatenate([below, magnitudes])
+    return np.concatenate([-magnitudes[:-1][::-1], [0.0], magnitudes])
+
+
 SCHEMES: dict[str, Scheme] = {
     "quantiles": Scheme("quantiles", "分位数", "quantiles", _bounds_of(breaks.quantile_bounds)),
     "fisher_jenks": Scheme("fisher_jenks", "自然断点（Fisher-Jenks）", "natural breaks (Fisher-Jenks)",
@@ -45,6 +62,8 @@ SCHEMES: dict[str, Scheme] = {
     "equal_interval": Scheme("equal_interval", "等间距", "equal interval",
                              _bounds_of(breaks.equal_interval_bounds)),
     "user_breaks": Scheme("user_breaks", "自定义分级", "user-defined breaks", _user_bounds),
+    "diverging": Scheme("diverging", "以0为中心的对称分级（距0的分位数）", "symmetric about 0 (quantiles of the distance from 0)",
+                        _diverging_bounds),
 }
 
 

@@ -38,26 +38,35 @@ def units() -> pd.DataFrame:
         return pd.read_csv(f).set_index("unit")
 
 
-def seed_indicators(province: str) -> pd.DataFrame:
+def seed_indicators(province: str, census: bool = True) -> pd.DataFrame:
     """Indicator values shipped for ``province`` (long form), empty if there are none.
 
     ``province`` is a 6-digit adcode or ``"all"`` (every province's values). ``adcode`` is a
-    6-digit string, ``year`` an int, ``value`` a float; every row names its source.
+    6-digit string, ``year`` an int, ``value`` a float; every row names its source. With
+    ``census`` (the default) the census indicators of the county tabulations
+    (:func:`gis.tables.census.census_indicators`) are included for the province's units;
+    where a province's seed table has the same unit, year and indicator, the seed's figure is kept.
     """
     if str(province) == "all":
         files = sorted(_data_file().glob("*/indicators_seed.csv"))
     else:
         files = [p for p in [_data_file(str(province), "indicators_seed.csv")] if p.is_file()]
-    if not files:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in LONG_COLUMNS})
     tables = []
     for path in files:
         with path.open(encoding="utf-8") as f:
             tables.append(pd.read_csv(f, dtype={"adcode": str, "name": str, "indicator": str}))
-    table = pd.concat(tables, ignore_index=True)
-    table["value"] = table["value"].astype("float64")
-    table["year"] = table["year"].astype("int64")
-    return table[LONG_COLUMNS]
+    seed = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=LONG_COLUMNS)
+    seed["value"] = seed["value"].astype("float64")
+    seed["year"] = seed["year"].astype("int64")
+    if not census:
+        return seed[LONG_COLUMNS].reset_index(drop=True)
+    from gis.tables.census import census_indicators
+
+    shipped = census_indicators(str(province))
+    # A province's own communiqué figure (the seed) stands before the tabulation's.
+    key = ["adcode", "year", "indicator"]
+    shipped = shipped[~shipped.set_index(key).index.isin(seed.set_index(key).index)]
+    return pd.concat([seed[LONG_COLUMNS], shipped[LONG_COLUMNS]], ignore_index=True)
 
 
 def to_wide(long: pd.DataFrame, adcodes: pd.Series | None = None) -> pd.DataFrame:

@@ -67,7 +67,8 @@ def test_degurba_layers_from_the_official_grid_and_the_census(built):
     legend = (out / "maps" / "county_degurba.html").read_text(encoding="utf-8")
     assert "人口权重（普查总数按官方格网类别密度分配，估算）" in legend
     assert "census totals spread over the official grid by fitted class densities (estimate)" in legend
-    shares = counties.filter(like="share_").drop(columns="share_rural_grid")
+    # The Degree of Urbanisation's class shares (indicator columns such as share_aged_65plus_2020 end in a year).
+    shares = counties.filter(regex=r"^share_(?!.*_\d{4}$)").drop(columns="share_rural_grid")
     assert np.allclose(shares.sum(axis=1), 1.0, atol=1e-6)
     grid = pyogrio.read_dataframe(gpkg, layer="degurba_grid")
     assert set(grid["degurba_l2"]) <= {30, 23, 22, 21, 13, 12, 11, 10} and len(grid) > 1000
@@ -121,7 +122,11 @@ def test_attributes_flags_and_seed_values(built):
     assert prefectures.loc["金华市", "income_gap_2020"] == 31180
     assert prefectures.loc["嘉兴市", "income_ratio_2000"] == 2.10
     indicators = pyogrio.read_dataframe(gpkg, layer="indicators")
-    assert len(indicators) == 170
+    # 170 seed values and Zhejiang's census indicators (gis/data/census/indicators.csv).
+    from gis.tables.indicators import seed_indicators
+
+    assert len(indicators) == len(seed_indicators("330000")) == 170 + 2653
+    assert (indicators["source"].str.startswith("seed") | indicators["source"].str.contains("普查")).all()
     assert indicators["source"].notna().all()
     sources = pyogrio.read_dataframe(gpkg, layer="sources")
     assert "income_ratio_2020" in set(sources["column"])

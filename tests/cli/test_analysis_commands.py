@@ -247,3 +247,34 @@ def test_lisa_on_too_few_units_says_how_many_are_needed(tmp_path):
     result = run("lisa", "--data", tmp_path / "five.csv", "--level", "prefectures", "--indicator", "rural_income", "-o", tmp_path / "x.gpkg")
     assert result.exit_code == 2
     assert "LISA on 5 units cannot find any significant unit at alpha 0.05" in result.output and "needs at least" in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# On the shipped census indicators, with no table of the user's
+
+
+def test_the_four_analyses_run_on_sichuans_census_indicators_without_a_table(tmp_path):
+    living = "share_households_tap_water,share_households_toilet,share_households_bath,avg_years_schooling"
+    index = run("index", "--province", "510000", "--level", "counties", "--indicators", living, "--year", "2020",
+                "-o", tmp_path / "index.csv", "--map", tmp_path / "index.html")
+    assert index.exit_code == 0, index.output
+    assert "no --data: using the data shipped for 510000" in index.output and "census county tabulations" in index.output
+    scores = read_csv(tmp_path / "index.csv")
+    assert len(scores) == 183 and scores["integration_index"].notna().sum() == 183
+    assert "《中国人口普查分县资料—2020》" in (tmp_path / "index.html").read_text(encoding="utf-8")  # the values' source
+
+    inequality = run("inequality", "--province", "510000", "--level", "counties", "--indicator", "share_aged_65plus",
+                     "--groups", "prefecture", "--year", "2020", "-o", tmp_path / "ineq.csv")
+    assert inequality.exit_code == 0, inequality.output
+    table = read_csv(tmp_path / "ineq.csv")
+    assert set(table["year"]) == {2020} and table["source"].str.contains("中国人口普查分县资料").all()
+
+    detector = run("geodetector", "--province", "510000", "--level", "counties", "--y", "share_aged_65plus",
+                   "--factors", "share_employed_agriculture,prefecture", "--year", "2020", "-o", tmp_path / "gd.gpkg")
+    assert detector.exit_code == 0, detector.output
+    assert "share_employed_agriculture" in detector.output and "q = " in detector.output
+
+    lisa = run("lisa", "--province", "510000", "--level", "counties", "--indicator", "share_aged_65plus",
+               "--year", "2020", "--permutations", "199", "-o", tmp_path / "hot.gpkg")
+    assert lisa.exit_code == 0, lisa.output
+    assert "LISA of share_aged_65plus_2020 over 183 units" in lisa.output

@@ -123,7 +123,9 @@ def test_build_with_a_table_joins_it_everywhere(built_with_table):
     # The county maps that use these indicators appear; a view with no values is left out.
     for name in ("county_income_gap", "county_ageing_services"):
         assert f"wrote {out / 'maps' / name}.html" in result.output
-    assert "teachers_per_1000_pupils_<year>" in result.output
+    # Said in planners' words: what the view needs and the command that supplies it.
+    assert "义务教育阶段每千名学生专任教师数。用 gis template counties" in result.output
+    assert "teachers_per_1000_pupils_<year>" not in result.output
     page = (out / "maps" / "county_ageing_services.html").read_text(encoding="utf-8")
     assert "每千名老年人养老床位数" in page and "数据来源 Data: SYNTHETIC_counties_90_2020_gbk.csv" in page
 

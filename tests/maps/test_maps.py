@@ -231,9 +231,11 @@ def test_missing_layer_or_column_skips_with_message(layers, tmp_path):
     partial = {"prefectures": layers["prefectures"], "counties": layers["counties"].drop(columns=["degurba_l1", "degurba_l2"])}
     written = render_maps(DEFAULT_SPECS, partial, tmp_path, on_note=lambda p, m: notes.append((p.name, m)))
     assert "county_degurba.html" not in {p.name for p in written}
-    assert any(name == "county_degurba.toml" and "degurba_l2" in m for name, m in notes)
+    # Planner's words: what the map needs and how to get it, no internal column names.
+    said = [m for name, m in notes if name == "county_degurba.toml" and "map skipped" in m]
+    assert said and "城市化程度" in said[0] and "--no-degurba" in said[0] and "degurba_l2" not in said[0]
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert "county_degurba" in index and "not built" in index
+    assert "county_degurba" in index and "not built" in index and "rebuild without --no-degurba" in index
 
     no_grid = {k: v for k, v in layers.items() if k != "degurba_grid"}
     notes.clear()
