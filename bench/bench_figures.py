@@ -2,9 +2,10 @@
 
 Each build is a fresh ``gis build --overwrite`` process into its own folder, alternating the two
 kinds so a change in the machine's load falls on both; one warm-up build of each first (the
-user's cache, matplotlib's font cache). Reported: the median wall time of each kind (the figures' cost: every view of every map drawn, as PNG, SVG and PDF) and the
-ratio. ``--province all`` for the national build (34 provinces' county figures and the
-national ones; minutes).
+user's cache, matplotlib's font cache). Reported: the median wall time of each kind (the
+figures' cost: every view of every map drawn, as PNG, SVG and PDF) and the ratio.
+``--province all`` for the national build (34 provinces' county figures and the national ones;
+minutes).
 
     python bench/bench_figures.py                  # Zhejiang x3
     python bench/bench_figures.py --runs 5

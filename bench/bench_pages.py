@@ -42,7 +42,7 @@ def main() -> None:
     for path in default_spec_paths():
         spec = load_spec(path).for_place(*built.place)
         try:
-            build_page(spec, dict(built.tables), "none", rasters=built.rasters, cache=cache).html  # warm-up
+            _ = build_page(spec, dict(built.tables), "none", rasters=built.rasters, cache=cache).html  # warm-up
         except MapSkipped:
             continue
         data, render = [], []

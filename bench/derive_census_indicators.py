@@ -180,7 +180,7 @@ def read_2020(path: Path) -> pd.DataFrame:
     body["name"] = body.iloc[:, 3].astype(str).str.strip()
     body["province"] = ""
     current = ""
-    for i, (code, name) in enumerate(zip(body["code"], body["name"])):
+    for i, code in enumerate(body["code"]):
         if code.endswith("0000"):
             current = code
         body.iat[i, body.columns.get_loc("province")] = current

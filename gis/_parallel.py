@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

@@ -22,7 +22,7 @@ from gis.errors import GisError
 class AccessRun:
     """A finished analysis: the units with their measures, and what produced them."""
 
-    units: "pd.DataFrame"  # the user's units, all their columns, plus the measures
+    units: pd.DataFrame  # the user's units, all their columns, plus the measures
     result: AccessResult
     facilities: Facilities
     place_zh: str
@@ -137,9 +137,15 @@ def write_access(run: AccessRun, output: Path, map_path: Path | None = None, lev
     if output.suffix.lower() == ".gpkg":
         from gis.outputs.gpkg import OutputLayer, write_geopackage
 
-        styles = [s for s in (_style(frame, "mean_distance_km" if unit == "km" else "mean_time_min", unit),
-                              *(_style(frame, c, "percent") for c in frame.columns if c.startswith("share_within_") and not c.endswith(tuple(L1_CLASSES.values()))),
-                              _style(frame, "access_2sfca", "per 1 000") if "access_2sfca" in frame.columns else None) if s]
+        styles = [
+            s
+            for s in (
+                _style(frame, "mean_distance_km" if unit == "km" else "mean_time_min", unit),
+                *(_style(frame, c, "percent") for c in frame.columns if c.startswith("share_within_") and not c.endswith(tuple(L1_CLASSES.values()))),
+                _style(frame, "access_2sfca", "per 1 000") if "access_2sfca" in frame.columns else None,
+            )
+            if s
+        ]
         if styles:
             styles[0] = replace(styles[0], default=True)
         layer = OutputLayer("access_units", gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=frame.crs),

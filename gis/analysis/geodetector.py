@@ -256,7 +256,14 @@ def optimal_discretization(y, x, schemes=SCHEMES, classes=range(3, 9)) -> tuple[
         raise GisError(f"too few units ({len(y)}) to classify a factor into {min(classes)} or more classes")
     order = trials.assign(_s=trials["scheme"].map({s: i for i, s in enumerate(schemes)}))
     best = order.sort_values(["q", "strata", "_s"], ascending=[False, True, True]).iloc[0]
-    result = {"scheme": best["scheme"], "k": int(best["k"]), "strata": int(best["strata"]), "q": float(best["q"]), "p": float(best["p"]), "labels": labels[(best["scheme"], int(best["k"]))]}
+    result = {
+        "scheme": best["scheme"],
+        "k": int(best["k"]),
+        "strata": int(best["strata"]),
+        "q": float(best["q"]),
+        "p": float(best["p"]),
+        "labels": labels[(best["scheme"], int(best["k"]))],
+    }
     return trials, result
 
 

@@ -319,7 +319,10 @@ def inequality_table(
         absent = [(a, y) for a in sorted(frame[unit].unique()) for y in years if (a, y) not in have]
         if absent:
             where = ", ".join(f"{a} ({y})" for a, y in absent[:10])
-            raise GisError(f"{len(absent)} unit-year(s) missing, so years would compare different units: {where}; analyse one year (gis inequality --year) or pass balanced=False to allow it")
+            raise GisError(
+                f"{len(absent)} unit-year(s) missing, so years would compare different units: {where}; "
+                "analyse one year (gis inequality --year) or pass balanced=False to allow it"
+            )
     rows: list[tuple] = []
     for yr, part in frame.groupby(year, sort=True):
         yr_out = int(yr) if isinstance(yr, (int, np.integer)) else yr

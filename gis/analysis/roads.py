@@ -258,7 +258,9 @@ def road_graph(lines, classes, speeds: Speeds, class_column: str | None = None, 
     unknown = sorted({str(c) for c in set(names.tolist()) if c is not None and c not in speeds.by_class})
     note_parts = [
         f"{len(u)} edges between {n} nodes from {source or 'the road file'}",
-        f"class from column {class_column}" if class_column else f"no class column (looked for {', '.join(CLASS_COLUMNS)}): every road at {speeds.default:g} km/h",
+        f"class from column {class_column}"
+        if class_column
+        else f"no class column (looked for {', '.join(CLASS_COLUMNS)}): every road at {speeds.default:g} km/h",
         f"speeds from {speeds.source}",
         f"classes not in the speed table at {speeds.default:g} km/h: {', '.join(unknown[:10])}" if unknown else "",
         f"{n - len(main)} nodes outside the largest connected part are not used" if len(main) < n else "",

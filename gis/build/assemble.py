@@ -4,14 +4,15 @@
 user tables (validated and joined, :mod:`gis.tables.join`), the Degree of Urbanisation of its
 units (:mod:`gis.degurba.units`: our engine on a population raster, or the official
 GHS-WUP-DEGURBA grid weighted by census totals spread over it, or by area on request), and joins
-them into one table per layer source (:func:`gis.build.layers.build_layers`). Writing is left to the commands, so the same tables feed the GeoPackage and the maps.
+them into one table per layer source (:func:`gis.build.layers.build_layers`). Writing is left to
+the commands, so the same tables feed the GeoPackage and the maps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 

@@ -8,9 +8,9 @@ population estimate GeoTIFF (census weights), the agreement CSV and the maps, ea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from gis.errors import GisError
 
@@ -185,11 +185,11 @@ def _run_locked(options: BuildOptions, progress, say) -> list[Path]:
     from gis.build.assemble import assemble, check_weights
     from gis.degurba.official import write_agreement_csv
     from gis.degurba.rasters import write_class_geotiff, write_population_estimate
+    from gis.degurba.rules import load_rules
     from gis.maps import load_spec, render_maps
     from gis.outputs.gpkg import OutputLayer, write_geopackage
     from gis.outputs.layer_specs import SOURCES, load_layer_specs, resolve_styles
     from gis.specs import specs_dir
-    from gis.degurba.rules import load_rules
     from gis.units.national import coverage_notes
 
     crs = output_crs(options.epsg)

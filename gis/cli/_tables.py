@@ -7,7 +7,6 @@ import click
 
 from gis.errors import GisError
 
-
 LEVELS = ("counties", "prefectures")
 
 

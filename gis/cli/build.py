@@ -20,8 +20,18 @@ from gis.cli.report import stage, wrote
 @options.degurba_inputs
 @click.option("--no-degurba", is_flag=True, help="Skip the Degree of Urbanisation (no grid layer, no DEGURBA map).")
 @options.basemap
-@click.option("--layers-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="Folder of layer specs (*.toml); default: the ones shipped with the package.")
-@click.option("--maps-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="Folder of map specs (*.toml); default: the ones shipped with the package.")
+@click.option(
+    "--layers-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Folder of layer specs (*.toml); default: the ones shipped with the package.",
+)
+@click.option(
+    "--maps-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Folder of map specs (*.toml); default: the ones shipped with the package.",
+)
 @click.option("--figures", is_flag=True, help="Also write print figures of every map drawn: OUT/figures/NAME.png, .svg and .pdf.")
 @options.overwrite
 def build(

@@ -17,14 +17,42 @@ def degurba() -> None:
 
 
 @degurba.command()
-@click.option("--population", "population_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Population raster (any CRS and resolution).")
-@click.option("--land", "land_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Permanent-land share raster (0..1); enables water (10).")
-@click.option("--built", "built_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Built-up share raster (0..1); >= 0.5 makes a cell dense.")
-@click.option("--values", "values_kind", type=click.Choice(["counts", "density"]), default="counts", show_default=True, help="Population raster holds persons per cell or persons per km².")
+@click.option(
+    "--population",
+    "population_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Population raster (any CRS and resolution).",
+)
+@click.option(
+    "--land", "land_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Permanent-land share raster (0..1); enables water (10)."
+)
+@click.option(
+    "--built", "built_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Built-up share raster (0..1); >= 0.5 makes a cell dense."
+)
+@click.option(
+    "--values",
+    "values_kind",
+    type=click.Choice(["counts", "density"]),
+    default="counts",
+    show_default=True,
+    help="Population raster holds persons per cell or persons per km².",
+)
 @options.rules
 @options.sduc_distance
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Level 2 GeoTIFF to write; Level 1 goes to <stem>_l1.tif beside it.")
-@click.option("--chunks", type=click.IntRange(min=16), default=None, help="Classify out of core in blocks of N x N cells with dask (e.g. 2048), for grids larger than memory; same classes as in memory.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Level 2 GeoTIFF to write; Level 1 goes to <stem>_l1.tif beside it.",
+)
+@click.option(
+    "--chunks",
+    type=click.IntRange(min=16),
+    default=None,
+    help="Classify out of core in blocks of N x N cells with dask (e.g. 2048), for grids larger than memory; same classes as in memory.",
+)
 @click.option("--scheduler", default=None, help="With --chunks: a dask.distributed scheduler address (tcp://host:8786); default: local threads.")
 @options.overwrite
 def grid(population_path, land_path, built_path, values_kind, rules_name, sduc_distance_km, out_path, chunks, scheduler, overwrite) -> None:
@@ -130,8 +158,19 @@ def _with_unit_columns(frame, users: bool, result, where: str):
 
 
 @degurba.command()
-@click.option("--grid", "grid_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Level 2 class GeoTIFF on the GHSL grid (e.g. from 'gis degurba grid'). Default: the official GHS-WUP-DEGURBA 2025 grid, or one classified from --population.")
-@click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Population raster: weights Stage II by population (and is classified when --grid is not given).")
+@click.option(
+    "--grid",
+    "grid_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Level 2 class GeoTIFF on the GHSL grid (e.g. from 'gis degurba grid'). "
+    "Default: the official GHS-WUP-DEGURBA 2025 grid, or one classified from --population.",
+)
+@click.option(
+    "--population",
+    "population_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Population raster: weights Stage II by population (and is classified when --grid is not given).",
+)
 @click.option("--units", default="counties", show_default=True, help="counties, prefectures, or a polygon file (GeoPackage, GeoJSON, Shapefile).")
 @click.option("--unit-population", "unit_population", default=None, metavar="COLUMN",
               help="Column of --units holding each unit's resident population: spread over the class grid by fitted class "
@@ -143,7 +182,13 @@ def _with_unit_columns(frame, users: bool, result, where: str):
 @options.province()
 @options.rules
 @options.sduc_distance
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .gpkg (with geometry and a default QGIS style) or .csv; every column of a --units file is kept.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output .gpkg (with geometry and a default QGIS style) or .csv; every column of a --units file is kept.",
+)
 @options.overwrite
 def units(grid_path, population_path, units, unit_population, units_layer, skip_invalid, dissolve_by, province, rules_name,
           sduc_distance_km, out_path, overwrite) -> None:
@@ -268,9 +313,20 @@ def _recorded_rules(path: Path) -> str:
 @options.province()
 @options.units_layer
 @options.skip_invalid
-@click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="With --units: weight Stage II by this population raster (default: by area).")
+@click.option(
+    "--population",
+    "population_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --units: weight Stage II by this population raster (default: by area).",
+)
 @options.rules
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder: cell_changes.csv, unit_changes.csv, unit_classes.csv (every column of a --units file kept), compare.html.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: cell_changes.csv, unit_changes.csv, unit_classes.csv (every column of a --units file kept), compare.html.",
+)
 @options.overwrite
 def compare(grid_a, grid_b, units, units_layer, skip_invalid, province, population_path, rules_name, out_dir, overwrite) -> None:
     """Change matrices between two Level 2 class grids A and B (and their units)."""

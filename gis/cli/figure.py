@@ -21,7 +21,9 @@ from gis.errors import GisError
               help="The figure: FILE.png, FILE.svg or FILE.pdf.")
 @click.option("--view", default=None, metavar="N|NAME",
               help="The view to draw: its number (from 1), label, indicator or column; default the spec's [figure] view, else the first.")
-@click.option("--map-year", type=options.YEARS, default=None, help="The year of the view's values to draw (default: the spec's, else the page's first year shown).")
+@click.option(
+    "--map-year", type=options.YEARS, default=None, help="The year of the view's values to draw (default: the spec's, else the page's first year shown)."
+)
 @click.option("--width-mm", type=options.FiniteFloat(30, 1200), default=None, help="Width in mm (default: the spec's, else 170).")
 @click.option("--height-mm", type=options.FiniteFloat(30, 1200), default=None, help="Height in mm (default: from the map's frame).")
 @click.option("--dpi", type=click.IntRange(72, 1200), default=None, help="PNG resolution (default: the spec's, else 300).")

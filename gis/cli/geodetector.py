@@ -73,7 +73,9 @@ def _discretize_option(value: str):
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw every factor's strata, with its q, as an offline HTML map (.html).")
 @options.overwrite
-def geodetector_command(paths, sheet, y_name, factors, groups_file, discretize, year, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
+def geodetector_command(
+    paths, sheet, y_name, factors, groups_file, discretize, year, level, alpha, province, allow_unmatched, output, map_path, overwrite
+) -> None:
     """Geographical detector (王劲峰, 徐成东 2017): factor q and p, interaction types, risk and
     ecological detectors; numeric factors discretised by a named scheme or the optimal search."""
     import geopandas as gpd
@@ -229,7 +231,7 @@ def _write_map(path: Path, units, analysed, result, y_name: str, names: list[str
             tokens["how_en"] = f"{best_en}{en}, {int(row['strata'])} strata"
             template = templates["stratum_numeric"]
 
-        def fill(text: str) -> str:
+        def fill(text: str, tokens=tokens) -> str:
             for key, value in tokens.items():
                 text = text.replace("{" + key + "}", value)
             return text

@@ -118,7 +118,25 @@ def _years_option(text: str | None):
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the scores (and coupling coordination grades) as an offline HTML map (.html).")
 @options.overwrite
-def index_command(paths, sheet, indicators, groups, by, groups_file, method, coupling_form, year, years_text, level, alpha, province, allow_unmatched, output, map_path, overwrite) -> None:
+def index_command(
+    paths,
+    sheet,
+    indicators,
+    groups,
+    by,
+    groups_file,
+    method,
+    coupling_form,
+    year,
+    years_text,
+    level,
+    alpha,
+    province,
+    allow_unmatched,
+    output,
+    map_path,
+    overwrite,
+) -> None:
     """Urban-rural integration index: entropy weights (one set across the years of a panel),
     entropy-TOPSIS, obstacle degree and the coupling coordination degree with its ten grades."""
     import pandas as pd
@@ -167,7 +185,9 @@ def index_command(paths, sheet, indicators, groups, by, groups_file, method, cou
         raise GisError(f"no values for {', '.join(names)} among the {level}")
     if wanted_years is None:
         if year is None and len(have_years) > 1:
-            raise GisError(f"the inputs have several years ({', '.join(map(str, have_years))}); choose one with --year, or score them as a panel with --years all")
+            raise GisError(
+                f"the inputs have several years ({', '.join(map(str, have_years))}); choose one with --year, or score them as a panel with --years all"
+            )
         chosen = [year if year is not None else have_years[0]]
     else:
         chosen = have_years if wanted_years == "all" else wanted_years
@@ -294,8 +314,7 @@ def _write_gpkg(path: Path, units, table, score_column: str, years, coupled: boo
     from gis.analysis.mcda import GRADES
     from gis.maps.palettes import palette_colours
     from gis.outputs.gpkg import OutputLayer, write_geopackage
-    from gis.outputs.qgis_style import (FillSymbol, LayerStyle, StyleClass, class_bounds, graduated_classes, literal,
-                                        no_data_class, quote_field)
+    from gis.outputs.qgis_style import FillSymbol, LayerStyle, StyleClass, class_bounds, graduated_classes, literal, no_data_class, quote_field
 
     measures = [c for c in ("integration_index", "topsis_closeness", "coordination_d", "coordination_grade", "rank") if c in table.columns]
     wide = table.pivot(index="adcode", columns="year", values=measures)

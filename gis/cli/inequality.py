@@ -51,7 +51,12 @@ COMPONENT_LABELS = {
 @click.option("--weights", type=click.Choice(["none", "population"]), default="none", show_default=True,
               help="Weight units by resident population (your table's resident_population, else the 2020 census).")
 @click.option("--level", type=click.Choice(LEVELS), default="prefectures", show_default=True, help="Units compared.")
-@click.option("--year", type=options.YEARS, default=None, help="Year of --data tables that have no year column or years in their headers; without --data, the one year of the shipped values to analyse.")
+@click.option(
+    "--year",
+    type=options.YEARS,
+    default=None,
+    help="Year of --data tables that have no year column or years in their headers; without --data, the one year of the shipped values to analyse.",
+)
 @options.province(allow_all=False)
 @options.allow_unmatched
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -221,7 +226,9 @@ def _value_sources(sources, estimate_mark: str) -> list[str]:
 
 
 def _summary(table) -> str:
-    main = table[(table["component"].isin(["total", "between", "within", "net_between", "transvariation"])) & (table["group"] == "") & (table["measure"] != "n")]
+    main = table[
+        (table["component"].isin(["total", "between", "within", "net_between", "transvariation"])) & (table["group"] == "") & (table["measure"] != "n")
+    ]
     wide = main.pivot_table(index="year", columns=["measure", "component"], values="value")
     return wide.to_string(float_format=lambda v: f"{v:.4f}")
 
@@ -230,9 +237,9 @@ def _write_gpkg(path: Path, table, units, frame, indicator: str, grouping: str) 
     """The tidy table (non-spatial) and the units with their group and values (styled by group)."""
     import geopandas as gpd
 
+    from gis.analysis.grouping import group_colours
     from gis.outputs.gpkg import OutputLayer, write_geopackage
     from gis.outputs.qgis_style import FillSymbol, LayerStyle, StyleClass, literal, no_data_class, quote_field
-    from gis.analysis.grouping import group_colours
 
     wide = frame.pivot(index="adcode", columns="year", values="value")
     wide.columns = [f"{indicator}_{y}" for y in wide.columns]

@@ -24,7 +24,9 @@ from gis.errors import GisError
               help="Units without a queen neighbour (舟山's islands, 洞头): leave out and report, or link to their K nearest units.")
 @options.province(allow_all=False)
 @options.allow_unmatched
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .gpkg (layer lisa_<indicator>_<year>) or .geojson.")
+@click.option(
+    "-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .gpkg (layer lisa_<indicator>_<year>) or .geojson."
+)
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also draw the clusters as an offline HTML map (.html).")
 @options.overwrite
 def lisa(paths, sheet, indicator, year, level, permutations, seed, significance, fdr, islands, province, allow_unmatched, output, map_path, overwrite) -> None:

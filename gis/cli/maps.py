@@ -21,7 +21,14 @@ from gis.errors import GisError
 @options.province()
 @options.tables
 @options.degurba_inputs
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/maps"), show_default=True, help="Output folder for <spec name>.html and index.html.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/maps"),
+    show_default=True,
+    help="Output folder for <spec name>.html and index.html.",
+)
 @options.basemap
 @options.overwrite
 def map_command(specs, units_path, units_layer, skip_invalid, province, data_paths, sheet, allow_unmatched, year,

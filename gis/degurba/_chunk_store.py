@@ -102,7 +102,7 @@ class _Scheduler:
     threads), another local scheduler name, a ``dask.distributed.Client``, or the address of a
     dask scheduler (a client is connected for the duration and closed after)."""
 
-    def __init__(self, scheduler=None, progress: "_Progress | None" = None):
+    def __init__(self, scheduler=None, progress: _Progress | None = None):
         self._own_client = None
         self.progress = progress or _Progress(None)
         if scheduler is None:
@@ -136,7 +136,7 @@ class _Scheduler:
         with bar:
             return dask.compute(*collections, scheduler=self.scheduler)
 
-    def __enter__(self) -> "_Scheduler":
+    def __enter__(self) -> _Scheduler:
         return self
 
     def __exit__(self, *exc_info) -> None:

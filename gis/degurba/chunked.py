@@ -177,7 +177,7 @@ class ChunkedGridClasses:
     level2: da.Array
     sduc_distance_km: float
     rules: Rules = MANUAL_RULES
-    _store: "_BlockStore | None" = field(default=None, repr=False)
+    _store: _BlockStore | None = field(default=None, repr=False)
 
     def counts(self, scheduler=None) -> dict[int, int]:
         """Number of cells per Level 2 code (including 255 when present), chunk by chunk."""
@@ -191,7 +191,7 @@ class ChunkedGridClasses:
         if self._store is not None:
             self._store.close()
 
-    def __enter__(self) -> "ChunkedGridClasses":
+    def __enter__(self) -> ChunkedGridClasses:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -83,7 +83,7 @@ class GhslWindow:
         return np.meshgrid(xs, ys)
 
     @classmethod
-    def from_transform(cls, transform: Affine, shape: tuple[int, int]) -> "GhslWindow":
+    def from_transform(cls, transform: Affine, shape: tuple[int, int]) -> GhslWindow:
         """The window a GHSL-aligned transform and shape describe (raises if not aligned)."""
         if not is_ghsl_transform(transform):
             raise GisError(f"transform {tuple(transform)[:6]} is not on the GHSL 1 km grid")

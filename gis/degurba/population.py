@@ -24,9 +24,9 @@ from gis.degurba.grid import (
     GridLayer,
     apply_transform,
     cell_areas_km2,
+    check_window_size,
     is_ghsl_crs,
     is_ghsl_transform,
-    check_window_size,
     snap_bounds,
 )
 from gis.errors import GisError

@@ -90,7 +90,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "contiguity": ("choice", (4, 8), None, "grouping of dense cells: 4 (edges) or 8 (edges and corners)"),
         "smoothing_neighbours": ("int", 1, 9, "of 8 neighbours in an urban centre that make a cell join it (9: no smoothing)"),
         "max_hole_km2": ("number", 0.0, 1000.0, "holes smaller than this (km²) are filled (0: none)"),
-        "built_share": ("number", 0.01, 1.0, "built-up share at or above which a cell is dense (with a built-up raster), or \"optimal\"", ("optimal",)),
+        "built_share": ("number", 0.01, 1.0, 'built-up share at or above which a cell is dense (with a built-up raster), or "optimal"', ("optimal",)),
         "use_built_share": ("bool", None, None, "whether the built-up criterion applies at all (true or false)"),
         "built_share_of": ("text", ("cell", "land"), None, "built-up share of the whole cell or of its permanent land (rounded to 3 decimals, as GHSL)"),
         "edge_smoothing": ("text", EDGE_SMOOTHING, None, "majority rule that smooths urban-centre edges"),
@@ -105,27 +105,27 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     },
     "dense_urban_cluster": {
         "population": ("number", 0.0, 1e9, "minimum population of a dense urban cluster, persons"),
-        "density": ("number", 0.0, 1e6, "persons per km² of land of its cells, or \"urban_centre\"", ("urban_centre",)),
-        "contiguity": ("choice", (4, 8), None, "grouping of its cells: 4 or 8, or \"urban_centre\"", ("urban_centre",)),
-        "use_built_share": ("bool", None, None, "whether the built-up criterion applies (true or false), or \"urban_centre\"", ("urban_centre",)),
-        "built_share": ("number", 0.01, 1.0, "built-up share that makes its cells dense, \"optimal\" or \"urban_centre\"", ("optimal", "urban_centre")),
+        "density": ("number", 0.0, 1e6, 'persons per km² of land of its cells, or "urban_centre"', ("urban_centre",)),
+        "contiguity": ("choice", (4, 8), None, 'grouping of its cells: 4 or 8, or "urban_centre"', ("urban_centre",)),
+        "use_built_share": ("bool", None, None, 'whether the built-up criterion applies (true or false), or "urban_centre"', ("urban_centre",)),
+        "built_share": ("number", 0.01, 1.0, 'built-up share that makes its cells dense, "optimal" or "urban_centre"', ("optimal", "urban_centre")),
     },
     "semi_dense_urban_cluster": {
         "population": ("number", 0.0, 1e9, "minimum population of a semi-dense urban cluster, persons"),
         "distance_km": ("number", 0.0, 50.0, "no cell within this distance (km) of an urban centre or dense urban cluster"),
         "distance_shape": ("text", ("edge_to_edge", "square"), None, "edge_to_edge (a disc, edge to edge) or square (rings of 8 neighbours, as GHSL's buffer)"),
-        "density": ("number", 0.0, 1e6, "persons per km² of land of its cells, or \"urban_cluster\" (the other urban-cluster cells)", ("urban_cluster",)),
-        "contiguity": ("choice", (4, 8), None, "grouping of its cells: 4 or 8, or \"urban_cluster\"", ("urban_cluster",)),
+        "density": ("number", 0.0, 1e6, 'persons per km² of land of its cells, or "urban_cluster" (the other urban-cluster cells)', ("urban_cluster",)),
+        "contiguity": ("choice", (4, 8), None, 'grouping of its cells: 4 or 8, or "urban_cluster"', ("urban_cluster",)),
     },
     "suburban": {
-        "density": ("number", 0.0, 1e6, "persons per km² of land of suburban cells, or \"urban_cluster\" (the other urban-cluster cells)", ("urban_cluster",)),
-        "population": ("number", 0.0, 1e9, "minimum population of a suburban cluster, or \"urban_cluster\"", ("urban_cluster",)),
-        "contiguity": ("choice", (4, 8), None, "grouping of suburban cells: 4 or 8, or \"urban_cluster\"", ("urban_cluster",)),
+        "density": ("number", 0.0, 1e6, 'persons per km² of land of suburban cells, or "urban_cluster" (the other urban-cluster cells)', ("urban_cluster",)),
+        "population": ("number", 0.0, 1e9, 'minimum population of a suburban cluster, or "urban_cluster"', ("urban_cluster",)),
+        "contiguity": ("choice", (4, 8), None, 'grouping of suburban cells: 4 or 8, or "urban_cluster"', ("urban_cluster",)),
     },
     "rural_cluster": {
         "density": ("number", 0.0, 1e6, "persons per km² of land of rural-cluster cells"),
         "population": ("number", 0.0, 1e9, "minimum population of a rural cluster, persons"),
-        "contiguity": ("choice", (4, 8), None, "grouping of rural-cluster cells: 4 or 8, or \"urban_cluster\"", ("urban_cluster",)),
+        "contiguity": ("choice", (4, 8), None, 'grouping of rural-cluster cells: 4 or 8, or "urban_cluster"', ("urban_cluster",)),
     },
     "low_density_rural": {
         "density": ("number", 0.0, 1e6, "persons per km² of land of low density rural cells"),
@@ -137,18 +137,35 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "nodata_population": ("text", ("nodata", "water"), None, "cells without population data: nodata (255), or water when land and built-up say so"),
     },
     "level2": {
-        "clusters": ("text", ("nested", "independent"), None, "nested (Level 2 classes divide the urban clusters) or independent (each class its own clusters, GHSL R2023A)"),
+        "clusters": (
+            "text",
+            ("nested", "independent"),
+            None,
+            "nested (Level 2 classes divide the urban clusters) or independent (each class its own clusters, GHSL R2023A)",
+        ),
     },
     "units": {
         "city_share": ("number", 0.01, 1.0, "share of a unit's population in urban centres that makes it a city"),
         "rural_share": ("number", 0.01, 1.0, "share of a unit's population in rural grid cells that makes it rural"),
-        "level2": ("text", ("largest_share", "combined_shares", "pairwise"), None,
-                   "Level 2 of towns and rural areas: largest_share (ours), combined_shares or pairwise (flexurba's two rule sets)"),
-        "cell_weights": ("text", ("coverage", "cell_centres"), None,
-                         "coverage (exact coverage fractions; flexurba's alternative workflow) or cell_centres (GHSL's official workflow: "
-                         "units rasterised at cell centres, units without a centre take the cells they touch)"),
-        "no_population": ("text", ("rural", "land_area"), None,
-                          "a unit without population: rural (1/11) or classified by the land area of each class (GHSL, flexurba)"),
+        "level2": (
+            "text",
+            ("largest_share", "combined_shares", "pairwise"),
+            None,
+            "Level 2 of towns and rural areas: largest_share (ours), combined_shares or pairwise (flexurba's two rule sets)",
+        ),
+        "cell_weights": (
+            "text",
+            ("coverage", "cell_centres"),
+            None,
+            "coverage (exact coverage fractions; flexurba's alternative workflow) or cell_centres (GHSL's official workflow: "
+            "units rasterised at cell centres, units without a centre take the cells they touch)",
+        ),
+        "no_population": (
+            "text",
+            ("rural", "land_area"),
+            None,
+            "a unit without population: rural (1/11) or classified by the land area of each class (GHSL, flexurba)",
+        ),
     },
 }
 
@@ -309,13 +326,13 @@ class Rules:
             for section, keys in SCHEMA.items() for key in keys
         }
 
-    def differences(self, other: "Rules | None" = None) -> dict[str, tuple]:
+    def differences(self, other: Rules | None = None) -> dict[str, tuple]:
         """``"section.key" -> (this value, other's value)`` where they differ (default other:
         the 2021 manual)."""
         theirs = (other or Rules()).values()
         return {key: (value, theirs[key]) for key, value in self.values().items() if value != theirs[key]}
 
-    def with_distance(self, distance_km: float | None) -> "Rules":
+    def with_distance(self, distance_km: float | None) -> Rules:
         """These rules with the semi-dense distance set (``None``: unchanged); the name says so."""
         if distance_km is None or float(distance_km) == self.semi_dense_urban_cluster.distance_km:
             return self
@@ -356,7 +373,7 @@ class Rules:
             return getattr(getattr(self, value), key)
         return value
 
-    def with_built_share(self, section: str, value: float, note: str) -> "Rules":
+    def with_built_share(self, section: str, value: float, note: str) -> Rules:
         """These rules with ``section.built_share`` set to ``value`` (the optimal threshold once
         computed); the name says so."""
         return replace(

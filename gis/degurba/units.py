@@ -11,9 +11,9 @@ grid by fitted class densities (``degurba_weights = "census_dasymetric"``, an es
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np

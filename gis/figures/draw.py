@@ -269,7 +269,7 @@ class _Figure:
 
     # ----------------------------------------------------------------- layout
 
-    def draw(self) -> "_Figure":
+    def draw(self) -> _Figure:
         s = self.style
         width = self.settings.width_mm
         title = self._title_text()

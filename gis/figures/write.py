@@ -10,9 +10,9 @@ them in one); each file is written atomically.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from gis.errors import GisError
 from gis.maps.spec import MapSpec, view_names

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import shapely
@@ -29,9 +29,9 @@ from gis._files import write_text_atomic
 from gis.errors import GisError
 from gis.maps import china
 from gis.maps.index import index_html, index_map_html, province_shapes
+from gis.maps.notebook import analysis_map, folium_map
 from gis.maps.pages import draw_pages
 from gis.maps.render import MapSkipped
-from gis.maps.notebook import analysis_map, folium_map
 from gis.maps.spec import BASEMAPS, MapSpec, SpecError, load_spec
 
 __all__ = ["render_maps", "map_jobs", "load_spec", "MapSpec", "SpecError", "MapSkipped", "default_spec_paths", "folium_map",

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from gis.units.coords import geometries_gcj02_to_wgs84
 from gis.maps.geometry import geojson_geometry, to_display_crs
+from gis.units.coords import geometries_gcj02_to_wgs84
 
 
 @lru_cache(maxsize=1)
@@ -171,8 +171,9 @@ def footer_text(review_number: str, users_units: bool = False) -> tuple[str, str
 def maritime_line_table():
     """The maritime line as a one-row WGS-84 GeoDataFrame for the GeoPackage layer
     ``maritime_line`` (``layers/maritime_line.toml``), so a QGIS layout can show it too."""
-    import geopandas as gpd
     from importlib.metadata import version
+
+    import geopandas as gpd
 
     line = config()["maritime_line"]
     return gpd.GeoDataFrame(

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from gis.maps.numbers import NO_DATA, NO_DATA_EN, NO_DATA_ZH, format_number, format_value, is_missing
 from gis.maps.needs import needs_text
+from gis.maps.numbers import NO_DATA, NO_DATA_EN, NO_DATA_ZH, format_number, format_value, is_missing
 from gis.maps.palettes import category_colours, palette_colours
 from gis.maps.schemes import SCHEMES, class_bounds, class_index
 from gis.maps.spec import Category, MapSpec, View

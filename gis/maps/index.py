@@ -114,8 +114,8 @@ def index_map_html(out_dir: Path, skipped: dict[str, str] | None, provinces, bas
     ``slug``; EPSG:4326) linking each to its county page, and the list of maps below.
     ``shapes``: :func:`province_shapes` of ``provinces`` if already made (by a worker while
     the pages were drawn)."""
-    from gis.maps import assets, china
     from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
+    from gis.maps import assets, china
     from gis.maps.render import esc, footer_html, script_json
 
     pages = province_pages(out_dir, dict(zip(provinces["adcode"], provinces["slug"])))

@@ -11,8 +11,8 @@ without data, a popup field the layer lacks).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from gis.errors import GisError
 from gis.maps.spec import MapSpec, load_spec

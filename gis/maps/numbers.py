@@ -9,7 +9,7 @@ the unit is named once, in the legend title). Missing values are never turned in
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 from gis.tables.indicators import units
 
@@ -28,7 +28,7 @@ def is_missing(value) -> bool:
         return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def _unit_format(unit: str) -> tuple[int, str, str]:
     """``(decimals, format, suffix)`` of ``unit`` from the units table, looked up once per
     unit: a national page formats tens of thousands of values. Raises KeyError for a unit

@@ -25,9 +25,9 @@ making the workers copy those pages of memory, and scanning them costs the paren
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Mapping
 
 from gis._files import write_text_atomic
 from gis.maps import china

@@ -27,20 +27,31 @@ import pandas as pd
 from gis.colours import NO_DATA_FILL, NO_DATA_HATCH
 from gis.errors import GisError
 from gis.maps import assets, china
+
 # Classification is shared with the print figures (gis.figures): one code path for both.
 from gis.maps.classify import (
     WEIGHTS_TEXT as _WEIGHTS_TEXT,
+)
+from gis.maps.classify import (
     YEAR_COLUMN as _YEAR_COLUMN,
+)
+from gis.maps.classify import (
     ClassedView,
     MapSkipped,
     bilingual,
-    category_index as _category_index,
-    category_key as _category_key,
-    category_label as _category_label,
     classify_view,
     has_values,
     resolve_columns,
     sources_of,
+)
+from gis.maps.classify import (
+    category_index as _category_index,
+)
+from gis.maps.classify import (
+    category_key as _category_key,
+)
+from gis.maps.classify import (
+    category_label as _category_label,
 )
 from gis.maps.geometry import (
     bounds_latlon,
@@ -51,13 +62,13 @@ from gis.maps.geometry import (
     to_display_crs,
     tolerance_for,
 )
+from gis.maps.needs import needs_text
 from gis.maps.numbers import (
     NO_DATA,
     format_value,
     is_missing,
     unit_labels,
 )
-from gis.maps.needs import needs_text
 from gis.maps.palettes import load_categories
 from gis.maps.raster import class_image, grid_image
 from gis.maps.spec import INDICATORS_TOKEN, Category, FieldLabel, MapSpec, Overlay, View

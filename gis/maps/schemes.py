@@ -6,8 +6,8 @@ same value in every year) into upper class bounds. Units are those of the values
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -195,7 +195,7 @@ class MapSpec:
     units: Path | None = None
     figure: FigureSettings = field(default_factory=FigureSettings)
 
-    def with_tokens(self, zh: dict[str, str], en: dict[str, str]) -> "MapSpec":
+    def with_tokens(self, zh: dict[str, str], en: dict[str, str]) -> MapSpec:
         """This spec with ``{key}`` in its titles, descriptions, sources and labels replaced by ``zh[key]``
         (Chinese texts) or ``en[key]`` (English ones), e.g. ``{place}`` by ``浙江省`` /
         ``Zhejiang``: one spec serves every province. Plain text replacement, not ``format``."""
@@ -217,7 +217,7 @@ class MapSpec:
                     for name, f in self.fields.items()},
         )
 
-    def for_place(self, place_zh: str, place_en: str) -> "MapSpec":
+    def for_place(self, place_zh: str, place_en: str) -> MapSpec:
         """:meth:`with_tokens` for ``{place}``: the province's (or country's) name."""
         return self.with_tokens({"place": place_zh}, {"place": place_en})
 
@@ -334,7 +334,7 @@ class _Reader:
             raise self.fail(name, f"{value!r} is not allowed; a list of column names")
         return tuple(value)
 
-    def sub(self, name: str, index: int | None = None) -> "_Reader":
+    def sub(self, name: str, index: int | None = None) -> _Reader:
         value = self.table.get(name, {}) if index is None else self.table[name][index]
         key = name if index is None else f"{name}[{index}]"
         if not isinstance(value, dict):

@@ -213,7 +213,10 @@ def load_layer_specs(directory: Path | None = None) -> list[LayerSpec]:
     return specs
 
 
-def _symbol(entry: dict, defaults: FillSymbol = FillSymbol()) -> FillSymbol:
+_DEFAULT_SYMBOL = FillSymbol()
+
+
+def _symbol(entry: dict, defaults: FillSymbol = _DEFAULT_SYMBOL) -> FillSymbol:
     return FillSymbol(
         fill=entry.get("fill", defaults.fill),
         fill_opacity=float(entry.get("fill_opacity", defaults.fill_opacity)),

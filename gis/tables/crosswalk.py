@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import pandas as pd
@@ -24,7 +24,7 @@ from gis.units.boundaries import Boundaries
 # Crosswalk
 
 
-@lru_cache(maxsize=None)
+@cache
 def crosswalk(province: str) -> pd.DataFrame:
     """The crosswalk of renamed, merged, split and boundary-changed units for ``province``
     (``gis/data/<province>/crosswalk.csv``; every province's for ``"all"``); empty if none.
@@ -133,7 +133,11 @@ class UnitMatcher:
             if by_code.unit is None and name_text and not by_code.reason.startswith(("merged", "split")):
                 by_name = self._resolve_name(name_text, prefecture_text)
                 if by_name.unit is not None:
-                    return Resolution(None, reason=f"{by_code.reason}; the name {name_text} would be {by_name.unit.label()}: correct the code or leave it blank", candidates=(by_name.unit.label(),))
+                    return Resolution(
+                        None,
+                        reason=f"{by_code.reason}; the name {name_text} would be {by_name.unit.label()}: correct the code or leave it blank",
+                        candidates=(by_name.unit.label(),),
+                    )
             return by_code
         if name_text:
             return self._resolve_name(name_text, prefecture_text)
@@ -225,7 +229,11 @@ class UnitMatcher:
             unit = self.units.get(new_codes[0])
             if unit is None:
                 return Resolution(None, reason=f"former unit {change.old_name} ({change.old_adcode}) maps to {change.new_adcode}, which the boundaries lack")
-            return Resolution(unit, how="old name or code", renamed_from=f"{old_label}: {unit.label()}, was {change.old_name} ({change.old_adcode}) until {change.effective_year}")
+            return Resolution(
+                unit,
+                how="old name or code",
+                renamed_from=f"{old_label}: {unit.label()}, was {change.old_name} ({change.old_adcode}) until {change.effective_year}",
+            )
         if change.kind == "merged":
             return Resolution(
                 None,

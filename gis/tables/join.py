@@ -588,7 +588,9 @@ def _read_rows(table, layout, matcher, file_report, report, default_year) -> pd.
     file_report.values_reported += int((has_value & in_blocked_row).sum())
     partly = has_value & ~in_blocked_row & has_problem
     for i in np.flatnonzero(partly):
-        report.reported_values.append(ReportedValue(table.file_name, int(table.row_numbers[value_rows[i]]), kept_cells.header[i], int(kept_cells.year[i]), problem[i]))
+        report.reported_values.append(
+            ReportedValue(table.file_name, int(table.row_numbers[value_rows[i]]), kept_cells.header[i], int(kept_cells.year[i]), problem[i])
+        )
     file_report.values_reported += int(partly.sum())
     keep = has_value & ~in_blocked_row & ~has_problem
     file_report.values_kept += int(keep.sum())

@@ -261,8 +261,12 @@ def _read_xlsx(path: Path, sheet_name: str | None = None, is_header=None) -> Raw
         for row in sheet.iter_rows():
             cells = [_percent_cell(cell) for cell in row]
             if formulas:
-                cells = [FormulaCell(formulas[(cell.row, cell.column)]) if getattr(cell, "row", None) and (cell.row, cell.column) in formulas and value is None else value
-                         for cell, value in zip(row, cells)]
+                cells = [
+                    FormulaCell(formulas[(cell.row, cell.column)])
+                    if getattr(cell, "row", None) and (cell.row, cell.column) in formulas and value is None
+                    else value
+                    for cell, value in zip(row, cells)
+                ]
             row_number = next((cell.row for cell in row if hasattr(cell, "row") and cell.row), None)
             if row_number is None:
                 continue

@@ -54,7 +54,7 @@ class Boundaries:
     counties: gpd.GeoDataFrame
     source: str
 
-    def replace(self, **frames) -> "Boundaries":
+    def replace(self, **frames) -> Boundaries:
         """A copy with some of the frames replaced (e.g. with attributes added)."""
         return dataclasses.replace(self, **frames)
 

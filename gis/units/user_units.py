@@ -20,8 +20,8 @@ after them, renaming ours (``<name>_gis``) where a name is already the user's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -90,7 +90,11 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str]:
     try:
         encoding = detect_encoding(records.rstrip(b"\x1a"))
     except ValueError:
-        return None, f"{path.name}: no .cpg file and its text is not UTF-8, GBK or GB18030; read with GDAL's default (ISO-8859-1 unless the .dbf names one): check the names"
+        return (
+            None,
+            f"{path.name}: no .cpg file and its text is not UTF-8, GBK or GB18030; "
+            "read with GDAL's default (ISO-8859-1 unless the .dbf names one): check the names",
+        )
     encoding = "utf-8" if encoding == "utf-8-sig" else encoding
     return encoding, f"{path.name}: no .cpg file; text read as {encoding.upper()} (detected; add a .cpg holding {encoding.upper()} to say so)"
 

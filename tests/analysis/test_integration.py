@@ -108,7 +108,9 @@ def test_integration_index_scores_groups_and_missing_units():
 def test_index_refuses_neutral_constant_and_mixed_years():
     units = pd.DataFrame({"adcode": ["a", "b"], "name": ["A", "B"]})
     with pytest.raises(GisError, match="direction 'neutral'"):
-        integration_index(long_rows({"rural_income": {"a": 1, "b": 2}, "resident_population": {"a": 1, "b": 2}}), ["rural_income", "resident_population"], units)
+        integration_index(
+            long_rows({"rural_income": {"a": 1, "b": 2}, "resident_population": {"a": 1, "b": 2}}), ["rural_income", "resident_population"], units
+        )
     with pytest.raises(GisError, match=r"same value \(3\) for every unit"):
         integration_index(long_rows({"rural_income": {"a": 1, "b": 2}, "income_ratio": {"a": 3, "b": 3}}), ["rural_income", "income_ratio"], units)
     mixed = pd.concat([long_rows({"rural_income": {"a": 1, "b": 2}}, 2019), long_rows({"income_ratio": {"a": 1, "b": 2}}, 2020)])

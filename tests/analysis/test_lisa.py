@@ -43,7 +43,11 @@ def test_missing_values_and_islands_are_left_out_and_reported():
     frame = lattice(VALUES)
     frame.loc[24, "v"] = np.nan
     island = gpd.GeoDataFrame({"adcode": ["999999"], "name": ["岛"], "v": [5.0]}, geometry=[box(10, 10, 11, 11)], crs=frame.crs)
-    result = local_moran(gpd.GeoDataFrame(np.concatenate([frame.values, island.values]), columns=frame.columns, geometry="geometry", crs=frame.crs).astype({"v": float}), "v", seed=7)
+    result = local_moran(
+        gpd.GeoDataFrame(np.concatenate([frame.values, island.values]), columns=frame.columns, geometry="geometry", crs=frame.crs).astype({"v": float}),
+        "v",
+        seed=7,
+    )
     assert result.excluded == {"u24 (000024)": "no value for v", "岛 (999999)": "no queen neighbour with a value (island); --islands knn:K links it instead"}
     assert len(result.frame) == 24
 

@@ -14,9 +14,9 @@ import pytest
 import rasterio
 import shapely
 from click.testing import CliRunner
-from support.maps import embedded_payload
 
 from gis.cli import main
+from support.maps import embedded_payload
 
 
 def run(*args):

@@ -107,11 +107,15 @@ def test_inequality_bad_input(tmp_path):
     # One group: every county of the 嘉湖 pilot zone only.
     rows = "adcode,year,rural_income\n" + "\n".join(f"{a},2020,{v}" for a, v in [("330402", 40000), ("330411", 41000), ("330421", 42000)])
     (tmp_path / "jh.csv").write_text(rows, encoding="utf-8")
-    result = run("inequality", "--data", tmp_path / "jh.csv", "--indicator", "rural_income", "--groups", "pilot_zone", "--level", "counties", "-o", tmp_path / "b.csv")
+    result = run(
+        "inequality", "--data", tmp_path / "jh.csv", "--indicator", "rural_income", "--groups", "pilot_zone", "--level", "counties", "-o", tmp_path / "b.csv"
+    )
     assert result.exit_code == 2 and "at least 2 groups; all units are in '嘉湖片区'" in result.output
     # A constant indicator has no inequality to decompose — and a missing year is named.
     rows = "adcode,year,rural_income\n" + "\n".join(f"{a},{y},30000" for a in ("330100", "330200", "330300", "330700") for y in (2019, 2020))
-    varied = "adcode,year,rural_income\n" + "\n".join(f"{a},{y},{30000 + 100 * i}" for i, a in enumerate(("330100", "330200", "330300", "330700")) for y in (2019, 2020))
+    varied = "adcode,year,rural_income\n" + "\n".join(
+        f"{a},{y},{30000 + 100 * i}" for i, a in enumerate(("330100", "330200", "330300", "330700")) for y in (2019, 2020)
+    )
     (tmp_path / "flat.csv").write_text(varied + "\n330400,2020,30000\n", encoding="utf-8")
     result = run("inequality", "--data", tmp_path / "flat.csv", "--indicator", "rural_income", "--groups", "region", "-o", tmp_path / "c.csv")
     assert result.exit_code == 2 and "1 unit-year(s) missing" in result.output and "330400 (2019)" in result.output
@@ -202,7 +206,20 @@ def test_geodetector_end_to_end(tmp_path):
 
 
 def test_geodetector_bad_input(tmp_path):
-    bad = run("geodetector", "--data", SYNTHETIC, "--allow-unmatched", "--y", "rural_income", "--factors", "region", "--discretize", "wavy:3", "-o", tmp_path / "a.gpkg")
+    bad = run(
+        "geodetector",
+        "--data",
+        SYNTHETIC,
+        "--allow-unmatched",
+        "--y",
+        "rural_income",
+        "--factors",
+        "region",
+        "--discretize",
+        "wavy:3",
+        "-o",
+        tmp_path / "a.gpkg",
+    )
     assert bad.exit_code == 2 and "--discretize wavy:3: expected optimal" in bad.output
     unknown = run("geodetector", "--data", SYNTHETIC, "--allow-unmatched", "--y", "rural_income", "--factors", "soil", "-o", tmp_path / "a.gpkg")
     assert unknown.exit_code == 2 and "unknown indicator(s) or factor(s) soil" in unknown.output

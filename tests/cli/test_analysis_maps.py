@@ -12,11 +12,11 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
-from support.maps import embedded_payload
 
 from gis.analysis.mcda import GRADES
 from gis.cli import main
 from gis.maps.numbers import NO_DATA
+from support.maps import embedded_payload
 
 SYNTHETIC = Path(__file__).parents[1] / "data" / "SYNTHETIC_counties_90_2020_gbk.csv"
 #: A file name that is also markup: it reaches the page as the data source and must stay text.

@@ -14,10 +14,10 @@ import pandas as pd
 import rasterio
 import shapely
 from click.testing import CliRunner
-from support.rasters import HANGZHOU_30KM, write_on_grid
 
 from gis.cli import main
 from gis.degurba.grid import GHSL_CRS, GhslWindow
+from support.rasters import HANGZHOU_30KM, write_on_grid
 
 GRID = HANGZHOU_30KM
 TOWN = (slice(10, 13), slice(10, 13))

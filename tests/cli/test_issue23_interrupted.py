@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from shapely.geometry import box
-from support.rasters import write_on_grid
 
 from gis.cli import main
 from gis.degurba.grid import GHSL_CRS, GhslWindow
 from gis.degurba.rasters import write_class_geotiff
+from support.rasters import write_on_grid
 
 #: Runs a gis command in a child process whose function ``sys.argv[2]`` (module:attribute)
 #: first does its work, then writes the file ``sys.argv[1]`` and sleeps: the test sends SIGTERM

@@ -115,14 +115,17 @@ def parse_expectations(text: str) -> list[dict]:
         values = re.search(r"values\s*=\s*c\(([^)]*)\)", call)
         level1 = not re.search(r"level1\s*=\s*FALSE", call)
         line = text[:match.start()].count("\n") + 1
-        cases.append({
-            "name": f"line {line}: {match.group(1)}(level {1 if level1 else 2}{', ' + ', '.join(f'{k}={v}' for k, v in parameters.items()) if parameters else ''})",
-            "parameters": parameters,
-            "level1": level1,
-            "values": None if values is None else _r_vector(values.group(1)),
-            "expected": _r_vector(expected.group(1)),
-            "cells": randomi,
-        })
+        cases.append(
+            {
+                "name": f"line {line}: {match.group(1)}(level {1 if level1 else 2}"
+                + (", " + ", ".join(f"{k}={v}" for k, v in parameters.items()) if parameters else "") + ")",
+                "parameters": parameters,
+                "level1": level1,
+                "values": None if values is None else _r_vector(values.group(1)),
+                "expected": _r_vector(expected.group(1)),
+                "cells": randomi,
+            }
+        )
     return cases
 
 

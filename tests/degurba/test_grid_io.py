@@ -182,7 +182,7 @@ def test_class_geotiff_has_colours_names_nodata_and_round_trips(tmp_path):
 def test_failed_write_leaves_the_previous_file(tmp_path):
     path = write_class_geotiff(tmp_path / "l2.tif", np.full((3, 3), 12, np.uint8), HANGZHOU.transform)
     before = path.read_bytes()
-    with pytest.raises(Exception):
+    with pytest.raises(IndexError):
         write_class_geotiff(path, np.full((3,), 12, np.uint8), HANGZHOU.transform)  # 1-D: fails
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["l2.tif"]

@@ -9,26 +9,26 @@ import pyogrio
 import pytest
 import rasterio
 from click.testing import CliRunner
-from support.rasters import HANGZHOU_30KM, write_on_grid
 from rasterio.transform import from_origin
 
 from gis.cli import main
 from gis.degurba.grid import GHSL_CRS, snap_bounds
 from gis.degurba.official import (
     ATTRIBUTION,
-    agreement,
-    cells_touching,
-    official_classes_at,
     NOT_SAMPLED,
     _sample,
     _shipped_path,
     _shipped_window,
+    agreement,
+    cells_touching,
+    official_classes_at,
     official_grid,
     write_agreement_csv,
 )
 from gis.degurba.population import read_population, read_population_chunked
 from gis.degurba.units import degurba_for_units
 from gis.tables.census import census_population
+from support.rasters import HANGZHOU_30KM, write_on_grid
 
 
 def test_official_classes_at_known_places():

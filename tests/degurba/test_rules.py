@@ -15,21 +15,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gis.degurba.rules import (
-    DenseUrbanClusterRules,
-    LowDensityRuralRules,
-    RuralClusterRules,
-    Rules,
-    SemiDenseUrbanClusterRules,
-    UrbanCentreRules,
-    UrbanClusterRules,
-)
 from gis.degurba.classify import (
     classify_grid,
     edge_distance_rectangles,
     fill_urban_centre_holes,
     smooth_urban_centres,
     within_edge_distance,
+)
+from gis.degurba.rules import (
+    DenseUrbanClusterRules,
+    LowDensityRuralRules,
+    Rules,
+    RuralClusterRules,
+    SemiDenseUrbanClusterRules,
+    UrbanCentreRules,
+    UrbanClusterRules,
 )
 
 

@@ -134,8 +134,9 @@ def test_svg_keeps_text_as_text_in_the_cjk_font(zhejiang, tmp_path):
 
 
 def test_unit_labels_do_not_overlap(zhejiang, tmp_path):
-    from gis.figures.draw import draw_figure
     from matplotlib.text import Text
+
+    from gis.figures.draw import draw_figure
 
     layers, place = zhejiang
     drawn = draw_figure(load_spec(MAPS / "county_degurba.toml").for_place(*place), layers, 0)

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from support.chromium import Chromium
-from support.maps import NO_DATA_COUNTY, map_layers
 
 from gis.maps import default_spec_paths, render_maps
+from support.chromium import Chromium
+from support.maps import NO_DATA_COUNTY, map_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "maps"

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from support.maps import embedded_payload
 
 from gis.cli import main
 from gis.maps import render_maps
 from gis.maps.palettes import palette_colours
 from gis.maps.schemes import class_bounds, class_index
+from support.maps import embedded_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "maps"

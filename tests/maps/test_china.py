@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import shapely
 from shapely.geometry import shape
-from support.maps_china import china_layers, init_arguments
 
-from gis.units.coords import gcj02_to_wgs84
 from gis.errors import GisError
 from gis.maps import china, load_spec, render_maps
 from gis.maps.render import MapSkipped, build_page
+from gis.units.coords import gcj02_to_wgs84
+from support.maps_china import china_layers, init_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPS = ROOT / "maps"
@@ -187,8 +187,8 @@ def test_geopackage_has_the_maritime_line_with_its_qgis_style(tmp_path, zhejiang
     import pyogrio
     from click.testing import CliRunner
 
-    from gis.cli import main
     from gis.build.layers import build_layers
+    from gis.cli import main
     from gis.tables.indicators import seed_indicators
 
     result = CliRunner().invoke(main, ["build", "--province", "460000", "--no-degurba", "--out", str(tmp_path)])

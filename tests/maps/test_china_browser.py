@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from gis.maps import render_maps
 from support.chromium import Chromium
 from support.maps_china import china_layers
-from gis.maps import render_maps
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "maps" / "china"

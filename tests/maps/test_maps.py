@@ -12,13 +12,13 @@ import shapely
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.maps import NO_DATA_COUNTY, embedded_payload, map_layers
 
 from gis.errors import GisError
 from gis.maps import default_spec_paths, load_spec, render_maps
 from gis.maps.geometry import UNIT_TOLERANCE_DEG, geojson_geometry, simplify_coverage
 from gis.maps.numbers import NO_DATA, format_value
 from gis.maps.schemes import class_bounds, class_index
+from support.maps import NO_DATA_COUNTY, embedded_payload, map_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPECS = default_spec_paths()

@@ -14,10 +14,10 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pytest
-from support.maps import embedded_payload
 
 from gis.errors import GisError
 from gis.maps import analysis_map, folium_map
+from support.maps import embedded_payload
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "maps" / "notebook"
 

@@ -15,11 +15,11 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from support.maps import synthetic_grid
-from support.maps_china import china_layers
 
 from gis.errors import GisError
 from gis.maps import _province_layers, default_spec_paths, pages, render_maps
+from support.maps import synthetic_grid
+from support.maps_china import china_layers
 
 CODES = ("310000", "120000", "820000")
 
@@ -87,7 +87,7 @@ def test_each_province_gets_the_grid_cells_cx_would_select(layers):
     )
     parts = _province_layers({**layers, "degurba_grid": grid})
     assert [code for code, *_ in parts] == list(layers["province"]["adcode"])
-    for code, name, name_en, slug, part in parts:
+    for code, _name, name_en, _slug, part in parts:
         province = layers["province"][layers["province"]["adcode"] == code]
         p_west, p_south, p_east, p_north = province.total_bounds
         expected = grid.cx[p_west:p_east, p_south:p_north]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from support.maps import embedded_payload
-from support.townships import write_townships
 
 from gis.cli import main
+from support.maps import embedded_payload
+from support.townships import write_townships
 
 
 @pytest.fixture(scope="module")

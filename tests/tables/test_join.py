@@ -17,9 +17,12 @@ ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
 
 # The same three values in each layout: 淳安县 rural and urban income 2020, 富阳区 rural 2020.
 SHAPES = {
-    "wide": "地区,year,农村常住居民人均可支配收入,urban_income\n淳安,2020,\"21,000\",40000\n富阳区,2020,30000,—\n",
-    "wide by year": "地区,rural_income_2020,2020年城镇常住居民人均可支配收入(元)\n淳安县,21000,\"40,000\"\n富阳,30000,\n",
-    "long": "adcode,year,indicator,value,unit\n330127,2020,rural_income,21000,元\n330127,2020,城镇常住居民人均可支配收入,40000,yuan\n330111,2020,rural_income,\"30,000\",元\n",
+    "wide": '地区,year,农村常住居民人均可支配收入,urban_income\n淳安,2020,"21,000",40000\n富阳区,2020,30000,—\n',
+    "wide by year": '地区,rural_income_2020,2020年城镇常住居民人均可支配收入(元)\n淳安县,21000,"40,000"\n富阳,30000,\n',
+    "long": (
+        'adcode,year,indicator,value,unit\n330127,2020,rural_income,21000,元\n'
+        '330127,2020,城镇常住居民人均可支配收入,40000,yuan\n330111,2020,rural_income,"30,000",元\n'
+    ),
 }
 EXPECTED = {("330127", 2020, "rural_income"): 21000.0, ("330127", 2020, "urban_income"): 40000.0, ("330111", 2020, "rural_income"): 30000.0}
 
@@ -122,7 +125,12 @@ def test_ambiguous_names_name_the_candidates_and_a_prefecture_column_resolves_th
 def test_renamed_units_map_by_old_name_and_old_code(tmp_path, zhejiang):
     path = write_csv(tmp_path, "adcode,name,rural_income_2010\n,富阳市,1\n330185,,2\n330227,鄞县,3\n,萧山市,4\n")
     long, report = load_user_tables([path], zhejiang)
-    assert supplied(long) == {("330111", 2010, "rural_income"): 1.0, ("330112", 2010, "rural_income"): 2.0, ("330212", 2010, "rural_income"): 3.0, ("330109", 2010, "rural_income"): 4.0}
+    assert supplied(long) == {
+        ("330111", 2010, "rural_income"): 1.0,
+        ("330112", 2010, "rural_income"): 2.0,
+        ("330212", 2010, "rural_income"): 3.0,
+        ("330109", 2010, "rural_income"): 4.0,
+    }
     assert report.renamed["富阳市"] == "富阳区 (330111, 杭州市), was 富阳市 (330183) until 2014"
     assert "330185" in report.renamed
     # 萧山区 lost territory to 钱塘区 in 2021: a 2010 value is kept with a warning.
@@ -153,7 +161,11 @@ def test_code_and_name_that_disagree_are_reported(tmp_path, zhejiang):
 @pytest.mark.parametrize(
     "header, cell, message",
     [
-        ("60岁及以上人口比重_2020", "120", r"t\.csv, row 2, column '60岁及以上人口比重_2020': '120' is outside the valid range 0\.\.100 percent of share_aged_60plus"),
+        (
+            "60岁及以上人口比重_2020",
+            "120",
+            r"t\.csv, row 2, column '60岁及以上人口比重_2020': '120' is outside the valid range 0\.\.100 percent of share_aged_60plus",
+        ),
         ("rural_income_2020", "-5", r"t\.csv, row 2, column 'rural_income_2020': '-5' is outside the valid range 0\.\. yuan of rural_income"),
         ("rural_income_2020", "12%", r"t\.csv, row 2, column 'rural_income_2020': '12%' has a % sign, but rural_income is in yuan"),
         ("rural_income_2020", '"12,34"', r"t\.csv, row 2, column 'rural_income_2020': '12,34' is commas that are not thousands separators"),
@@ -184,7 +196,9 @@ def test_duplicates_name_both_rows_within_and_across_files(tmp_path, zhejiang):
 
 def test_unknown_columns_and_indicators_suggest_the_closest(tmp_path, zhejiang):
     path = write_csv(tmp_path, "地区,农村居民人均可支配收入_2020,备注\n淳安,1,x\n")
-    with pytest.raises(JoinError, match=r"t\.csv, row 1: unknown column\(s\): column 2 '农村居民人均可支配收入_2020' \(closest indicators: .*农村常住居民人均可支配收入"):
+    with pytest.raises(
+        JoinError, match=r"t\.csv, row 1: unknown column\(s\): column 2 '农村居民人均可支配收入_2020' \(closest indicators: .*农村常住居民人均可支配收入"
+    ):
         load_user_tables([path], zhejiang)
     path = write_csv(tmp_path, "adcode,year,indicator,value\n330127,2020,rural_incme,1\n")
     with pytest.raises(JoinError, match=r"t\.csv, row 2, column 'indicator': unknown indicator 'rural_incme' \(closest: rural_income"):
@@ -199,7 +213,9 @@ def test_ignored_columns_are_listed(tmp_path, zhejiang):
 
 
 def test_a_supplied_ratio_that_disagrees_is_a_warning_and_is_kept(tmp_path, zhejiang):
-    path = write_csv(tmp_path, "地区,urban_income_2020,rural_income_2020,income_ratio_2020,income_gap_2020\n淳安,40000,20000,2.1,20000\n建德,40000,20000,2.01,\n")
+    path = write_csv(
+        tmp_path, "地区,urban_income_2020,rural_income_2020,income_ratio_2020,income_gap_2020\n淳安,40000,20000,2.1,20000\n建德,40000,20000,2.01,\n"
+    )
     long, report = load_user_tables([path], zhejiang)
     values = long.set_index(["adcode", "indicator"])["value"]
     assert values[("330127", "income_ratio")] == 2.1  # kept as supplied

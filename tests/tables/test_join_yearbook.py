@@ -23,7 +23,18 @@ from gis.tables.report import JoinError
 DATA = Path(__file__).parents[1] / "data" / "SYNTHETIC_counties_90_2020_gbk.csv"
 
 #: How a user's table spells some units (suffix-less, padded, old names).
-SPELLINGS = {"淳安县": "淳　安", "桐庐县": "桐庐", "景宁畲族自治县": "景宁", "富阳区": "富阳市", "临安区": "临安市", "奉化区": "奉化", "玉环市": "玉环县", "洞头区": "洞头县", "柯桥区": "柯桥", "南湖区": "南湖区"}
+SPELLINGS = {
+    "淳安县": "淳　安",
+    "桐庐县": "桐庐",
+    "景宁畲族自治县": "景宁",
+    "富阳区": "富阳市",
+    "临安区": "临安市",
+    "奉化区": "奉化",
+    "玉环市": "玉环县",
+    "洞头区": "洞头县",
+    "柯桥区": "柯桥",
+    "南湖区": "南湖区",
+}
 
 
 def write_synthetic_yearbook(path: Path, boundaries) -> None:
@@ -34,7 +45,7 @@ def write_synthetic_yearbook(path: Path, boundaries) -> None:
     east = (centroid.x - centroid.x.min()) / (centroid.x.max() - centroid.x.min())
     north = (centroid.y - centroid.y.min()) / (centroid.y.max() - centroid.y.min())
     rows = []
-    for i, (name, e, n) in enumerate(zip(counties["name"], east, north)):
+    for name, e, n in zip(counties["name"], east, north):
         if name in ("临平区", "钱塘区"):
             continue  # did not exist in 2020
         urban = 42000 + 30000 * (0.6 * e + 0.4 * n) + rng.normal(0, 3000)
@@ -51,7 +62,15 @@ def write_synthetic_yearbook(path: Path, boundaries) -> None:
     by_name["淳　安"][3] = "2.50"  # a supplied ratio; the derived one differs → warning
     rows[10][5] = "—"
     rows[20][6] = ""
-    header = ["地区", "2020年城镇常住居民人均可支配收入(元)", "2020年农村常住居民人均可支配收入(元)", "2020年城乡居民收入倍差", "2020年60岁及以上人口比重(%)", "2020年每千常住人口医疗卫生机构床位数", "2020年每千名老年人养老床位数"]
+    header = [
+        "地区",
+        "2020年城镇常住居民人均可支配收入(元)",
+        "2020年农村常住居民人均可支配收入(元)",
+        "2020年城乡居民收入倍差",
+        "2020年60岁及以上人口比重(%)",
+        "2020年每千常住人口医疗卫生机构床位数",
+        "2020年每千名老年人养老床位数",
+    ]
     lines = [
         "表 各县（市、区）城乡居民收入、老龄化与养老服务（SYNTHETIC 合成测试数据：随机生成，非真实统计）",
         ",".join(header),

@@ -105,7 +105,9 @@ def test_numbers_as_chinese_tables_write_them(cell, expected):
     assert parse_number(cell) == expected
 
 
-@pytest.mark.parametrize("cell, reason", [("12,34", "commas that are not thousands separators"), ("abc", "not a number"), ("1.2.3", "not a number"), (True, "TRUE/FALSE")])
+@pytest.mark.parametrize(
+    "cell, reason", [("12,34", "commas that are not thousands separators"), ("abc", "not a number"), ("1.2.3", "not a number"), (True, "TRUE/FALSE")]
+)
 def test_unparseable_numbers_say_why(cell, reason):
     with pytest.raises(ValueError, match=reason):
         parse_number(cell)
