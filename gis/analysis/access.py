@@ -177,11 +177,15 @@ def _table_points(path: Path, capacity: str | None):
     return lon, lat, rows.astype("int64"), values, keys, where, "row"
 
 
-def _vector_points(path: Path, capacity: str | None, coords: str):
+def _vector_points(path: Path, capacity: str | None, coords: str, layer: str | None = None):
     import geopandas as gpd
 
+    from gis.units.user_units import choose_layer
+
+    # A file of several layers names the one it reads, as users' polygon files do.
+    layer = choose_layer(path, layer, option="--facilities-layer")
     try:
-        frame = gpd.read_file(path)
+        frame = gpd.read_file(path, layer=layer)
     except Exception as error:  # pyogrio raises several types for unreadable files
         raise GisError(f"{path}: cannot read as a vector file ({error}); expected a CSV/XLSX table or a point layer") from None
     if frame.crs is None:
@@ -211,7 +215,7 @@ def _vector_points(path: Path, capacity: str | None, coords: str):
     return lon, lat, rows, values, keys, path.name, "feature"
 
 
-def read_facilities(path, coords: str = "wgs84", capacity: str | None = None, area=None) -> Facilities:
+def read_facilities(path, coords: str = "wgs84", capacity: str | None = None, area=None, layer: str | None = None) -> Facilities:
     """Read facility points from a CSV/XLSX table (lon/lat columns, 经度/纬度 too, or a
     ``location`` column of ``"lon,lat"``) or a point layer (GeoPackage, GeoJSON, Shapefile).
 
@@ -225,6 +229,9 @@ def read_facilities(path, coords: str = "wgs84", capacity: str | None = None, ar
     capacity
         Column of capacities (beds, doctors, places) for 2SFCA; text in it is an error, a
         blank or negative capacity too.
+    layer
+        The layer of a point file with several (an error listing them when it has several and
+        none is named).
     area
         Shapely (multi)polygon in EPSG:4326: facilities outside it are left out and reported.
 
@@ -241,7 +248,7 @@ def read_facilities(path, coords: str = "wgs84", capacity: str | None = None, ar
     if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xlsm", ".xls"):
         lon, lat, rows, values, keys, where, row_word = _table_points(path, capacity)
     else:
-        lon, lat, rows, values, keys, where, row_word = _vector_points(path, capacity, coords)
+        lon, lat, rows, values, keys, where, row_word = _vector_points(path, capacity, coords, layer)
     bad = np.isfinite(lon) & np.isfinite(lat) & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -38,7 +38,7 @@ def side_paths(output: Path) -> dict[str, Path]:
 
 def access_for_area(boundaries, units, facilities_path, thresholds: tuple[float, ...], unit: str, coords: str = "wgs84",
                     capacity: str | None = None, population_path=None, roads_path=None, speeds_path=None,
-                    progress=None) -> AccessRun:
+                    progress=None, facilities_layer: str | None = None) -> AccessRun:
     """Measure access for ``units`` (GeoDataFrame, any CRS) in ``boundaries``' province.
 
     ``unit`` is ``"km"`` (straight line) or ``"min"`` (travel time; needs ``roads_path``).
@@ -51,7 +51,7 @@ def access_for_area(boundaries, units, facilities_path, thresholds: tuple[float,
 
     say = progress or (lambda message: None)
     area = boundaries.province.geometry.union_all()
-    facilities = read_facilities(facilities_path, coords, capacity, area)
+    facilities = read_facilities(facilities_path, coords, capacity, area, layer=facilities_layer)
     say(f"{len(facilities)} facilities from {facilities.source}")
     for line in facilities.problems():
         say(line)

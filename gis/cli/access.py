@@ -15,6 +15,8 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.command()
 @click.option("--facilities", "facilities_path", type=click.Path(exists=True, path_type=Path), required=True,
               help="Facility points: CSV/XLSX with lon/lat (经度/纬度) columns or a 'location' column, or a point layer.")
+@click.option("--facilities-layer", "facilities_layer", default=None, metavar="NAME",
+              help="Layer of the --facilities file to read (required when it has several).")
 @click.option("--coords", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
               help="Datum of the facility coordinates: gcj02 for AMap/Tencent POIs, bd09 for Baidu.")
 @click.option("--capacity", default=None, help="Column of capacities (beds, doctors, places): adds Gaussian 2SFCA accessibility.")
@@ -33,8 +35,8 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Output .gpkg (layer access_units, styled) or .csv; the distance GeoTIFF, method and facility report go beside it.")
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also draw an offline HTML map (.html).")
 @options.overwrite
-def access(facilities_path, coords, capacity, population_path, units, units_layer, skip_invalid, province, thresholds_km, thresholds_min, roads_path,
-           speeds_path, output, map_path, overwrite) -> None:
+def access(facilities_path, facilities_layer, coords, capacity, population_path, units, units_layer, skip_invalid, province,
+           thresholds_km, thresholds_min, roads_path, speeds_path, output, map_path, overwrite) -> None:
     """Population-weighted access to facilities: share of people within each threshold, mean
     distance (straight line) or travel time (--roads), split urban/rural by DEGURBA class,
     and with --capacity Gaussian 2SFCA."""
@@ -67,7 +69,7 @@ def access(facilities_path, coords, capacity, population_path, units, units_laye
     boundaries = load_boundaries(province)
     frame, _ = _read_units(units, province, units_layer, skip_invalid)
     run = access_for_area(boundaries, frame, facilities_path, thresholds, unit, coords, capacity, population_path,
-                          roads_path, speeds_path, progress=stage)
+                          roads_path, speeds_path, progress=stage, facilities_layer=facilities_layer)
     click.echo(run.result.summary())
     for path in write_access(run, output, map_path, units if units in ("counties", "prefectures") else "counties"):
         wrote(path)

@@ -182,6 +182,83 @@ class DegurbaGrid(_GisAlgorithm):
         return {"OUTPUT": out, "OUTPUT_L1": level1}
 
 
+class Access(_GisAlgorithm):
+    _name = "access"
+    _display = "公共服务可达性 Access to public services"
+    _help = ("How far residents live from facilities (clinics, schools, care homes): for every populated 1 km cell the "
+             "straight-line distance to the nearest facility (or, with ROADS, the travel time), summarised per unit as "
+             "the share of residents within each threshold and the population-weighted mean, split urban/rural by the "
+             "Degree of Urbanisation; with a CAPACITY field, Gaussian 2SFCA. Every attribute of UNITS is kept. "
+             "Population: a POPULATION raster, else the 2020 census spread over the grid (an estimate). Runs: gis access.")
+    _coords = ("wgs84", "gcj02", "bd09")
+
+    def group(self):
+        return "公共服务 Public services"
+
+    def groupId(self):  # noqa: N802
+        return "services"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterVectorLayer(
+            "FACILITIES", "设施点 Facility points", types=[QgsProcessing.TypeVectorPoint]))
+        self.addParameter(QgsProcessingParameterEnum(
+            "COORDS", "坐标系 Datum of the points (gcj02: AMap/Tencent POIs, bd09: Baidu)", options=list(self._coords),
+            defaultValue=0))
+        self.addParameter(QgsProcessingParameterField(
+            "CAPACITY", "容量字段 Capacity field (beds, places; optional, adds 2SFCA)", parentLayerParameterName="FACILITIES",
+            type=QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterVectorLayer(
+            "UNITS", "单元 Units (optional; default the province's counties)", types=[QgsProcessing.TypeVectorPolygon],
+            optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            "PROVINCE", "省份代码 Province adcode (6 digits)", defaultValue="330000"))
+        self.addParameter(QgsProcessingParameterString(
+            "THRESHOLDS", "阈值 Thresholds (km, or minutes with ROADS), e.g. 1,3,5", defaultValue="1,3,5"))
+        self.addParameter(QgsProcessingParameterVectorLayer(
+            "ROADS", "道路 Road lines (optional: travel time instead of distance)", types=[QgsProcessing.TypeVectorLine],
+            optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            "POPULATION", "人口栅格 Population raster (optional)", optional=True))
+        self.addParameter(QgsProcessingParameterVectorDestination(
+            "OUTPUT", "可达性 Access", type=QgsProcessing.TypeVectorPolygon))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        if not out.lower().endswith(".gpkg"):
+            raise QgsProcessingException(f"OUTPUT {out}: choose a GeoPackage (.gpkg) file")
+        facilities = self.parameterAsVectorLayer(parameters, "FACILITIES", context)
+        if facilities is None:
+            raise QgsProcessingException("FACILITIES: not a vector layer")
+        path, name = layer_file(facilities, feedback)
+        arguments = ["access", "--facilities", path]
+        if name:
+            arguments += ["--facilities-layer", name]
+        arguments += ["--coords", self._coords[self.parameterAsEnum(parameters, "COORDS", context)]]
+        capacity = self.parameterAsFields(parameters, "CAPACITY", context)
+        if capacity:
+            arguments += ["--capacity", capacity[0]]
+        units = self.parameterAsVectorLayer(parameters, "UNITS", context)
+        if units is not None:
+            units_path, units_name = layer_file(units, feedback)
+            arguments += ["--units", units_path] + (["--layer", units_name] if units_name else [])
+        arguments += ["--province", self.parameterAsString(parameters, "PROVINCE", context).strip()]
+        thresholds = self.parameterAsString(parameters, "THRESHOLDS", context).replace(" ", "")
+        roads = self.parameterAsVectorLayer(parameters, "ROADS", context)
+        if roads is not None:
+            roads_path, _ = layer_file(roads, feedback)
+            arguments += ["--roads", roads_path, "--thresholds-min", thresholds]
+        else:
+            arguments += ["--thresholds-km", thresholds]
+        raster = self.parameterAsRasterLayer(parameters, "POPULATION", context)
+        if raster is not None:
+            arguments += ["--population", raster.source()]
+        arguments += ["-o", out, "--overwrite"]
+        run_gis(arguments, feedback, expected_stages=6)
+        if context.willLoadLayerOnCompletion(out):
+            context.layerToLoadOnCompletionDetails(out).name = f"{facilities.name()} 可达性 access"
+        return {"OUTPUT": out}
+
+
 class Build(_GisAlgorithm):
     _name = "build"
     _display = "规划图层包 Build a province's styled GeoPackage"

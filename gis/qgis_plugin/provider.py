@@ -44,9 +44,9 @@ class UrbanRuralProvider(QgsProcessingProvider):
         ProcessingConfig.removeSetting(GIS_SETTING)
 
     def loadAlgorithms(self):  # noqa: N802
-        from .algorithms import Build, DegurbaGrid, DegurbaUnits
+        from .algorithms import Access, Build, DegurbaGrid, DegurbaUnits
 
-        for algorithm in (DegurbaUnits(), DegurbaGrid(), Build()):
+        for algorithm in (DegurbaUnits(), DegurbaGrid(), Build(), Access()):
             self.addAlgorithm(algorithm)
 
 

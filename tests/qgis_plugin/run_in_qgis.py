@@ -13,6 +13,8 @@ import sys
 from qgis.core import (
     QgsApplication,
     QgsFeature,
+    QgsGeometry,
+    QgsPointXY,
     QgsProcessingFeedback,
     QgsRasterLayer,
     QgsVectorLayer,
@@ -126,6 +128,27 @@ for key, path in (("l2", grid), ("l1", grid.replace(".tif", "_l1.tif"))):
         "valid": layer.isValid(), "renderer": renderer.type() if renderer else None,
         "labels": [c.label for c in renderer.classes()] if renderer and renderer.type() == "paletted" else [],
         "qml": os.path.exists(path[:-4] + ".qml"),
+    }
+
+# 7. Access: facility points of a memory layer (no file behind it), units from a GeoPackage
+#    layer of the user's, the census estimate as population.
+clinics = QgsVectorLayer("Point?crs=EPSG:4326&field=名称:string&field=床位:integer", "clinics", "memory")
+points = []
+for i, (lon, lat, beds) in enumerate(json.load(open(os.path.join(work, "clinics.json"), encoding="utf-8"))):
+    feature = QgsFeature(clinics.fields())
+    feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(lon, lat)))
+    feature["名称"], feature["床位"] = f"合成卫生院{i}", beds
+    points.append(feature)
+clinics.dataProvider().addFeatures(points)
+counties = QgsVectorLayer(os.path.join(work, "my_counties.gpkg") + "|layername=my_counties", "my counties", "ogr")
+out_access = os.path.join(work, "qgis_access.gpkg")
+report["access"] = run("urbanrural:access", {"FACILITIES": clinics, "CAPACITY": "床位", "UNITS": counties, "PROVINCE": "330000",
+                                             "THRESHOLDS": "5, 10", "OUTPUT": out_access})
+if report["access"]["ok"]:
+    layer = QgsVectorLayer(out_access + "|layername=access_units", "access", "ogr")
+    report["access"]["layer"] = {
+        "fields": [f.name() for f in layer.fields()], "renderer": layer.renderer().type(),
+        "rows": {f["name"]: [f["planner_note"], f["share_within_5km"], f["access_2sfca"]] for f in layer.getFeatures()},
     }
 
 if with_build:

@@ -105,6 +105,18 @@ def qgis_run(tmp_path_factory):
     geometries = frame.geometry.to_numpy()
     geometries[4] = shapely.Polygon()
     frame.set_geometry(geometries).to_file(work / "broken.gpkg", driver="GPKG")
+    # For access: SYNTHETIC clinics inside Zhejiang and a units file of the user's (a few counties
+    # with a column of their own).
+    from gis.units.boundaries import load_boundaries
+
+    zhejiang = load_boundaries("330000")
+    counties = zhejiang.counties[zhejiang.counties["prefecture_adcode"] == "330100"][["adcode", "name", "geometry"]]
+    counties.assign(planner_note="kept").to_file(work / "my_counties.gpkg", layer="my_counties", driver="GPKG")
+    centres = counties.geometry.representative_point()
+    clinics = [[float(p.x), float(p.y), 10 + 5 * i] for i, p in enumerate(centres)]
+    (work / "clinics.json").write_text(json.dumps(clinics), encoding="utf-8")
+    lines = ["名称,经度,纬度,床位"] + [f"合成卫生院{i},{x},{y},{beds}" for i, (x, y, beds) in enumerate(clinics)]
+    (work / "clinics.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     profiles = work / "QGIS3"
     assert CliRunner().invoke(main, ["qgis", "install", "--profile", "test", "--profiles-path", str(profiles)]).exit_code == 0
     plugins = profiles / "profiles" / "test" / "python" / "plugins"
@@ -119,7 +131,7 @@ def qgis_run(tmp_path_factory):
 def test_provider_registers_headless_with_its_algorithms(qgis_run):
     _, seen = qgis_run
     assert seen["provider"] == "城乡融合 / Urban-rural"
-    assert seen["algorithms"] == ["urbanrural:build", "urbanrural:degurba_grid", "urbanrural:degurba_units"]
+    assert seen["algorithms"] == ["urbanrural:access", "urbanrural:build", "urbanrural:degurba_grid", "urbanrural:degurba_units"]
     assert "/profiles/test/python/plugins/urbanrural/" in seen["plugin_file"]
 
 
@@ -173,3 +185,22 @@ def test_build_loads_the_geopackage_styled_and_cancel_stops_it(qgis_run):
     cancel = seen["cancel"]
     assert not cancel["ok"] and "cancelled" in cancel["exception"]
     assert not any(name.endswith(".gpkg") for name in cancel["files"])
+
+
+def test_access_keeps_the_units_columns_and_equals_the_cli(qgis_run, tmp_path):
+    work, seen = qgis_run
+    access = seen["access"]
+    assert access["ok"], access
+    layer = access["layer"]
+    assert layer["fields"][:4] == ["fid", "adcode", "name", "planner_note"] and "share_within_10km" in layer["fields"]
+    assert layer["renderer"] == "RuleRenderer"  # the layer's default style came along
+    cli_out = tmp_path / "cli_access.gpkg"
+    result = CliRunner().invoke(main, ["access", "--facilities", str(work / "clinics.csv"), "--capacity", "床位",
+                                       "--units", str(work / "my_counties.gpkg"), "--thresholds-km", "5,10", "-o", str(cli_out)])
+    assert result.exit_code == 0, result.output
+    cli = pyogrio.read_dataframe(cli_out, layer="access_units").set_index("name")
+    assert set(layer["rows"]) == set(cli.index)
+    for name, (note, share_5km, score) in layer["rows"].items():
+        assert note == "kept"
+        assert share_5km == pytest.approx(cli.loc[name, "share_within_5km"], rel=1e-9)
+        assert score == pytest.approx(cli.loc[name, "access_2sfca"], rel=1e-9)
