@@ -464,7 +464,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
                 notes.append(f"overlay {bilingual(overlay.label_zh, overlay.label_en)!r} and its text left out: "
                              f"no values of {overlay.requires!r} on this page")
                 continue
-            overlay_payload.append(_other_layer_outline(overlay, other, basemap, decimals))
+            overlay_payload.append(_other_layer_outline(overlay, other, basemap, tolerance_for(frame.geometry.to_numpy())[0], decimals))
             legend_overlays.append(overlay)
             continue
         if not has_values(frame, overlay.requires):
@@ -649,16 +649,17 @@ def _outline_payload(overlay: Overlay, values: pd.Series, geometries: np.ndarray
     }
 
 
-def _other_layer_outline(overlay: Overlay, other: gpd.GeoDataFrame, basemap: str, decimals: int) -> dict:
+def _other_layer_outline(overlay: Overlay, other: gpd.GeoDataFrame, basemap: str, page_tolerance: float, decimals: int) -> dict:
     """:func:`_outline_payload` from the members of another layer (simplified on their own:
-    a few dozen counties, not the country's)."""
+    a few dozen counties, not the country's), no finer than the page's own units (``page_tolerance``,
+    degrees): pilot-zone counties on the national overview are drawn at its 2 km, not at 200 m."""
     values = other[overlay.where]
     members = other[values.notna() & values.astype(object).ne(False)].reset_index(drop=True)
     members = members[~members.geometry.isna() & ~members.geometry.is_empty].reset_index(drop=True)
     if members.crs is not None and not members.crs.equals("EPSG:4326"):
         members = members.to_crs("EPSG:4326")
     source = members.geometry.to_numpy()
-    tolerance, _ = tolerance_for(source)
+    tolerance = max(tolerance_for(source)[0], page_tolerance)
     geometries = to_display_crs(simplify_coverage(source, tolerance), basemap)
     return _outline_payload(overlay, members[overlay.where], geometries, decimals)
 

@@ -163,7 +163,7 @@ def test_a_view_without_any_value_on_the_page_is_left_out(zhejiang, tmp_path):
 def test_diverging_legend_of_growth_only_reads_right():
     """Zhejiang's prefectures all grew: the empty decline classes are labelled by their bounds,
     never "3.26% – −21.81%"."""
-    from gis.maps.render import _numeric_legend_rows
+    from gis.maps.classify import _numeric_legend_rows
 
     values = np.array([3.26, 7.0, 12.0, 16.0, 20.0, 25.0, 37.19])
     bounds = class_bounds("diverging", values, 8)
