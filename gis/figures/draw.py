@@ -40,7 +40,7 @@ from gis.errors import GisError
 from gis.figures.fonts import cjk_font
 from gis.figures.projection import FigureCRS, china_albers, fitted_albers
 from gis.maps import china
-from gis.maps.classify import ClassedView, MapSkipped, classify_view, has_values, resolve_columns, sources_of
+from gis.maps.classify import ClassedView, classify_view, has_values, layer_frame, resolve_columns, sources_of
 from gis.maps.geometry import dissolve, simplify_coverage, tolerance_for
 from gis.maps.numbers import NO_DATA_EN, NO_DATA_ZH, unit_labels
 from gis.maps.spec import MapSpec
@@ -215,12 +215,7 @@ def draw_figure(spec: MapSpec, layers, view_index: int, year: int | None = None,
     to the frame). Raises :class:`gis.maps.classify.MapSkipped` when the layer or the view's
     columns are missing, :class:`GisError` for a year the view lacks."""
     settings = spec.figure
-    if spec.layer not in layers or layers[spec.layer] is None:
-        raise MapSkipped(f"layer {spec.layer!r} was not built")
-    frame = layers[spec.layer]
-    frame = frame[~frame.geometry.isna() & ~frame.geometry.is_empty].reset_index(drop=True)
-    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
-        frame = frame.to_crs("EPSG:4326")
+    frame = layer_frame(spec, layers)
     view = spec.views[view_index]
     columns = resolve_columns(view, frame, spec)
     classed = classify_view(view, columns, frame)

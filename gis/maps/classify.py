@@ -50,6 +50,18 @@ def bilingual(zh: str, en: str) -> str:
     return zh if zh == en else f"{zh} / {en}"
 
 
+def layer_frame(spec: MapSpec, layers: dict):
+    """The units ``spec`` draws: its layer of ``layers`` without null or empty geometries, in
+    EPSG:4326 (pages and figures alike); :class:`MapSkipped` when the run built no such layer."""
+    if spec.layer not in layers or layers[spec.layer] is None:
+        raise MapSkipped(f"layer {spec.layer!r} was not built (have: {', '.join(sorted(layers)) or 'none'})")
+    frame = layers[spec.layer]
+    frame = frame[~frame.geometry.isna() & ~frame.geometry.is_empty].reset_index(drop=True)
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    return frame
+
+
 def resolve_columns(view: View, frame: pd.DataFrame, spec: MapSpec) -> dict[int | None, str]:
     """Columns of ``frame`` holding the view's values by year; raise MapSkipped if absent."""
     if view.years_all:

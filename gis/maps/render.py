@@ -41,6 +41,7 @@ from gis.maps.classify import (
     bilingual,
     classify_view,
     has_values,
+    layer_frame,
     resolve_columns,
     sources_of,
 )
@@ -384,12 +385,7 @@ def build_page(spec: MapSpec, layers: dict[str, gpd.GeoDataFrame], basemap: str,
     does not have is a :class:`GisError` naming those it has.
     """
     notes: list[str] = []
-    if spec.layer not in layers or layers[spec.layer] is None:
-        raise MapSkipped(f"layer {spec.layer!r} was not built (have: {', '.join(sorted(layers)) or 'none'})")
-    frame = layers[spec.layer]
-    frame = frame[~frame.geometry.isna() & ~frame.geometry.is_empty].reset_index(drop=True)
-    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
-        frame = frame.to_crs("EPSG:4326")
+    frame = layer_frame(spec, layers)
     # A view whose values are missing is left out (users bring some indicators, not all);
     # the map is drawn if any view is left.
     views, columns, left_out = [], [], []
