@@ -276,13 +276,20 @@ def _data_classes(column: str, frame: pd.DataFrame, base: FillSymbol) -> list[St
 def resolve_styles(spec: LayerSpec, frame: pd.DataFrame) -> tuple[list[LayerStyle], list[str]]:
     """The QGIS styles of ``spec`` for the data in ``frame``, and notes on styles skipped.
 
-    A style whose column is missing from ``frame``, or has no values, is skipped (noted); if
-    the default style is skipped, the first remaining style becomes the default.
+    A style whose column is missing from ``frame``, or has no values, is skipped (noted, except
+    for a planning grouping's column, which exists only where the units belong to it); if the
+    default style is skipped, the first remaining style becomes the default.
     """
+    from gis.units.planning import grouping_columns
+
     styles, notes = [], []
     for style in spec.styles:
         column = style.get("column")
         if column is not None and (column not in frame.columns or frame[column].isna().all()):
+            # A grouping the build's units do not belong to (山区26县 in Sichuan) has no column
+            # there by design: its style is left out without a word.
+            if column not in frame.columns and column in grouping_columns():
+                continue
             notes.append(f"layer {spec.name}: style {style['name']!r} skipped, no values in column {column!r}")
             continue
         styles.append(

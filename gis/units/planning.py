@@ -67,6 +67,13 @@ def _all_groupings() -> pd.DataFrame:
     return frame
 
 
+def grouping_columns() -> frozenset[str]:
+    """Columns a build adds only where its units belong to a shipped grouping (each grouping's
+    name and its ``<name>_partial`` flag): absent elsewhere by design, not missing data."""
+    names = set(_all_groupings()["grouping"])
+    return frozenset(names | {f"{name}_partial" for name in names})
+
+
 def groupings_table() -> pd.DataFrame:
     """Every shipped membership (a copy of ``gis/data/groupings.csv``)."""
     return _all_groupings().copy()
