@@ -457,13 +457,20 @@ def implausible_totals(areas: np.ndarray, totals: np.ndarray, lower: np.ndarray,
     return (totals * IMPLAUSIBLE_FACTOR < least) | (totals > most * IMPLAUSIBLE_FACTOR)
 
 
-def _refuse_implausible_totals(units, has_total, areas, row_totals, lower, upper, where) -> None:
-    """One line when most units' totals cannot be their populations (e.g. 1 person a unit, or
-    figures in 万人): a fit to them would only report absurd residuals."""
-    bad = implausible_totals(areas, row_totals, lower, upper)
+def _unit_labels(units) -> pd.Series:
+    """What messages call each unit: its ``name``, else ``feature N`` (from 1)."""
+    if "name" in units.columns:
+        return units["name"]
+    return pd.Series(np.arange(1, len(units) + 1), index=units.index).map("feature {}".format)
+
+
+def _refuse_implausible_totals(units, has_total, areas, row_totals, bad, lower, upper, where) -> None:
+    """One line when most units' totals cannot be their populations (``bad``, of
+    :func:`implausible_totals`; e.g. 1 person a unit, or figures in 万人): a fit to them would
+    only report absurd residuals."""
     if bad.sum() * 2 <= len(row_totals):
         return
-    label = units["name"] if "name" in units.columns else pd.Series(np.arange(1, len(units) + 1), index=units.index).map("feature {}".format)
+    label = _unit_labels(units)
     rows = np.flatnonzero(has_total)[np.flatnonzero(bad)]
     least = areas @ lower
     shown = "; ".join(f"{label.iloc[r]}: {row_totals[i]:,.6g} (its cells' classes hold {least[i]:,.0f} to "
@@ -491,7 +498,7 @@ def dasymetric_polygons(
     classified = np.bincount(unit_index, weights=fractions * (codes != NODATA), minlength=len(units))
     outside = np.flatnonzero(classified <= 0)
     if outside.size:
-        label = units["name"] if "name" in units.columns else pd.Series(np.arange(1, len(units) + 1), index=units.index).map("feature {}".format)
+        label = _unit_labels(units)
         shown = ", ".join(str(label.iloc[i]) for i in outside[:5]) + (" …" if outside.size > 5 else "")
         raise GisError(f"{where}: {outside.size} unit(s) do not overlap any classified cell of the grid ({shown}); "
                        "expected units inside the class grid")
@@ -504,7 +511,8 @@ def dasymetric_polygons(
     dclass = piece_density_classes(class_codes, cells, np.where(ok, 0, -1))
     lower, upper = density_class_bounds()
     areas = class_areas(row[ok], dclass[ok], fractions[ok], len(row_totals))
-    _refuse_implausible_totals(units, has_total, areas, row_totals, lower, upper, where)
+    implausible = implausible_totals(areas, row_totals, lower, upper)
+    _refuse_implausible_totals(units, has_total, areas, row_totals, implausible, lower, upper, where)
     try:
         fit = fit_class_densities(areas, row_totals, lower, upper)
     except ValueError as error:  # numerically hopeless totals the check above did not catch
@@ -528,7 +536,6 @@ def dasymetric_polygons(
     frame["degurba_weights"] = np.where(has_total, USER_WEIGHTS, None)
     frame["fit_relative_residual"] = np.where(has_total, fit.relative_residuals[np.maximum(row_of_unit, 0)], np.nan)
     # Units whose total their cells cannot hold (10x off the density bounds): named by the CLI.
-    implausible = implausible_totals(areas, row_totals, lower, upper)
     frame["population_implausible"] = pd.array(np.where(has_total, implausible[np.maximum(row_of_unit, 0)], False), dtype="boolean")
     frame.loc[~has_total, "population_implausible"] = pd.NA
     density = pd.DataFrame({
