@@ -75,6 +75,24 @@ class _GisAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterFile(
             "RULES_FILE", "规则文件 Rules file (.toml; overrides the preset)", extension="toml", optional=True))
 
+    def _output_gpkg(self, parameters, context):
+        """The OUTPUT layer's path, which must be a GeoPackage (the command writes its style there)."""
+        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        if not out.lower().endswith(".gpkg"):
+            raise QgsProcessingException(f"OUTPUT {out}: choose a GeoPackage (.gpkg) file")
+        return out
+
+    def _population_arguments(self, parameters, context):
+        """``--population FILE`` for an optional POPULATION raster, else nothing."""
+        raster = self.parameterAsRasterLayer(parameters, "POPULATION", context)
+        return ["--population", raster.source()] if raster is not None else []
+
+    @staticmethod
+    def _name_output(context, out, name):
+        """The name OUTPUT gets in the project when QGIS loads it."""
+        if context.willLoadLayerOnCompletion(out):
+            context.layerToLoadOnCompletionDetails(out).name = name
+
     def _rules(self, parameters, context):
         path = self.parameterAsFile(parameters, "RULES_FILE", context)
         if path:
@@ -131,9 +149,7 @@ class DegurbaUnits(_GisAlgorithm):
         layer = self.parameterAsVectorLayer(parameters, "INPUT", context)
         if layer is None:
             raise QgsProcessingException("INPUT: not a vector layer")
-        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        if not out.lower().endswith(".gpkg"):
-            raise QgsProcessingException(f"OUTPUT {out}: choose a GeoPackage (.gpkg) file")
+        out = self._output_gpkg(parameters, context)
         path, name = layer_file(layer, feedback)
         arguments = ["degurba", "units", "--units", path]
         if name:
@@ -141,13 +157,10 @@ class DegurbaUnits(_GisAlgorithm):
         field = self.parameterAsFields(parameters, "POPULATION_FIELD", context)
         if field:
             arguments += ["--unit-population", field[0]]
-        raster = self.parameterAsRasterLayer(parameters, "POPULATION", context)
-        if raster is not None:
-            arguments += ["--population", raster.source()]
+        arguments += self._population_arguments(parameters, context)
         arguments += ["--rules", self._rules(parameters, context), "--out", out, "--overwrite"]
         run_gis(arguments, feedback, expected_stages=5)
-        if context.willLoadLayerOnCompletion(out):
-            context.layerToLoadOnCompletionDetails(out).name = f"{layer.name()} 城市化程度 DEGURBA"
+        self._name_output(context, out, f"{layer.name()} 城市化程度 DEGURBA")
         return {"OUTPUT": out}
 
 
@@ -223,9 +236,7 @@ class Access(_GisAlgorithm):
             "OUTPUT", "可达性 Access", type=QgsProcessing.TypeVectorPolygon))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        if not out.lower().endswith(".gpkg"):
-            raise QgsProcessingException(f"OUTPUT {out}: choose a GeoPackage (.gpkg) file")
+        out = self._output_gpkg(parameters, context)
         facilities = self.parameterAsVectorLayer(parameters, "FACILITIES", context)
         if facilities is None:
             raise QgsProcessingException("FACILITIES: not a vector layer")
@@ -249,13 +260,10 @@ class Access(_GisAlgorithm):
             arguments += ["--roads", roads_path, "--thresholds-min", thresholds]
         else:
             arguments += ["--thresholds-km", thresholds]
-        raster = self.parameterAsRasterLayer(parameters, "POPULATION", context)
-        if raster is not None:
-            arguments += ["--population", raster.source()]
+        arguments += self._population_arguments(parameters, context)
         arguments += ["-o", out, "--overwrite"]
         run_gis(arguments, feedback, expected_stages=6)
-        if context.willLoadLayerOnCompletion(out):
-            context.layerToLoadOnCompletionDetails(out).name = f"{facilities.name()} 可达性 access"
+        self._name_output(context, out, f"{facilities.name()} 可达性 access")
         return {"OUTPUT": out}
 
 
