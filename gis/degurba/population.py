@@ -160,8 +160,9 @@ def _read_onto(path, target: GhslWindow | None, how: str, values_kind: str, outs
         raise GisError(f"values must be 'counts' or 'density' (persons/km²), not {values_kind!r}")
     with _open(path) as dataset:
         if target is None:
-            target = _whole_window(dataset, path)
-        _check_georeferencing(dataset, path)
+            target = _whole_window(dataset, path)  # which checks the georeferencing
+        else:
+            _check_georeferencing(dataset, path)
         check_window_size(target, f"{path}: the grid window")
         if is_ghsl_crs(dataset.crs) and is_ghsl_transform(dataset.transform):
             # Cell for cell: just a (boundless) window of the file.
